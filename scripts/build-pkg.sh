@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds pkg/: the npm package `avatar-cache` (wasm-pack, --target web, release, wasm-opt -Oz).
+#   scripts/build-pkg.sh [--dev]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+profile=--release
+[ "${1:-}" = "--dev" ] && profile=--dev
+wasm-pack build --mode no-install --target web "$profile" --out-dir pkg --out-name avatar_cache
+if [ -f scripts/package-pkg.mjs ]; then node scripts/package-pkg.mjs; fi
+wasm=pkg/avatar_cache_bg.wasm
+printf '[pkg] %s: %s bytes raw, %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"

@@ -1,0 +1,158 @@
+//! Time and randomness, injected so that TTLs, back-off and eviction are tested without sleeping.
+//!
+//! Production code reads [`SystemClock`] (`Date.now()` in the browser, the system time natively)
+//! and [`SystemRandom`] (`Math.random()` in the browser). Tests use [`ManualClock`], which only
+//! moves when told to, and [`SeededRandom`], which repeats the same sequence for the same seed.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Milliseconds since the Unix epoch, as JavaScript counts them.
+pub type Millis = f64;
+
+/// A source of wall-clock time.
+pub trait Clock {
+    /// The current time in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> Millis;
+}
+
+/// The real clock: `Date.now()` in the browser, `SystemTime::now()` natively.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[cfg(target_arch = "wasm32")]
+    fn now_ms(&self) -> Millis {
+        js_sys::Date::now()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn now_ms(&self) -> Millis {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    }
+}
+
+/// A clock that stands still until [`ManualClock::advance`] or [`ManualClock::set`] moves it.
+///
+/// Clones share the same time, so a test keeps one handle and gives another to the cache.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    now: Rc<Cell<Millis>>,
+}
+
+impl ManualClock {
+    /// A clock that reads `start_ms`.
+    pub fn new(start_ms: Millis) -> Self {
+        ManualClock {
+            now: Rc::new(Cell::new(start_ms)),
+        }
+    }
+
+    /// Moves the clock forward by `ms`.
+    pub fn advance(&self, ms: Millis) {
+        self.now.set(self.now.get() + ms);
+    }
+
+    /// Sets the clock to `ms`.
+    pub fn set(&self, ms: Millis) {
+        self.now.set(ms);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> Millis {
+        self.now.get()
+    }
+}
+
+/// A source of uniform random numbers in `[0, 1)`, used for back-off jitter.
+pub trait Random {
+    /// The next number in `[0, 1)`.
+    fn next_unit(&self) -> f64;
+}
+
+/// `Math.random()` in the browser; a time-seeded [`SeededRandom`] natively.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemRandom;
+
+impl Random for SystemRandom {
+    #[cfg(target_arch = "wasm32")]
+    fn next_unit(&self) -> f64 {
+        js_sys::Math::random()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn next_unit(&self) -> f64 {
+        thread_local! {
+            static RNG: SeededRandom = SeededRandom::new(SystemClock.now_ms() as u64);
+        }
+        RNG.with(|r| r.next_unit())
+    }
+}
+
+/// A small deterministic generator (xorshift64*): the same seed gives the same sequence.
+#[derive(Debug, Clone)]
+pub struct SeededRandom {
+    state: Rc<Cell<u64>>,
+}
+
+impl SeededRandom {
+    /// A generator started from `seed` (zero is replaced by a fixed non-zero constant).
+    pub fn new(seed: u64) -> Self {
+        let seed = if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        };
+        SeededRandom {
+            state: Rc::new(Cell::new(seed)),
+        }
+    }
+
+    /// The next raw 64-bit value.
+    pub fn next_u64(&self) -> u64 {
+        let mut x = self.state.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+impl Random for SeededRandom {
+    fn next_unit(&self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told_and_clones_share_time() {
+        let clock = ManualClock::new(1_000.0);
+        let handle = clock.clone();
+        assert_eq!(clock.now_ms(), 1_000.0);
+        handle.advance(250.0);
+        assert_eq!(clock.now_ms(), 1_250.0);
+        handle.set(5.0);
+        assert_eq!(clock.now_ms(), 5.0);
+    }
+
+    #[test]
+    fn seeded_random_repeats_and_stays_in_unit_interval() {
+        let a = SeededRandom::new(42);
+        let b = SeededRandom::new(42);
+        for _ in 0..1_000 {
+            let x = a.next_unit();
+            assert_eq!(x, b.next_unit());
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Versioned, escaped storage keys: `<namespace>:<layer>:<escaped id>:v<version>`.
+//!
+//! Ids are percent-escaped (everything but RFC 3986 unreserved characters), so an id can never
+//! contain the `:` separator: no user id addresses another user's entry, another layer or
+//! another version, whatever characters it holds.
+
+use crate::config::percent_encode;
+use crate::error::{Error, Result};
+
+/// Which store a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLayer {
+    /// localStorage: user id → picture record.
+    Local,
+    /// IndexedDB: image id → image bytes.
+    Idb,
+}
+
+impl KeyLayer {
+    fn as_str(self) -> &'static str {
+        match self {
+            KeyLayer::Local => "local",
+            KeyLayer::Idb => "idb",
+        }
+    }
+}
+
+/// Builds and parses the keys of one namespace and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    namespace: String,
+    version: u32,
+}
+
+/// A key taken apart by [`Keys::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedKey {
+    /// The layer named in the key.
+    pub layer: KeyLayer,
+    /// The id, unescaped.
+    pub id: String,
+    /// The version the key was written under.
+    pub version: u32,
+}
+
+impl Keys {
+    /// Keys for `namespace` (which must not contain `:`; config validation ensures it) at `version`.
+    pub fn new(namespace: &str, version: u32) -> Self {
+        Keys {
+            namespace: namespace.to_string(),
+            version,
+        }
+    }
+
+    /// The key of `id` in `layer`.
+    pub fn key(&self, layer: KeyLayer, id: &str) -> String {
+        format!(
+            "{}:{}:{}:v{}",
+            self.namespace,
+            layer.as_str(),
+            percent_encode(id),
+            self.version
+        )
+    }
+
+    /// The prefix every key of this namespace starts with, whatever its layer or version.
+    pub fn namespace_prefix(&self) -> String {
+        format!("{}:", self.namespace)
+    }
+
+    /// Whether `key` belongs to this namespace (any layer, any version).
+    pub fn is_own(&self, key: &str) -> bool {
+        self.parse_any_version(key).is_some()
+    }
+
+    /// Takes apart a key of this namespace written under any version. Foreign or malformed keys
+    /// give `None`.
+    pub fn parse_any_version(&self, key: &str) -> Option<ParsedKey> {
+        let rest = key.strip_prefix(&self.namespace)?.strip_prefix(':')?;
+        let mut parts = rest.split(':');
+        let layer = match parts.next()? {
+            "local" => KeyLayer::Local,
+            "idb" => KeyLayer::Idb,
+            _ => return None,
+        };
+        let id = percent_decode(parts.next()?)?;
+        let version = parts.next()?.strip_prefix('v')?.parse().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(ParsedKey { layer, id, version })
+    }
+
+    /// Whether `key` is one of this namespace's keys written under another version: such keys
+    /// are invisible and are removed lazily.
+    pub fn is_old_version(&self, key: &str) -> bool {
+        self.parse_any_version(key)
+            .is_some_and(|k| k.version != self.version)
+    }
+
+    /// The current version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// Checks that a user or image id is usable: ids must not be empty.
+pub fn validate_id(name: &'static str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::InvalidArgument {
+            name,
+            reason: "must be a non-empty string".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Reverses [`percent_encode`]; `None` for malformed escapes or invalid UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_the_documented_shape() {
+        let keys = Keys::new("profile_pic", 1);
+        assert_eq!(keys.key(KeyLayer::Local, "42"), "profile_pic:local:42:v1");
+        assert_eq!(keys.key(KeyLayer::Idb, "img-7"), "profile_pic:idb:img-7:v1");
+    }
+
+    #[test]
+    fn hostile_ids_never_reach_another_entry() {
+        let keys = Keys::new("ns", 3);
+        let ids = [
+            "a:b",
+            "a",
+            "a:local:b:v3",
+            "a%3Ab",
+            "ü/../x",
+            ":",
+            "%",
+            "v3",
+            "a\u{0}b",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for id in ids {
+            let key = keys.key(KeyLayer::Local, id);
+            assert_eq!(key.matches(':').count(), 3, "{key}");
+            assert!(seen.insert(key.clone()), "collision for {id}");
+            let parsed = keys.parse_any_version(&key).unwrap();
+            assert_eq!(
+                parsed,
+                ParsedKey {
+                    layer: KeyLayer::Local,
+                    id: id.to_string(),
+                    version: 3
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn very_long_ids_round_trip() {
+        let keys = Keys::new("ns", 1);
+        let id = "é".repeat(10_000);
+        let key = keys.key(KeyLayer::Idb, &id);
+        assert_eq!(keys.parse_any_version(&key).unwrap().id, id);
+    }
+
+    #[test]
+    fn foreign_and_malformed_keys_are_not_own() {
+        let keys = Keys::new("ns", 1);
+        for key in [
+            "other:local:a:v1",
+            "ns:local:a",
+            "ns:remote:a:v1",
+            "ns:local:%zz:v1",
+            "ns:local:a:v1:x",
+            "nsx:local:a:v1",
+            "ns:local:a:vX",
+        ] {
+            assert!(!keys.is_own(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn other_versions_are_recognised_for_cleanup() {
+        let v2 = Keys::new("ns", 2);
+        let old = Keys::new("ns", 1).key(KeyLayer::Local, "u");
+        assert!(v2.is_old_version(&old));
+        assert!(!v2.is_old_version(&v2.key(KeyLayer::Local, "u")));
+        assert!(!v2.is_old_version("elsewhere:local:u:v1"));
+    }
+
+    #[test]
+    fn empty_ids_are_a_programmer_error() {
+        assert!(matches!(
+            validate_id("userId", ""),
+            Err(Error::InvalidArgument { name: "userId", .. })
+        ));
+        assert!(validate_id("userId", " ").is_ok());
+    }
+}

@@ -1,0 +1,157 @@
+//! The layers the hierarchy talks to, as small traits.
+//!
+//! The hierarchy never names a browser type: it calls these traits. The browser adapters
+//! (`local`, `idb`, `network`, `object_url`, `runtime`) implement them over localStorage,
+//! IndexedDB and `fetch`; [`in_memory`] implements them over plain Rust maps so the hierarchy
+//! runs natively under a manual clock for tests and the trace simulation.
+//!
+//! `I` is the platform's image body: a `web_sys::Blob` in the browser, bytes natively. The
+//! hierarchy only moves it between layers; it never looks inside.
+
+use futures::future::LocalBoxFuture;
+
+use crate::clock::Millis;
+use crate::error::Result;
+use crate::record::{PictureRecord, StoredImage};
+
+pub mod in_memory;
+pub mod memory;
+
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod local;
+#[cfg(target_arch = "wasm32")]
+pub mod network;
+#[cfg(target_arch = "wasm32")]
+pub mod object_url;
+#[cfg(target_arch = "wasm32")]
+pub mod runtime;
+
+pub mod resilient;
+
+/// A future that stays on the current thread (everything in the browser does).
+pub type LocalFuture<'a, T> = LocalBoxFuture<'a, T>;
+
+/// The localStorage layer: user id → [`PictureRecord`], small JSON, synchronous.
+pub trait RecordStore {
+    /// The record stored for `user_id`, fresh or not. A corrupt, foreign or old-version entry is
+    /// removed and reported as [`crate::Error::CorruptEntry`] (the caller counts it as a miss).
+    fn get(&self, user_id: &str) -> Result<Option<PictureRecord>>;
+    /// Stores `record`. When storage is full, evicts the cache's own oldest keys and retries
+    /// once; never touches keys that are not the cache's.
+    fn put(&self, record: &PictureRecord) -> Result<()>;
+    /// Removes the record of `user_id`.
+    fn remove(&self, user_id: &str) -> Result<()>;
+    /// Removes every key of this namespace (all versions), and nothing else.
+    fn clear(&self) -> Result<()>;
+    /// Bytes (UTF-16 code units × 2, as browsers count them) the cache's keys and values use.
+    fn bytes_used(&self) -> u64;
+    /// Every readable record of the current version (for diagnostics).
+    fn records(&self) -> Vec<PictureRecord>;
+}
+
+/// What an image store holds, in sum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreUsage {
+    /// Bytes of image data.
+    pub bytes: u64,
+    /// Number of images.
+    pub entries: u64,
+}
+
+/// The IndexedDB layer: image id → bytes + metadata, LRU by last access within a byte budget
+/// and an entry cap.
+pub trait ImageStore<I> {
+    /// Reads one image. Corrupt or old-version entries are removed and reported as
+    /// [`crate::Error::CorruptEntry`].
+    fn get(&self, image_id: &str) -> LocalFuture<'_, Result<Option<StoredImage<I>>>>;
+    /// Reads several images in one readonly transaction; the result is in the order of `ids`.
+    /// Corrupt entries come back as `None` (and are removed).
+    fn get_many<'a>(
+        &'a self,
+        ids: &'a [String],
+    ) -> LocalFuture<'a, Result<Vec<Option<StoredImage<I>>>>>;
+    /// Stores an image; if that overflows the budget, evicts the least recently used images in
+    /// the same transaction. Returns the ids evicted.
+    fn put(&self, image: StoredImage<I>) -> LocalFuture<'_, Result<Vec<String>>>;
+    /// Records that images were read at the given times (batched: one readwrite transaction for
+    /// many hits).
+    fn touch<'a>(&'a self, accesses: &'a [(String, Millis)]) -> LocalFuture<'a, Result<()>>;
+    /// Removes one image.
+    fn remove<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<()>>;
+    /// Removes every image (and deletes the cache's own database, in the browser).
+    fn clear(&self) -> LocalFuture<'_, Result<()>>;
+    /// Bytes and entries stored.
+    fn usage(&self) -> LocalFuture<'_, Result<StoreUsage>>;
+    /// Whether the store is working (false once it was found missing, blocked or lost for good).
+    fn is_available(&self) -> bool;
+}
+
+/// A user's or image's picture as the backend describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemotePicture {
+    /// The user, when the answer names one.
+    pub user_id: Option<String>,
+    /// The image, or `None` when the user has no picture.
+    pub image_id: Option<String>,
+    /// The presigned URL of the image (or of the default picture).
+    pub url: String,
+}
+
+/// The outcome of downloading image bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Download<I> {
+    /// New bytes, checked: an allowed type (sniffed), within the size cap.
+    Image {
+        /// The bytes, typed by the cache.
+        body: I,
+        /// The sniffed MIME type.
+        mime: String,
+        /// The size.
+        bytes: u64,
+        /// The ETag, if object storage sent one.
+        etag: Option<String>,
+    },
+    /// The server answered 304 to `If-None-Match`: the stored bytes are current.
+    NotModified,
+    /// The bytes cannot be read (opaque cross-origin response): only the URL can be used.
+    Opaque,
+}
+
+/// The network layer: the backend API and object storage.
+pub trait Backend<I> {
+    /// `GET {apiBase}/user/{userId}`.
+    fn fetch_user<'a>(&'a self, user_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>>;
+    /// `GET {apiBase}/{imageId}`.
+    fn fetch_image_info<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>>;
+    /// `POST {batchEndpoint}` with `{ user_ids }`. Only called when a batch endpoint is configured.
+    /// Users the backend does not know are left out of the answer.
+    fn fetch_batch<'a>(
+        &'a self,
+        user_ids: &'a [String],
+    ) -> LocalFuture<'a, Result<Vec<RemotePicture>>>;
+    /// `GET url` of the image bytes, conditional on `etag` when given.
+    fn download<'a>(
+        &'a self,
+        url: &'a str,
+        etag: Option<&'a str>,
+    ) -> LocalFuture<'a, Result<Download<I>>>;
+}
+
+/// Turns image bodies into URLs an `<img>` can show (`URL.createObjectURL` in the browser).
+pub trait ObjectUrls<I> {
+    /// A new URL for `body`.
+    fn create(&self, body: &I) -> Result<String>;
+    /// Revokes a URL made by `create`; it must never be handed out again.
+    fn revoke(&self, url: &str);
+}
+
+/// Running work in the background and waiting: the browser's event loop, or a test executor.
+pub trait Runtime {
+    /// Runs `task` to completion in the background.
+    fn spawn(&self, task: LocalFuture<'static, ()>);
+    /// Resolves after `ms` milliseconds (a manual clock's runtime resolves at once and advances
+    /// the clock instead).
+    fn sleep(&self, ms: Millis) -> LocalFuture<'static, ()>;
+}

@@ -1,0 +1,56 @@
+//! # avatar-cache
+//!
+//! Profile pictures that appear instantly: a cache for the browser, compiled to WebAssembly,
+//! that keeps every picture a user has seen in a hierarchy of stores and goes to the network
+//! only when it must.
+//!
+//! ```text
+//! peek ─▶ memory (30 min, LRU) ─▶ localStorage (45 min) ─▶ IndexedDB (7 days, 50 MiB LRU) ─▶ network
+//! ```
+//!
+//! ## Quick start (JavaScript)
+//!
+//! ```js
+//! import { AvatarCache } from "avatar-cache";
+//!
+//! const cache = await AvatarCache.open({ apiBase: "/images" });
+//! const pic = cache.peek("42") ?? (await cache.get("42"));
+//! img.src = pic.url;                       // an object URL owned by the cache
+//! cache.subscribe((userId) => rerender(userId));
+//! await cache.setPicture("42", newImageId); // after an upload: every tab updates
+//! await cache.clear();                      // on logout: every layer, every tab
+//! ```
+//!
+//! `get` never rejects for storage or network trouble: it falls back to a stale picture, then to
+//! the default picture. Only bad configuration and programmer errors (an empty user id) throw.
+//!
+//! ## Module tree
+//!
+//! - [`config`], [`key`], [`clock`], [`error`], [`record`]: the vocabulary.
+//! - [`policy`]: pure decisions (TTL, LRU, back-off, breaker, presigned-URL expiry, sniffing).
+//! - [`hierarchy`]: lookup, promotion, write-through, stale-while-revalidate, de-duplication.
+//! - [`layers`]: the traits the hierarchy calls, with browser adapters and in-memory versions.
+//! - [`stats`]: counters and latency histograms per layer.
+//! - `sync` (browser): cross-tab messages; `js` (browser): the exported `AvatarCache` class.
+
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod hierarchy;
+pub mod key;
+pub mod layers;
+pub mod policy;
+pub mod record;
+pub mod stats;
+
+#[cfg(target_arch = "wasm32")]
+pub mod js;
+#[cfg(target_arch = "wasm32")]
+pub mod sync;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use hierarchy::{Hierarchy, Picture, Source};

@@ -1,0 +1,15 @@
+//! Pure policies: no browser types, no I/O, time passed in. Each file answers one question.
+//!
+//! - [`ttl`]: is this entry still fresh?
+//! - [`lru`]: which entries go when a store is over its entry or byte budget?
+//! - [`backoff`]: how long to wait before the next retry?
+//! - [`breaker`]: may a request go to this origin now?
+//! - [`presign`]: when does this presigned URL stop working, and is it time to refresh it?
+//! - [`sniff`]: what image type do these bytes really hold?
+
+pub mod backoff;
+pub mod breaker;
+pub mod lru;
+pub mod presign;
+pub mod sniff;
+pub mod ttl;

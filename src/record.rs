@@ -1,0 +1,256 @@
+//! What the cache stores: picture records (user → image) and image metadata (image → bytes).
+//!
+//! Both are read back from storage the app does not control, so decoding is defensive: anything
+//! that is not exactly what this version wrote is an [`Error::CorruptEntry`], which the layers
+//! turn into a miss and a removal.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::error::{Error, Result};
+
+/// The longest id or ETag accepted from storage or the network.
+pub const MAX_ID_LEN: usize = 16 * 1024;
+/// The longest URL accepted from storage or the network.
+pub const MAX_URL_LEN: usize = 16 * 1024;
+/// How far in the future a stored timestamp may lie (clock skew between tabs and reloads).
+pub const MAX_CLOCK_SKEW_MS: Millis = 24.0 * 3_600_000.0;
+
+/// A user's picture as the backend last described it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PictureRecord {
+    /// The user.
+    pub user_id: String,
+    /// The user's current image, or `None` when the user has no picture (the default is shown).
+    pub image_id: Option<String>,
+    /// The presigned URL the image can be downloaded from until `url_expires_at`.
+    pub remote_url: String,
+    /// When `remote_url` stops working (ms since epoch).
+    pub url_expires_at: Millis,
+    /// When the record came from the backend (ms since epoch); freshness counts from here.
+    pub fetched_at: Millis,
+    /// The image's ETag, when object storage sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The cache version the record was written under.
+    pub version: u32,
+    /// The image bytes could not be read by `fetch` (no CORS): the remote URL is handed out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opaque: bool,
+}
+
+fn corrupt(layer: &'static str, reason: impl Into<String>) -> Error {
+    Error::CorruptEntry {
+        layer,
+        reason: reason.into(),
+    }
+}
+
+fn check_time(layer: &'static str, name: &str, t: Millis, now: Millis) -> Result<()> {
+    if !t.is_finite() || t < 0.0 || t > now + MAX_CLOCK_SKEW_MS {
+        return Err(corrupt(
+            layer,
+            format!("{name} {t} is not a plausible time"),
+        ));
+    }
+    Ok(())
+}
+
+impl PictureRecord {
+    /// The JSON written to localStorage.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a record always serialises")
+    }
+
+    /// Decodes and checks a record read from storage: it must be this version's, for
+    /// `expected_user`, with plausible times and bounded strings.
+    pub fn decode(text: &str, expected_user: &str, version: u32, now: Millis) -> Result<Self> {
+        const LAYER: &str = "local";
+        if text.len() > MAX_URL_LEN + 2 * MAX_ID_LEN + 1024 {
+            return Err(corrupt(LAYER, "entry is too large"));
+        }
+        let record: PictureRecord =
+            serde_json::from_str(text).map_err(|e| corrupt(LAYER, format!("not a record: {e}")))?;
+        if record.version != version {
+            return Err(corrupt(
+                LAYER,
+                format!("version {} is not {version}", record.version),
+            ));
+        }
+        if record.user_id != expected_user {
+            return Err(corrupt(LAYER, "record is for another user"));
+        }
+        record.check(LAYER, now)?;
+        Ok(record)
+    }
+
+    /// Checks the invariants every record keeps, whatever its source.
+    pub fn check(&self, layer: &'static str, now: Millis) -> Result<()> {
+        if self.user_id.is_empty() || self.user_id.len() > MAX_ID_LEN {
+            return Err(corrupt(layer, "bad user id"));
+        }
+        if let Some(id) = &self.image_id {
+            if id.is_empty() || id.len() > MAX_ID_LEN {
+                return Err(corrupt(layer, "bad image id"));
+            }
+        }
+        if self.remote_url.is_empty() || self.remote_url.len() > MAX_URL_LEN {
+            return Err(corrupt(layer, "bad remote url"));
+        }
+        if self.etag.as_ref().is_some_and(|e| e.len() > MAX_ID_LEN) {
+            return Err(corrupt(layer, "bad etag"));
+        }
+        check_time(layer, "fetchedAt", self.fetched_at, now)?;
+        if !self.url_expires_at.is_finite() || self.url_expires_at < 0.0 {
+            return Err(corrupt(layer, "bad urlExpiresAt"));
+        }
+        Ok(())
+    }
+}
+
+/// What IndexedDB keeps beside an image's bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageMeta {
+    /// The image.
+    pub image_id: String,
+    /// The MIME type the cache set (sniffed from the bytes, never taken blindly from a server).
+    pub mime: String,
+    /// The size of the bytes.
+    pub bytes: u64,
+    /// The ETag object storage sent, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// When the bytes were downloaded (freshness counts from here).
+    pub stored_at: Millis,
+    /// When the image was last read (LRU order).
+    pub last_access: Millis,
+    /// The cache version the entry was written under.
+    pub version: u32,
+}
+
+impl ImageMeta {
+    /// Checks metadata read from IndexedDB: this version, the expected id, an allowed type, a
+    /// plausible size and plausible times.
+    pub fn check(
+        &self,
+        expected_id: &str,
+        version: u32,
+        now: Millis,
+        max_bytes: u64,
+        allowed_types: &[String],
+    ) -> Result<()> {
+        const LAYER: &str = "indexeddb";
+        if self.version != version {
+            return Err(corrupt(
+                LAYER,
+                format!("version {} is not {version}", self.version),
+            ));
+        }
+        if self.image_id != expected_id {
+            return Err(corrupt(LAYER, "entry is for another image"));
+        }
+        if !allowed_types.iter().any(|t| *t == self.mime) {
+            return Err(corrupt(LAYER, format!("type {} is not allowed", self.mime)));
+        }
+        if self.bytes == 0 || self.bytes > max_bytes {
+            return Err(corrupt(
+                LAYER,
+                format!("size {} is out of range", self.bytes),
+            ));
+        }
+        if self.etag.as_ref().is_some_and(|e| e.len() > MAX_ID_LEN) {
+            return Err(corrupt(LAYER, "bad etag"));
+        }
+        check_time(LAYER, "storedAt", self.stored_at, now)?;
+        check_time(LAYER, "lastAccess", self.last_access, now)?;
+        Ok(())
+    }
+}
+
+/// An image as a store holds it: metadata plus the platform's body (a `Blob` in the browser,
+/// bytes in native tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredImage<I> {
+    /// The metadata.
+    pub meta: ImageMeta,
+    /// The bytes.
+    pub body: I,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_800_000_000_000.0;
+
+    fn record() -> PictureRecord {
+        PictureRecord {
+            user_id: "u1".into(),
+            image_id: Some("img1".into()),
+            remote_url: "https://s3.example/img1?X-Amz-Signature=abc".into(),
+            url_expires_at: NOW + 3_600_000.0,
+            fetched_at: NOW,
+            etag: None,
+            version: 1,
+            opaque: false,
+        }
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let r = record();
+        assert_eq!(
+            PictureRecord::decode(&r.to_json(), "u1", 1, NOW).unwrap(),
+            r
+        );
+    }
+
+    #[test]
+    fn junk_and_foreign_records_are_corrupt() {
+        let r = record();
+        let cases = [
+            "not json".to_string(),
+            "{}".to_string(),
+            "null".to_string(),
+            "[1,2]".to_string(),
+            r.to_json().replace("\"version\":1", "\"version\":2"),
+            r.to_json().replace("\"u1\"", "\"u2\""),
+            r.to_json()
+                .replace("\"fetchedAt\":1800000000000.0", "\"fetchedAt\":-5"),
+            r.to_json()
+                .replace("\"fetchedAt\":1800000000000.0", "\"fetchedAt\":9e15"),
+            r.to_json()
+                .replace("\"remoteUrl\":\"", "\"remoteUrl\":\"\",\"x\":\""),
+            r.to_json().replace("\"userId\"", "\"evil\":1,\"userId\""),
+        ];
+        for text in cases {
+            let err = PictureRecord::decode(&text, "u1", 1, NOW).unwrap_err();
+            assert_eq!(err.code(), "CORRUPT_ENTRY", "{text}");
+        }
+    }
+
+    #[test]
+    fn image_meta_is_checked_against_expectations() {
+        let allowed = vec!["image/png".to_string()];
+        let meta = ImageMeta {
+            image_id: "i".into(),
+            mime: "image/png".into(),
+            bytes: 10,
+            etag: None,
+            stored_at: NOW,
+            last_access: NOW,
+            version: 1,
+        };
+        assert!(meta.check("i", 1, NOW, 100, &allowed).is_ok());
+        assert!(meta.check("j", 1, NOW, 100, &allowed).is_err());
+        assert!(meta.check("i", 2, NOW, 100, &allowed).is_err());
+        assert!(meta.check("i", 1, NOW, 5, &allowed).is_err());
+        let html = ImageMeta {
+            mime: "text/html".into(),
+            ..meta.clone()
+        };
+        assert!(html.check("i", 1, NOW, 100, &allowed).is_err());
+    }
+}
