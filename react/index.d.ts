@@ -1,0 +1,78 @@
+// Types of avatar-cache/react. The hook and the component need only three methods of the cache,
+// so any object with them (an AvatarCache, a test double) can be provided.
+import type { CSSProperties, ImgHTMLAttributes, ReactElement, ReactNode } from "react";
+
+/** Which layer answered (the `source` of an avatar-cache `Picture`). */
+export type PictureSource = "memory" | "local" | "indexeddb" | "network" | "default";
+
+/** A picture as the cache answers it (the shape of avatar-cache's `Picture`). */
+export interface CachedPicture {
+  userId: string;
+  imageId: string | null;
+  /** An object URL owned by the cache, or the remote or default URL. */
+  url: string;
+  source: PictureSource;
+  stale: boolean;
+  loadMs: number;
+}
+
+/** What the hook needs from an `AvatarCache`. */
+export interface PictureSourceCache {
+  peek(userId: string): CachedPicture | undefined;
+  get(userId: string, imageId?: string): Promise<CachedPicture>;
+  subscribe(listener: (userId: string) => void): () => void;
+}
+
+/** The inline SVG silhouette shown when no emoji and no default URL are given. */
+export declare const DEFAULT_PICTURE_URL: string;
+
+export interface AvatarCacheProviderProps {
+  /** The cache, or null while it is opening (pictures show their fallback). */
+  cache: PictureSourceCache | null;
+  /** The picture shown while loading or on error, when a component has no `emoji`. */
+  defaultImageUrl?: string;
+  children?: ReactNode;
+}
+
+/** Provides the cache to every hook and component below it. */
+export declare function AvatarCacheProvider(props: AvatarCacheProviderProps): ReactElement;
+
+/** The cache used outside any `<AvatarCacheProvider>`. */
+export declare function setDefaultCache(cache: PictureSourceCache | null): void;
+
+/** The cache from the nearest provider, else the default cache, else null. */
+export declare function useAvatarCache(): PictureSourceCache | null;
+
+export interface ProfilePictureState {
+  /** What to put in `<img src>`; undefined while nothing is known yet. */
+  url: string | undefined;
+  source: PictureSource | undefined;
+  /** True until the first answer for this user (never true when the tab has seen the picture). */
+  loading: boolean;
+  /** Set only when the cache refused the request (a programmer error such as an empty id). */
+  error: Error | undefined;
+  picture: CachedPicture | undefined;
+}
+
+/** The picture of `userId`, from memory on the first render when the tab has seen it. */
+export declare function useProfilePicture(
+  userId: string | null | undefined,
+  imageId?: string | null,
+): ProfilePictureState;
+
+export interface ProfilePictureProps
+  extends Omit<ImgHTMLAttributes<HTMLImageElement>, "src" | "width" | "height" | "children" | "style"> {
+  userId: string | null | undefined;
+  /** Show this image of the user (e.g. the one just uploaded) rather than the current one. */
+  imageId?: string | null;
+  /** Width and height in CSS pixels (default 40). */
+  size?: number;
+  /** Shown while loading or on error instead of the default picture. */
+  emoji?: string;
+  style?: CSSProperties;
+  /** Overrides the provider's default picture for this component. */
+  defaultImageUrl?: string;
+}
+
+/** A round profile picture; the emoji or the default picture while loading or on error. */
+export declare function ProfilePicture(props: ProfilePictureProps): ReactElement;
