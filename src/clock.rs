@@ -14,6 +14,12 @@ pub type Millis = f64;
 pub trait Clock {
     /// The current time in milliseconds since the Unix epoch.
     fn now_ms(&self) -> Millis;
+
+    /// A monotonic, sub-millisecond reading for measuring durations (`performance.now()` in the
+    /// browser). Only differences between two readings mean anything.
+    fn monotonic_ms(&self) -> Millis {
+        self.now_ms()
+    }
 }
 
 /// The real clock: `Date.now()` in the browser, `SystemTime::now()` natively.
@@ -24,6 +30,16 @@ impl Clock for SystemClock {
     #[cfg(target_arch = "wasm32")]
     fn now_ms(&self) -> Millis {
         js_sys::Date::now()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn monotonic_ms(&self) -> Millis {
+        use wasm_bindgen::JsCast;
+        js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+            .ok()
+            .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+            .map(|p| p.now())
+            .unwrap_or_else(js_sys::Date::now)
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -1,18 +1,64 @@
 //! Lookup, promotion, write-through, stale-while-revalidate and de-duplication.
+//!
+//! [`Hierarchy`] is the cache's brain and knows no browser type: it talks to its layers through
+//! the traits of [`crate::layers`], so the same code runs in the browser (localStorage,
+//! IndexedDB, `fetch`) and natively over in-memory layers under a manual clock.
+//!
+//! A `get` walks memory → localStorage → IndexedDB → network. A hit below memory is promoted
+//! upward; a network result is written to every layer, the IndexedDB write in the background.
+//! Storage and network failures never reach the caller: they are counted in [`Stats`] and the
+//! answer falls back to a stale picture, then to the default picture.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use futures::stream::{self, StreamExt};
+
+use crate::clock::{Clock, Millis};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::key::validate_id;
+use crate::layers::memory::{MemoryImage, MemoryLayer};
+use crate::layers::{
+    Backend, Download, ImageStore, ObjectUrls, RecordStore, RemotePicture, Runtime, StoreUsage,
+};
+use crate::policy::presign;
+use crate::policy::ttl::is_fresh;
+use crate::record::{ImageMeta, PictureRecord, StoredImage};
+use crate::stats::{StatLayer, Stats};
+
+/// How long hits are collected before their last-access times are written to IndexedDB in one
+/// transaction.
+pub const TOUCH_FLUSH_MS: Millis = 2_000.0;
 
 /// Which layer answered a `get`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
     /// The in-memory map.
     Memory,
-    /// localStorage (record) with the image already in memory.
+    /// localStorage (the record), with the image already in memory.
     Local,
-    /// IndexedDB (image bytes).
+    /// IndexedDB (the image bytes).
     IndexedDb,
-    /// The backend and object storage.
+    /// The backend or object storage.
     Network,
     /// Nothing better was available: the default picture.
     Default,
+}
+
+impl Source {
+    /// The name used in the JS API (`"memory"`, `"local"`, `"indexeddb"`, `"network"`, `"default"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Memory => "memory",
+            Source::Local => "local",
+            Source::IndexedDb => "indexeddb",
+            Source::Network => "network",
+            Source::Default => "default",
+        }
+    }
 }
 
 /// A picture as `get` answers it.
@@ -32,5 +78,1487 @@ pub struct Picture {
     pub load_ms: f64,
 }
 
-/// The hierarchy.
-pub struct Hierarchy;
+/// What `prefetch` did, user by user, summed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrefetchReport {
+    /// Distinct users asked for.
+    pub requested: usize,
+    /// Answered from memory.
+    pub memory: usize,
+    /// Answered from localStorage (image already in memory).
+    pub local: usize,
+    /// Answered from IndexedDB.
+    pub indexeddb: usize,
+    /// Needed the network.
+    pub network: usize,
+    /// Ended with the default picture (unknown user, or network trouble and nothing stored).
+    pub defaulted: usize,
+    /// Backend API calls made during the prefetch.
+    pub api_calls: u64,
+    /// Image downloads made during the prefetch.
+    pub downloads: u64,
+}
+
+/// What changed, for subscribers in this tab and messages to other tabs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// One user's picture changed or was forgotten.
+    User(String),
+    /// Everything was cleared.
+    All,
+}
+
+/// Something worth reporting to analytics (`onEvent`) or the debug log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheEvent {
+    /// A `get` was answered.
+    Load {
+        /// The user.
+        user_id: String,
+        /// The layer that answered.
+        source: Source,
+        /// How long it took.
+        ms: f64,
+        /// Image bytes downloaded for it (0 unless from the network).
+        bytes: u64,
+        /// Whether the answer was stale.
+        stale: bool,
+    },
+    /// An entry was evicted from a layer.
+    Evict {
+        /// The layer.
+        layer: StatLayer,
+        /// The user or image id.
+        id: String,
+    },
+    /// A layer failed; the answer fell back.
+    Error {
+        /// The layer.
+        layer: StatLayer,
+        /// The error code and message.
+        reason: String,
+    },
+    /// A background revalidation or URL refresh finished.
+    Refresh {
+        /// The user.
+        user_id: String,
+        /// Whether the picture changed.
+        changed: bool,
+    },
+    /// A decision, for `debug: true` logging only.
+    Decision(String),
+}
+
+/// The layers a [`Hierarchy`] is built from. `local` and `images` are optional: a cache works
+/// without them (private mode, IndexedDB blocked).
+pub struct Layers<I> {
+    /// localStorage: user → record.
+    pub local: Option<Rc<dyn RecordStore>>,
+    /// IndexedDB: image → bytes.
+    pub images: Option<Rc<dyn ImageStore<I>>>,
+    /// The backend and object storage (with retry and breaker around it).
+    pub backend: Rc<dyn Backend<I>>,
+    /// Object URL factory.
+    pub urls: Rc<dyn ObjectUrls<I>>,
+    /// Background tasks and timers.
+    pub runtime: Rc<dyn Runtime>,
+    /// Time.
+    pub clock: Rc<dyn Clock>,
+}
+
+type SharedLoad = Shared<LocalBoxFuture<'static, Picture>>;
+type Listener = Rc<dyn Fn(&str)>;
+
+struct Inner<I> {
+    config: Rc<Config>,
+    layers: Layers<I>,
+    memory: RefCell<MemoryLayer>,
+    in_flight: RefCell<HashMap<String, SharedLoad>>,
+    refreshing: RefCell<HashSet<String>>,
+    stats: RefCell<Stats>,
+    listeners: RefCell<Vec<(u64, Listener)>>,
+    next_listener: Cell<u64>,
+    touches: RefCell<HashMap<String, Millis>>,
+    touch_flush_scheduled: Cell<bool>,
+    idb_usage: Cell<Option<StoreUsage>>,
+    on_event: RefCell<Option<Rc<dyn Fn(&CacheEvent)>>>,
+    on_change: RefCell<Option<Rc<dyn Fn(&Change)>>>,
+    closed: Cell<bool>,
+}
+
+/// An image found in a layer, ready to hand out.
+struct FoundImage {
+    url: String,
+    source: Source,
+    stale: bool,
+    etag: Option<String>,
+}
+
+/// The cache hierarchy over its layers. Cloning gives another handle to the same cache.
+pub struct Hierarchy<I> {
+    inner: Rc<Inner<I>>,
+}
+
+impl<I> Clone for Hierarchy<I> {
+    fn clone(&self) -> Self {
+        Hierarchy {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+fn key_of(user_id: &str, hint: Option<&str>) -> String {
+    match hint {
+        None => user_id.to_string(),
+        Some(h) => format!("{}\u{0}{h}", user_id),
+    }
+}
+
+impl<I: Clone + 'static> Hierarchy<I> {
+    /// A hierarchy over `layers` with a validated `config`.
+    pub fn new(config: Rc<Config>, layers: Layers<I>) -> Self {
+        let memory = MemoryLayer::new(&config);
+        let hierarchy = Hierarchy {
+            inner: Rc::new(Inner {
+                config,
+                layers,
+                memory: RefCell::new(memory),
+                in_flight: RefCell::new(HashMap::new()),
+                refreshing: RefCell::new(HashSet::new()),
+                stats: RefCell::new(Stats::default()),
+                listeners: RefCell::new(Vec::new()),
+                next_listener: Cell::new(1),
+                touches: RefCell::new(HashMap::new()),
+                touch_flush_scheduled: Cell::new(false),
+                idb_usage: Cell::new(None),
+                on_event: RefCell::new(None),
+                on_change: RefCell::new(None),
+                closed: Cell::new(false),
+            }),
+        };
+        hierarchy.refresh_usage();
+        hierarchy
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn now(&self) -> Millis {
+        self.inner.layers.clock.now_ms()
+    }
+
+    fn tick(&self) -> Millis {
+        self.inner.layers.clock.monotonic_ms()
+    }
+
+    // ----- public operations ------------------------------------------------------------------
+
+    /// The picture of `user_id` if memory holds a fresh one: synchronous, for a component's
+    /// first frame. Never touches storage or the network; never counts as a get.
+    pub fn peek(&self, user_id: &str) -> Option<Picture> {
+        let now = self.now();
+        let mut memory = self.inner.memory.borrow_mut();
+        let entry = memory.record(user_id, now)?.clone();
+        let url = self.memory_url(&mut memory, &entry.record, now)?;
+        Some(Picture {
+            user_id: user_id.to_string(),
+            image_id: entry.record.image_id.clone(),
+            url,
+            source: Source::Memory,
+            stale: now >= entry.fresh_until,
+            load_ms: 0.0,
+        })
+    }
+
+    /// The picture of `user_id`, from the highest layer that has it. `image_hint` is the image
+    /// id the app already knows, if any: a stored record naming another image is outdated.
+    ///
+    /// Never fails for storage or network trouble (the answer falls back to a stale picture,
+    /// then to the default picture); fails only for an empty id.
+    pub async fn get(&self, user_id: &str, image_hint: Option<&str>) -> Result<Picture> {
+        validate_id("userId", user_id)?;
+        if let Some(hint) = image_hint {
+            validate_id("imageId", hint)?;
+        }
+        let start = self.tick();
+        if self.inner.closed.get() {
+            return Ok(self.default_picture(user_id, start));
+        }
+        if let Some(picture) = self.memory_answer(user_id, image_hint, start) {
+            return Ok(picture);
+        }
+        Ok(self.shared_load(user_id, image_hint, start).await)
+    }
+
+    /// Loads many users at once: what is stored is read in one IndexedDB transaction, unknown
+    /// users are resolved through the batch endpoint when configured, and missing images are
+    /// downloaded with bounded concurrency. Never fails for storage or network trouble.
+    pub async fn prefetch(&self, user_ids: &[String]) -> Result<PrefetchReport> {
+        for id in user_ids {
+            validate_id("userIds", id)?;
+        }
+        let mut seen = HashSet::new();
+        let users: Vec<String> = user_ids
+            .iter()
+            .filter(|u| seen.insert(u.as_str()))
+            .cloned()
+            .collect();
+        let before = self.counters();
+        let mut report = PrefetchReport {
+            requested: users.len(),
+            ..Default::default()
+        };
+        if self.inner.closed.get() {
+            report.defaulted = users.len();
+            return Ok(report);
+        }
+        let start = self.tick();
+        let mut pending = Vec::new();
+        for user in users {
+            match self.memory_answer(&user, None, start) {
+                Some(_) => report.memory += 1,
+                None => pending.push(user),
+            }
+        }
+        let (need_network, from_idb) = self.preload_stored(&pending).await;
+        if let Some(endpoint) = self
+            .inner
+            .config
+            .batch_endpoint
+            .as_ref()
+            .filter(|_| !need_network.is_empty())
+        {
+            self.debug(|| {
+                format!(
+                    "prefetch: {} users via batch {endpoint}",
+                    need_network.len()
+                )
+            });
+            self.resolve_batch(&need_network).await;
+        }
+        let concurrency = self.inner.config.batch.concurrency;
+        let answers: Vec<Picture> = stream::iter(pending.iter())
+            .map(|user| self.get(user, None).map(|r| r.ok()))
+            .buffer_unordered(concurrency)
+            .filter_map(|p| async move { p })
+            .collect()
+            .await;
+        for picture in answers {
+            match picture.source {
+                Source::Memory | Source::Local if from_idb.contains(&picture.user_id) => {
+                    report.indexeddb += 1
+                }
+                Source::Memory => report.memory += 1,
+                Source::Local => report.local += 1,
+                Source::IndexedDb => report.indexeddb += 1,
+                Source::Network => report.network += 1,
+                Source::Default => report.defaulted += 1,
+            }
+        }
+        let after = self.counters();
+        report.api_calls = after.0 - before.0;
+        report.downloads = after.1 - before.1;
+        Ok(report)
+    }
+
+    /// Replaces the picture of `user_id` after an upload: `image_id` is the new image (or `None`
+    /// for no picture) and `image`, when given, its bytes with their MIME type and size, so no
+    /// tab downloads what this tab just uploaded. Every layer is updated before this resolves,
+    /// then subscribers and other tabs are told. Never fails for storage or network trouble.
+    pub async fn set_picture(
+        &self,
+        user_id: &str,
+        image_id: Option<&str>,
+        image: Option<(I, String, u64)>,
+    ) -> Result<()> {
+        validate_id("userId", user_id)?;
+        if let Some(id) = image_id {
+            validate_id("imageId", id)?;
+        }
+        if let Some((_, mime, bytes)) = &image {
+            if !self.inner.config.allows_type(mime) {
+                return Err(Error::InvalidArgument {
+                    name: "image",
+                    reason: format!("type `{mime}` is not in allowedTypes"),
+                });
+            }
+            if *bytes == 0 || *bytes > self.inner.config.max_image_bytes {
+                return Err(Error::InvalidArgument {
+                    name: "image",
+                    reason: format!("size {bytes} is outside 1..=maxImageBytes"),
+                });
+            }
+        }
+        let now = self.now();
+        let record = match image_id {
+            None => Some(self.record_from_remote(
+                user_id,
+                RemotePicture {
+                    user_id: None,
+                    image_id: None,
+                    url: self.inner.config.default_image_url.clone(),
+                },
+                now,
+            )),
+            Some(id) => {
+                if let Some((body, mime, bytes)) = image {
+                    self.store_image(id, body, mime, bytes, None, now, true)
+                        .await;
+                }
+                self.note_api_call();
+                match self.inner.layers.backend.fetch_image_info(id).await {
+                    Ok(remote) => Some(self.record_from_remote(
+                        user_id,
+                        RemotePicture {
+                            image_id: Some(id.to_string()),
+                            ..remote
+                        },
+                        now,
+                    )),
+                    Err(e) => {
+                        self.record_error(StatLayer::Network, &e);
+                        None
+                    }
+                }
+            }
+        };
+        match record {
+            Some(record) => self.store_record(record),
+            None => self.forget_record(user_id),
+        }
+        self.changed(Change::User(user_id.to_string()), true);
+        Ok(())
+    }
+
+    /// Forgets the record of `user_id` in every layer (its image bytes stay: if the user still
+    /// has that image, the next get downloads nothing). Tells subscribers and other tabs.
+    pub fn invalidate(&self, user_id: &str) -> Result<()> {
+        validate_id("userId", user_id)?;
+        self.forget_record(user_id);
+        self.changed(Change::User(user_id.to_string()), true);
+        Ok(())
+    }
+
+    /// Empties every layer (memory, the cache's own localStorage keys, its IndexedDB store) and
+    /// tells subscribers and other tabs. For logout.
+    pub async fn clear(&self) {
+        self.forget_all_in_memory();
+        if let Some(local) = &self.inner.layers.local {
+            if let Err(e) = local.clear() {
+                self.record_error(StatLayer::Local, &e);
+            }
+        }
+        if let Some(images) = self.inner.layers.images.clone() {
+            if let Err(e) = images.clear().await {
+                self.record_error(StatLayer::IndexedDb, &e);
+            }
+            self.inner.idb_usage.set(Some(StoreUsage::default()));
+        }
+        self.changed(Change::All, true);
+    }
+
+    /// Applies a change announced by another tab: drops what memory holds so the next get reads
+    /// the shared layers again, and tells this tab's subscribers. Sends nothing back.
+    pub fn apply_remote_change(&self, change: &Change) {
+        match change {
+            Change::User(user) => {
+                self.inner.memory.borrow_mut().remove_record(user);
+            }
+            Change::All => self.forget_all_in_memory(),
+        }
+        self.refresh_usage();
+        self.changed(change.clone(), false);
+    }
+
+    /// Registers `listener`, called with a user id whenever that user's picture changes (and
+    /// with every user held when the cache is cleared). Returns the id to unsubscribe with.
+    pub fn subscribe(&self, listener: Rc<dyn Fn(&str)>) -> u64 {
+        let id = self.inner.next_listener.get();
+        self.inner.next_listener.set(id + 1);
+        self.inner.listeners.borrow_mut().push((id, listener));
+        id
+    }
+
+    /// Removes a listener; unknown ids are ignored.
+    pub fn unsubscribe(&self, id: u64) {
+        self.inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
+    /// Sets the hook told of loads, evictions, errors and refreshes (`onEvent`, debug logging).
+    pub fn set_event_hook(&self, hook: Option<Rc<dyn Fn(&CacheEvent)>>) {
+        *self.inner.on_event.borrow_mut() = hook;
+    }
+
+    /// Sets the hook told of changes made in this tab, to forward them to other tabs.
+    pub fn set_change_hook(&self, hook: Option<Rc<dyn Fn(&Change)>>) {
+        *self.inner.on_change.borrow_mut() = hook;
+    }
+
+    /// Stops the cache: revokes every object URL; later gets answer the default picture.
+    pub fn close(&self) {
+        self.inner.closed.set(true);
+        self.forget_all_in_memory();
+        self.inner.listeners.borrow_mut().clear();
+    }
+
+    /// Whether [`Hierarchy::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.get()
+    }
+
+    /// A copy of the counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats.borrow().clone()
+    }
+
+    /// Requests in flight (shared loads).
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.borrow().len()
+    }
+
+    /// Live object URLs and the bytes they pin.
+    pub fn object_urls(&self) -> (usize, u64) {
+        let memory = self.inner.memory.borrow();
+        (memory.image_count(), memory.image_bytes())
+    }
+
+    /// What IndexedDB held when last measured (`None` without IndexedDB).
+    pub fn idb_usage(&self) -> Option<StoreUsage> {
+        self.inner
+            .layers
+            .images
+            .as_ref()
+            .filter(|i| i.is_available())?;
+        self.inner.idb_usage.get()
+    }
+
+    /// Bytes the cache's localStorage keys use (0 without localStorage).
+    pub fn local_bytes(&self) -> u64 {
+        self.inner
+            .layers
+            .local
+            .as_ref()
+            .map_or(0, |l| l.bytes_used())
+    }
+
+    /// The records memory holds, with the layers holding each user's picture, for diagnostics:
+    /// `(record, fresh_until, image in memory)`.
+    pub fn memory_entries(&self) -> Vec<(PictureRecord, Millis, bool)> {
+        let memory = self.inner.memory.borrow();
+        memory
+            .records()
+            .map(|m| {
+                let has_image = m
+                    .record
+                    .image_id
+                    .as_deref()
+                    .is_some_and(|id| memory.image_untouched(id).is_some());
+                (m.record.clone(), m.fresh_until, has_image)
+            })
+            .collect()
+    }
+
+    /// The records localStorage holds, for diagnostics.
+    pub fn local_records(&self) -> Vec<PictureRecord> {
+        self.inner
+            .layers
+            .local
+            .as_ref()
+            .map_or_else(Vec::new, |l| l.records())
+    }
+
+    /// Writes the batched last-access times to IndexedDB now (normally done a moment after the
+    /// hits, in one transaction).
+    pub async fn flush_touches(&self) {
+        let accesses: Vec<(String, Millis)> = self.inner.touches.borrow_mut().drain().collect();
+        self.inner.touch_flush_scheduled.set(false);
+        if accesses.is_empty() {
+            return;
+        }
+        if let Some(images) = self.inner.layers.images.clone() {
+            if let Err(e) = images.touch(&accesses).await {
+                self.record_error(StatLayer::IndexedDb, &e);
+            }
+        }
+    }
+
+    // ----- lookup -----------------------------------------------------------------------------
+
+    /// The URL memory can hand out for `record`, if it holds one.
+    fn memory_url(
+        &self,
+        memory: &mut MemoryLayer,
+        record: &PictureRecord,
+        now: Millis,
+    ) -> Option<String> {
+        match &record.image_id {
+            None => Some(self.inner.config.default_image_url.clone()),
+            Some(_) if record.opaque => (!presign::is_expired(record.url_expires_at, now))
+                .then(|| record.remote_url.clone()),
+            Some(id) => memory.image(id, now).map(|i| i.url.clone()),
+        }
+    }
+
+    /// A fresh answer from memory alone, counted as a memory hit.
+    fn memory_answer(&self, user_id: &str, hint: Option<&str>, start: Millis) -> Option<Picture> {
+        let now = self.now();
+        let (record, url) = {
+            let mut memory = self.inner.memory.borrow_mut();
+            let entry = memory.record(user_id, now)?.clone();
+            if now >= entry.fresh_until
+                || hint.is_some_and(|h| entry.record.image_id.as_deref() != Some(h))
+            {
+                return None;
+            }
+            let url = self.memory_url(&mut memory, &entry.record, now)?;
+            (entry.record, url)
+        };
+        self.maybe_refresh_url(&record, now);
+        Some(self.answer(
+            &record,
+            url,
+            Source::Memory,
+            false,
+            start,
+            &[StatLayer::Memory],
+            0,
+        ))
+    }
+
+    /// One load per user (and hint) at a time: concurrent gets share it.
+    async fn shared_load(&self, user_id: &str, hint: Option<&str>, start: Millis) -> Picture {
+        let key = key_of(user_id, hint);
+        let existing = self.inner.in_flight.borrow().get(&key).cloned();
+        if let Some(shared) = existing {
+            return shared.await;
+        }
+        let this = self.clone();
+        let (user, hint_owned, key_owned) =
+            (user_id.to_string(), hint.map(str::to_string), key.clone());
+        let load: LocalBoxFuture<'static, Picture> = async move {
+            let picture = this.load(&user, hint_owned.as_deref(), start).await;
+            this.inner.in_flight.borrow_mut().remove(&key_owned);
+            picture
+        }
+        .boxed_local();
+        let shared = load.shared();
+        self.inner
+            .in_flight
+            .borrow_mut()
+            .insert(key, shared.clone());
+        shared.await
+    }
+
+    /// The walk below memory: a stored record and stored bytes if possible, else the network.
+    async fn load(&self, user_id: &str, hint: Option<&str>, start: Millis) -> Picture {
+        let now = self.now();
+        let mut consulted = vec![StatLayer::Memory];
+        let (stored, record_source, fresh) = self.stored_record(user_id, now, &mut consulted);
+        let stored = stored.filter(|r| hint.is_none_or(|h| r.image_id.as_deref() == Some(h)));
+
+        let mut fallback = None;
+        if let Some(record) = stored {
+            if let Some(found) = self.find_image(&record, now, &mut consulted).await {
+                let stale = !fresh || found.stale;
+                let source = record_source.max(found.source);
+                if !stale || self.inner.config.stale_while_revalidate {
+                    if record_source != Source::Memory || !fresh {
+                        self.promote(&record, now);
+                    }
+                    if stale {
+                        self.debug(|| {
+                            format!("{user_id}: stale from {}, revalidating", source.as_str())
+                        });
+                        self.spawn_revalidate(user_id);
+                    } else {
+                        self.maybe_refresh_url(&record, now);
+                    }
+                    return self.answer(&record, found.url, source, stale, start, &consulted, 0);
+                }
+                fallback = Some((record.clone(), found.url, source));
+            } else if fresh && !record.opaque && !presign::is_expired(record.url_expires_at, now) {
+                // The record is good but its bytes were evicted: download them with the URL we
+                // have, no API call needed.
+                consulted.push(StatLayer::Network);
+                if let Some((url, bytes, etag)) = self.download_image(&record, None, now).await {
+                    let record = PictureRecord {
+                        etag: etag.or(record.etag.clone()),
+                        ..record
+                    };
+                    self.store_record(record.clone());
+                    return self.answer(
+                        &record,
+                        url,
+                        Source::Network,
+                        false,
+                        start,
+                        &consulted,
+                        bytes,
+                    );
+                }
+            }
+        } else if let Some(hint) = hint {
+            // The app knows the image id: if its bytes are stored, no request is needed now.
+            let probe = PictureRecord {
+                user_id: user_id.to_string(),
+                image_id: Some(hint.to_string()),
+                remote_url: String::new(),
+                url_expires_at: 0.0,
+                fetched_at: now,
+                etag: None,
+                version: self.inner.config.version,
+                opaque: false,
+            };
+            if let Some(found) = self.find_image(&probe, now, &mut consulted).await {
+                self.spawn_revalidate(user_id);
+                return self.answer(
+                    &probe,
+                    found.url,
+                    found.source,
+                    found.stale,
+                    start,
+                    &consulted,
+                    0,
+                );
+            }
+        }
+        self.load_from_network(user_id, hint, start, consulted, fallback)
+            .await
+    }
+
+    /// The record of `user_id` in memory or localStorage, fresh or not: `(record, where, fresh)`.
+    fn stored_record(
+        &self,
+        user_id: &str,
+        now: Millis,
+        consulted: &mut Vec<StatLayer>,
+    ) -> (Option<PictureRecord>, Source, bool) {
+        let in_memory = self.inner.memory.borrow_mut().record(user_id, now).cloned();
+        if let Some(entry) = &in_memory {
+            if now < entry.fresh_until {
+                return (Some(entry.record.clone()), Source::Memory, true);
+            }
+        }
+        // Memory's copy is stale (or absent): localStorage may hold a fresher one, written by
+        // another tab or kept longer by its own TTL.
+        let stale_memory = (in_memory.map(|e| e.record), Source::Memory, false);
+        let Some(local) = &self.inner.layers.local else {
+            return stale_memory;
+        };
+        consulted.push(StatLayer::Local);
+        match local.get(user_id) {
+            Ok(Some(record))
+                if is_fresh(record.fetched_at, now, self.inner.config.local.ttl_ms) =>
+            {
+                (Some(record), Source::Local, true)
+            }
+            Ok(Some(record)) if stale_memory.0.is_none() => (Some(record), Source::Local, false),
+            Ok(_) => stale_memory,
+            Err(e) => {
+                self.record_error(StatLayer::Local, &e);
+                stale_memory
+            }
+        }
+    }
+
+    /// The image `record` names, from memory or IndexedDB (made into an object URL and
+    /// promoted to memory).
+    async fn find_image(
+        &self,
+        record: &PictureRecord,
+        now: Millis,
+        consulted: &mut Vec<StatLayer>,
+    ) -> Option<FoundImage> {
+        let Some(image_id) = record.image_id.as_deref() else {
+            return Some(FoundImage {
+                url: self.inner.config.default_image_url.clone(),
+                source: Source::Memory,
+                stale: false,
+                etag: None,
+            });
+        };
+        if record.opaque {
+            return (!presign::is_expired(record.url_expires_at, now)).then(|| FoundImage {
+                url: record.remote_url.clone(),
+                source: Source::Memory,
+                stale: false,
+                etag: None,
+            });
+        }
+        if let Some(image) = self.inner.memory.borrow_mut().image(image_id, now) {
+            let stale = !is_fresh(image.stored_at, now, self.inner.config.idb.ttl_ms);
+            return Some(FoundImage {
+                url: image.url.clone(),
+                source: Source::Memory,
+                stale,
+                etag: image.etag.clone(),
+            });
+        }
+        let images = self.available_images()?;
+        consulted.push(StatLayer::IndexedDb);
+        match images.get(image_id).await {
+            Ok(Some(stored)) => {
+                let url = self.adopt_stored(stored, now)?;
+                let memory = self.inner.memory.borrow();
+                let image = memory.image_untouched(image_id)?;
+                let stale = !is_fresh(image.stored_at, now, self.inner.config.idb.ttl_ms);
+                Some(FoundImage {
+                    url,
+                    source: Source::IndexedDb,
+                    stale,
+                    etag: image.etag.clone(),
+                })
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.record_error(StatLayer::IndexedDb, &e);
+                None
+            }
+        }
+    }
+
+    /// Makes an image read from IndexedDB live in memory; returns its object URL.
+    fn adopt_stored(&self, stored: StoredImage<I>, now: Millis) -> Option<String> {
+        let url = match self.inner.layers.urls.create(&stored.body) {
+            Ok(url) => url,
+            Err(e) => {
+                self.record_error(StatLayer::Memory, &e);
+                return None;
+            }
+        };
+        let meta = stored.meta;
+        let image = MemoryImage {
+            url: url.clone(),
+            bytes: meta.bytes,
+            stored_at: meta.stored_at,
+            etag: meta.etag,
+        };
+        let dropped = self
+            .inner
+            .memory
+            .borrow_mut()
+            .put_image(&meta.image_id, image, now);
+        self.revoke(dropped);
+        self.note_access(&meta.image_id, now);
+        self.inner
+            .memory
+            .borrow()
+            .image_untouched(&meta.image_id)
+            .map(|_| url)
+    }
+
+    /// Reads, in one IndexedDB transaction, the stored images of users whose records are known,
+    /// so the gets that follow find them in memory. Returns the users that need the backend
+    /// (no usable record) and the users whose image came from IndexedDB.
+    async fn preload_stored(&self, users: &[String]) -> (Vec<String>, HashSet<String>) {
+        let now = self.now();
+        let mut need_network = Vec::new();
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for user in users {
+            let mut consulted = Vec::new();
+            match self.stored_record(user, now, &mut consulted) {
+                (Some(record), _, fresh) => {
+                    if !fresh {
+                        need_network.push(user.clone());
+                    }
+                    if let (Some(id), false) = (record.image_id.clone(), record.opaque) {
+                        if self.inner.memory.borrow().image_untouched(&id).is_none() {
+                            wanted.push((user.clone(), id));
+                        }
+                    }
+                }
+                (None, _, _) => need_network.push(user.clone()),
+            }
+        }
+        let mut from_idb = HashSet::new();
+        let Some(images) = self.available_images().filter(|_| !wanted.is_empty()) else {
+            return (need_network, from_idb);
+        };
+        let mut ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        match images.get_many(&ids).await {
+            Ok(found) => {
+                let mut adopted = HashSet::new();
+                for stored in found.into_iter().flatten() {
+                    let id = stored.meta.image_id.clone();
+                    if self.adopt_stored(stored, now).is_some() {
+                        adopted.insert(id);
+                    }
+                }
+                from_idb.extend(
+                    wanted
+                        .into_iter()
+                        .filter(|(_, id)| adopted.contains(id))
+                        .map(|(u, _)| u),
+                );
+            }
+            Err(e) => self.record_error(StatLayer::IndexedDb, &e),
+        }
+        (need_network, from_idb)
+    }
+
+    /// Asks the batch endpoint about `users` (in chunks of `batch.maxIds`) and stores the
+    /// records it returns, so the gets that follow need no API call of their own.
+    async fn resolve_batch(&self, users: &[String]) {
+        let now = self.now();
+        for chunk in users.chunks(self.inner.config.batch.max_ids) {
+            self.note_api_call();
+            match self.inner.layers.backend.fetch_batch(chunk).await {
+                Ok(remotes) => {
+                    let asked: HashSet<&str> = chunk.iter().map(String::as_str).collect();
+                    for remote in remotes {
+                        let Some(user) = remote
+                            .user_id
+                            .clone()
+                            .filter(|u| asked.contains(u.as_str()))
+                        else {
+                            continue;
+                        };
+                        let record = self.record_from_remote(&user, remote, now);
+                        self.inner
+                            .memory
+                            .borrow_mut()
+                            .put_record(record.clone(), now);
+                        self.write_local(&record);
+                    }
+                }
+                Err(e) => self.record_error(StatLayer::Network, &e),
+            }
+        }
+    }
+
+    // ----- network ----------------------------------------------------------------------------
+
+    /// Asks the backend, then completes the picture (stored bytes or a download). Falls back to
+    /// `fallback` (a stale picture) or the default picture on any failure.
+    async fn load_from_network(
+        &self,
+        user_id: &str,
+        hint: Option<&str>,
+        start: Millis,
+        mut consulted: Vec<StatLayer>,
+        fallback: Option<(PictureRecord, String, Source)>,
+    ) -> Picture {
+        let now = self.now();
+        if !consulted.contains(&StatLayer::Network) {
+            consulted.push(StatLayer::Network);
+        }
+        self.note_api_call();
+        let backend = &self.inner.layers.backend;
+        let remote = match hint {
+            Some(h) => backend.fetch_image_info(h).await.map(|r| RemotePicture {
+                image_id: Some(h.to_string()),
+                ..r
+            }),
+            None => backend.fetch_user(user_id).await,
+        };
+        let outcome = match remote {
+            Ok(remote) if remote.user_id.as_deref().is_some_and(|u| u != user_id) => {
+                Err(Error::BadResponse {
+                    reason: "answer names another user".into(),
+                })
+            }
+            Ok(remote) => {
+                let record = self.record_from_remote(user_id, remote, now);
+                self.complete(record, now).await
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok((record, url, bytes)) => self.answer(
+                &record,
+                url,
+                Source::Network,
+                false,
+                start,
+                &consulted,
+                bytes,
+            ),
+            Err(e) => {
+                self.record_error(StatLayer::Network, &e);
+                match fallback {
+                    Some((record, url, source)) => {
+                        self.answer(&record, url, source, true, start, &consulted, 0)
+                    }
+                    None => self.fallback_default(user_id, start, &consulted),
+                }
+            }
+        }
+    }
+
+    /// Completes a record fresh from the backend: finds its bytes in memory or IndexedDB (no
+    /// download) or downloads them, then writes the record to every layer. Returns the record
+    /// as stored, the URL to hand out and the bytes downloaded.
+    async fn complete(
+        &self,
+        record: PictureRecord,
+        now: Millis,
+    ) -> Result<(PictureRecord, String, u64)> {
+        let Some(_) = record.image_id.as_deref() else {
+            let url = self.inner.config.default_image_url.clone();
+            self.store_record(record.clone());
+            return Ok((record, url, 0));
+        };
+        let mut consulted = Vec::new();
+        if let Some(found) = self
+            .find_image(
+                &PictureRecord {
+                    opaque: false,
+                    ..record.clone()
+                },
+                now,
+                &mut consulted,
+            )
+            .await
+        {
+            if !found.stale {
+                self.store_record(record.clone());
+                return Ok((record, found.url, 0));
+            }
+            // Stored bytes past their freshness: ask object storage whether they changed.
+            if let Some((url, bytes, etag)) = self
+                .download_image(&record, found.etag.as_deref(), now)
+                .await
+            {
+                let record = PictureRecord { etag, ..record };
+                self.store_record(record.clone());
+                return Ok((record, url, bytes));
+            }
+            self.store_record(record.clone());
+            return Ok((record, found.url, 0));
+        }
+        match self.fetch_bytes(&record, None, now).await? {
+            Fetched::Image { url, bytes, etag } => {
+                let record = PictureRecord { etag, ..record };
+                self.store_record(record.clone());
+                Ok((record, url, bytes))
+            }
+            Fetched::Opaque => {
+                let record = PictureRecord {
+                    opaque: true,
+                    ..record
+                };
+                let url = record.remote_url.clone();
+                self.store_record(record.clone());
+                Ok((record, url, 0))
+            }
+        }
+    }
+
+    /// Downloads the bytes of `record` (conditionally on `etag`), stores them in memory and, in
+    /// the background, in IndexedDB. `None` on failure (counted).
+    async fn download_image(
+        &self,
+        record: &PictureRecord,
+        etag: Option<&str>,
+        now: Millis,
+    ) -> Option<(String, u64, Option<String>)> {
+        match self.fetch_bytes(record, etag, now).await {
+            Ok(Fetched::Image { url, bytes, etag }) => Some((url, bytes, etag)),
+            Ok(Fetched::Opaque) => None,
+            Err(e) => {
+                self.record_error(StatLayer::Network, &e);
+                None
+            }
+        }
+    }
+
+    async fn fetch_bytes(
+        &self,
+        record: &PictureRecord,
+        etag: Option<&str>,
+        now: Millis,
+    ) -> Result<Fetched> {
+        let image_id = record.image_id.clone().ok_or_else(|| Error::BadResponse {
+            reason: "no image to download".into(),
+        })?;
+        self.inner.stats.borrow_mut().downloads += 1;
+        match self
+            .inner
+            .layers
+            .backend
+            .download(&record.remote_url, etag)
+            .await?
+        {
+            Download::Image {
+                body,
+                mime,
+                bytes,
+                etag,
+            } => {
+                self.inner.stats.borrow_mut().bytes_downloaded += bytes;
+                let url = self
+                    .store_image(&image_id, body, mime, bytes, etag.clone(), now, false)
+                    .await;
+                let url = url.ok_or_else(|| Error::BadResponse {
+                    reason: "image could not be made into a URL".into(),
+                })?;
+                Ok(Fetched::Image { url, bytes, etag })
+            }
+            Download::NotModified => {
+                let images = self.available_images().ok_or(Error::BadResponse {
+                    reason: "304 without stored bytes".into(),
+                })?;
+                let stored = images.get(&image_id).await?.ok_or(Error::BadResponse {
+                    reason: "304 without stored bytes".into(),
+                })?;
+                // The stored bytes are current: they count as fresh from now on.
+                let meta = ImageMeta {
+                    stored_at: now,
+                    last_access: now,
+                    ..stored.meta.clone()
+                };
+                let live = self.inner.memory.borrow_mut().renew_image(&image_id, now);
+                let url = match live {
+                    Some(url) => url,
+                    None => self
+                        .adopt_stored(
+                            StoredImage {
+                                meta: meta.clone(),
+                                body: stored.body.clone(),
+                            },
+                            now,
+                        )
+                        .ok_or(Error::Closed)?,
+                };
+                self.spawn_idb_put(StoredImage {
+                    meta: meta.clone(),
+                    body: stored.body,
+                });
+                Ok(Fetched::Image {
+                    url,
+                    bytes: 0,
+                    etag: meta.etag,
+                })
+            }
+            Download::Opaque => Ok(Fetched::Opaque),
+        }
+    }
+
+    /// Makes `body` live in memory and stores it in IndexedDB (awaited when `wait`, else in the
+    /// background). Returns the object URL.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_image(
+        &self,
+        image_id: &str,
+        body: I,
+        mime: String,
+        bytes: u64,
+        etag: Option<String>,
+        now: Millis,
+        wait: bool,
+    ) -> Option<String> {
+        let url = match self.inner.layers.urls.create(&body) {
+            Ok(url) => url,
+            Err(e) => {
+                self.record_error(StatLayer::Memory, &e);
+                return None;
+            }
+        };
+        let image = MemoryImage {
+            url: url.clone(),
+            bytes,
+            stored_at: now,
+            etag: etag.clone(),
+        };
+        let dropped = self
+            .inner
+            .memory
+            .borrow_mut()
+            .put_image(image_id, image, now);
+        let kept = !dropped.contains(&url);
+        self.revoke(dropped);
+        let meta = ImageMeta {
+            image_id: image_id.to_string(),
+            mime,
+            bytes,
+            etag,
+            stored_at: now,
+            last_access: now,
+            version: self.inner.config.version,
+        };
+        let stored = StoredImage { meta, body };
+        if wait {
+            self.idb_put(stored).await;
+        } else {
+            self.spawn_idb_put(stored);
+        }
+        kept.then_some(url)
+    }
+
+    fn spawn_idb_put(&self, image: StoredImage<I>) {
+        if self.available_images().is_none() {
+            return;
+        }
+        let this = self.clone();
+        self.inner
+            .layers
+            .runtime
+            .spawn(async move { this.idb_put(image).await }.boxed_local());
+    }
+
+    async fn idb_put(&self, image: StoredImage<I>) {
+        let Some(images) = self.available_images() else {
+            return;
+        };
+        let id = image.meta.image_id.clone();
+        match images.put(image).await {
+            Ok(evicted) => {
+                for evicted_id in evicted {
+                    self.inner.stats.borrow_mut().evictions += 1;
+                    self.emit(|| CacheEvent::Evict {
+                        layer: StatLayer::IndexedDb,
+                        id: evicted_id,
+                    });
+                }
+                self.debug(|| format!("{id}: stored in IndexedDB"));
+            }
+            Err(e) => self.record_error(StatLayer::IndexedDb, &e),
+        }
+        self.refresh_usage();
+    }
+
+    // ----- background work --------------------------------------------------------------------
+
+    /// Refreshes a record whose presigned URL is about to expire, if the URL is what the app is
+    /// shown (an opaque image) or what a later download would need (bytes not stored).
+    fn maybe_refresh_url(&self, record: &PictureRecord, now: Millis) {
+        if record.image_id.is_none()
+            || !presign::needs_refresh(
+                record.url_expires_at,
+                now,
+                self.inner.config.refresh_margin_ms,
+            )
+        {
+            return;
+        }
+        let bytes_in_memory = record
+            .image_id
+            .as_deref()
+            .is_some_and(|id| self.inner.memory.borrow().image_untouched(id).is_some());
+        if record.opaque || !bytes_in_memory {
+            self.debug(|| format!("{}: presigned URL expires soon, refreshing", record.user_id));
+            self.spawn_revalidate(&record.user_id);
+        }
+    }
+
+    /// Asks the backend about `user_id` in the background (once at a time per user) and tells
+    /// subscribers if the picture changed.
+    fn spawn_revalidate(&self, user_id: &str) {
+        if !self
+            .inner
+            .refreshing
+            .borrow_mut()
+            .insert(user_id.to_string())
+        {
+            return;
+        }
+        self.inner.stats.borrow_mut().refreshes += 1;
+        let this = self.clone();
+        let user = user_id.to_string();
+        self.inner.layers.runtime.spawn(
+            async move {
+                this.revalidate(&user).await;
+                this.inner.refreshing.borrow_mut().remove(&user);
+            }
+            .boxed_local(),
+        );
+    }
+
+    async fn revalidate(&self, user_id: &str) {
+        let now = self.now();
+        let mut ignored = Vec::new();
+        let before = self.stored_record(user_id, now, &mut ignored).0;
+        self.note_api_call();
+        let remote = match self.inner.layers.backend.fetch_user(user_id).await {
+            Ok(remote) if remote.user_id.as_deref().is_none_or(|u| u == user_id) => remote,
+            Ok(_) => {
+                return self.record_error(
+                    StatLayer::Network,
+                    &Error::BadResponse {
+                        reason: "answer names another user".into(),
+                    },
+                )
+            }
+            Err(e) => return self.record_error(StatLayer::Network, &e),
+        };
+        let record = self.record_from_remote(user_id, remote, now);
+        match self.complete(record, now).await {
+            Ok((after, _, _)) => {
+                let changed = before.as_ref().is_none_or(|b| {
+                    b.image_id != after.image_id
+                        || ((b.opaque || after.opaque) && b.remote_url != after.remote_url)
+                });
+                self.emit(|| CacheEvent::Refresh {
+                    user_id: user_id.to_string(),
+                    changed,
+                });
+                if changed {
+                    self.debug(|| format!("{user_id}: picture changed on revalidation"));
+                    self.notify(&Change::User(user_id.to_string()));
+                }
+            }
+            Err(e) => self.record_error(StatLayer::Network, &e),
+        }
+    }
+
+    /// Queues a last-access update for IndexedDB; one transaction writes them all shortly after.
+    fn note_access(&self, image_id: &str, now: Millis) {
+        if self.available_images().is_none() {
+            return;
+        }
+        self.inner
+            .touches
+            .borrow_mut()
+            .insert(image_id.to_string(), now);
+        if self.inner.touch_flush_scheduled.replace(true) {
+            return;
+        }
+        let this = self.clone();
+        let sleep = self.inner.layers.runtime.sleep(TOUCH_FLUSH_MS);
+        self.inner.layers.runtime.spawn(
+            async move {
+                sleep.await;
+                this.flush_touches().await;
+            }
+            .boxed_local(),
+        );
+    }
+
+    fn refresh_usage(&self) {
+        let Some(images) = self.available_images() else {
+            return;
+        };
+        let this = self.clone();
+        self.inner.layers.runtime.spawn(
+            async move {
+                if let Ok(usage) = images.usage().await {
+                    this.inner.idb_usage.set(Some(usage));
+                }
+            }
+            .boxed_local(),
+        );
+    }
+
+    // ----- writing ----------------------------------------------------------------------------
+
+    fn record_from_remote(
+        &self,
+        user_id: &str,
+        remote: RemotePicture,
+        now: Millis,
+    ) -> PictureRecord {
+        PictureRecord {
+            user_id: user_id.to_string(),
+            url_expires_at: presign::url_expires_at(
+                &remote.url,
+                now,
+                self.inner.config.url_lifetime_ms,
+            ),
+            image_id: remote.image_id,
+            remote_url: remote.url,
+            fetched_at: now,
+            etag: None,
+            version: self.inner.config.version,
+            opaque: false,
+        }
+    }
+
+    /// Writes a record to memory and localStorage.
+    fn store_record(&self, record: PictureRecord) {
+        let now = self.now();
+        self.write_local(&record);
+        self.inner.memory.borrow_mut().put_record(record, now);
+    }
+
+    /// Puts a record read from a lower layer into memory.
+    fn promote(&self, record: &PictureRecord, now: Millis) {
+        self.inner
+            .memory
+            .borrow_mut()
+            .put_record(record.clone(), now);
+    }
+
+    fn write_local(&self, record: &PictureRecord) {
+        if let Some(local) = &self.inner.layers.local {
+            if let Err(e) = local.put(record) {
+                self.record_error(StatLayer::Local, &e);
+            }
+        }
+    }
+
+    fn forget_record(&self, user_id: &str) {
+        self.inner.memory.borrow_mut().remove_record(user_id);
+        if let Some(local) = &self.inner.layers.local {
+            if let Err(e) = local.remove(user_id) {
+                self.record_error(StatLayer::Local, &e);
+            }
+        }
+    }
+
+    fn forget_all_in_memory(&self) {
+        let urls = self.inner.memory.borrow_mut().clear();
+        self.revoke(urls);
+    }
+
+    fn revoke(&self, urls: Vec<String>) {
+        for url in urls {
+            self.inner.stats.borrow_mut().evictions += 1;
+            self.inner.layers.urls.revoke(&url);
+            self.emit(|| CacheEvent::Evict {
+                layer: StatLayer::Memory,
+                id: url,
+            });
+        }
+    }
+
+    // ----- answers, events, stats -------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &self,
+        record: &PictureRecord,
+        url: String,
+        source: Source,
+        stale: bool,
+        start: Millis,
+        consulted: &[StatLayer],
+        bytes: u64,
+    ) -> Picture {
+        let load_ms = (self.tick() - start).max(0.0);
+        self.inner
+            .stats
+            .borrow_mut()
+            .record_get(source, load_ms, stale, consulted);
+        self.emit(|| CacheEvent::Load {
+            user_id: record.user_id.clone(),
+            source,
+            ms: load_ms,
+            bytes,
+            stale,
+        });
+        Picture {
+            user_id: record.user_id.clone(),
+            image_id: record.image_id.clone(),
+            url,
+            source,
+            stale,
+            load_ms,
+        }
+    }
+
+    fn fallback_default(&self, user_id: &str, start: Millis, consulted: &[StatLayer]) -> Picture {
+        let load_ms = (self.tick() - start).max(0.0);
+        self.inner
+            .stats
+            .borrow_mut()
+            .record_get(Source::Default, load_ms, false, consulted);
+        self.emit(|| CacheEvent::Load {
+            user_id: user_id.to_string(),
+            source: Source::Default,
+            ms: load_ms,
+            bytes: 0,
+            stale: false,
+        });
+        self.default_picture(user_id, start)
+    }
+
+    fn default_picture(&self, user_id: &str, start: Millis) -> Picture {
+        Picture {
+            user_id: user_id.to_string(),
+            image_id: None,
+            url: self.inner.config.default_image_url.clone(),
+            source: Source::Default,
+            stale: false,
+            load_ms: (self.tick() - start).max(0.0),
+        }
+    }
+
+    fn available_images(&self) -> Option<Rc<dyn ImageStore<I>>> {
+        self.inner
+            .layers
+            .images
+            .clone()
+            .filter(|i| i.is_available())
+    }
+
+    fn note_api_call(&self) {
+        self.inner.stats.borrow_mut().api_calls += 1;
+    }
+
+    fn counters(&self) -> (u64, u64) {
+        let stats = self.inner.stats.borrow();
+        (stats.api_calls, stats.downloads)
+    }
+
+    fn record_error(&self, layer: StatLayer, error: &Error) {
+        let reason = format!("{}: {error}", error.code());
+        let now = self.now();
+        self.inner
+            .stats
+            .borrow_mut()
+            .record_error(layer, reason.clone(), now);
+        self.emit(|| CacheEvent::Error { layer, reason });
+    }
+
+    fn emit(&self, event: impl FnOnce() -> CacheEvent) {
+        let hook = self.inner.on_event.borrow().clone();
+        if let Some(hook) = hook {
+            hook(&event());
+        }
+    }
+
+    fn debug(&self, message: impl FnOnce() -> String) {
+        if self.inner.config.debug {
+            self.emit(|| CacheEvent::Decision(message()));
+        }
+    }
+
+    /// Tells this tab's subscribers, and (when `broadcast`) other tabs, about a change.
+    fn changed(&self, change: Change, broadcast: bool) {
+        if broadcast {
+            let hook = self.inner.on_change.borrow().clone();
+            if let Some(hook) = hook {
+                hook(&change);
+            }
+        }
+        self.notify(&change);
+    }
+
+    fn notify(&self, change: &Change) {
+        let listeners: Vec<Listener> = self
+            .inner
+            .listeners
+            .borrow()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        if listeners.is_empty() {
+            return;
+        }
+        match change {
+            Change::User(user) => listeners.iter().for_each(|l| l(user)),
+            Change::All => {
+                // Everyone who might be showing a picture: memory is empty now, so tell each
+                // listener with the wildcard id "*" as well as nothing else is known.
+                listeners.iter().for_each(|l| l("*"));
+            }
+        }
+    }
+}
+
+/// The outcome of a download, once the bytes are live.
+enum Fetched {
+    Image {
+        url: String,
+        bytes: u64,
+        etag: Option<String>,
+    },
+    Opaque,
+}
+
+#[cfg(test)]
+mod tests;

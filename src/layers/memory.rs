@@ -1,1 +1,271 @@
-//! TODO
+//! The memory layer: user → picture record, image → object URL, both LRU-bounded.
+//!
+//! Pure Rust, synchronous: `peek` reads it on the first frame. It never creates or revokes an
+//! object URL itself; it tells the caller which URLs fell out (evicted or replaced) so the caller
+//! revokes them through [`super::ObjectUrls`]. A URL leaves this map before it is revoked, so a
+//! revoked URL is never handed out again.
+
+use std::collections::HashMap;
+
+use crate::clock::Millis;
+use crate::config::Config;
+use crate::policy::lru::{Budget, LruIndex};
+use crate::record::PictureRecord;
+
+/// A record held in memory, with the time it stops being fresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryRecord {
+    /// The record.
+    pub record: PictureRecord,
+    /// Until when the record counts as fresh (ms since epoch).
+    pub fresh_until: Millis,
+}
+
+/// An image's object URL held in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryImage {
+    /// The object URL (`blob:`), owned by the cache.
+    pub url: String,
+    /// The image's size, which counts against the memory byte budget.
+    pub bytes: u64,
+    /// When the image bytes were downloaded (for the IndexedDB freshness they came with).
+    pub stored_at: Millis,
+    /// The ETag object storage sent, if any.
+    pub etag: Option<String>,
+}
+
+/// The memory layer's two maps and their LRU bookkeeping.
+#[derive(Debug)]
+pub struct MemoryLayer {
+    records: HashMap<String, MemoryRecord>,
+    record_order: LruIndex<String>,
+    images: HashMap<String, MemoryImage>,
+    image_order: LruIndex<String>,
+    record_ttl_ms: Millis,
+    outer_ttl_ms: Option<Millis>,
+}
+
+impl MemoryLayer {
+    /// A memory layer bounded by `config.memory` (entries for records; entries and bytes for
+    /// images).
+    pub fn new(config: &Config) -> Self {
+        let records = Budget {
+            max_entries: config.memory.max_entries,
+            max_bytes: u64::MAX,
+        };
+        let images = Budget {
+            max_entries: config.memory.max_entries,
+            max_bytes: config.memory.max_bytes,
+        };
+        MemoryLayer {
+            records: HashMap::new(),
+            record_order: LruIndex::new(records),
+            images: HashMap::new(),
+            image_order: LruIndex::new(images),
+            record_ttl_ms: config.memory.ttl_ms,
+            outer_ttl_ms: config.local.enabled.then_some(config.local.ttl_ms),
+        }
+    }
+
+    /// The record of `user_id`, fresh or not, marking it recently used.
+    pub fn record(&mut self, user_id: &str, now: Millis) -> Option<&MemoryRecord> {
+        let key = user_id.to_string();
+        if self.record_order.touch(&key, now) {
+            self.records.get(user_id)
+        } else {
+            None
+        }
+    }
+
+    /// The record of `user_id` without touching the LRU order (for diagnostics and peeks that
+    /// should not reorder).
+    pub fn record_untouched(&self, user_id: &str) -> Option<&MemoryRecord> {
+        self.records.get(user_id)
+    }
+
+    /// Stores `record` (received or confirmed at `now`). It stays fresh for the memory TTL, but
+    /// never longer than the localStorage TTL counted from when the backend sent it, so a
+    /// promotion from localStorage does not extend a record's life.
+    pub fn put_record(&mut self, record: PictureRecord, now: Millis) {
+        let mut fresh_until = now + self.record_ttl_ms;
+        if let Some(outer) = self.outer_ttl_ms {
+            fresh_until = fresh_until.min(record.fetched_at + outer);
+        }
+        let user = record.user_id.clone();
+        for evicted in self.record_order.insert(user.clone(), 1, now) {
+            self.records.remove(&evicted);
+        }
+        self.records.insert(
+            user,
+            MemoryRecord {
+                record,
+                fresh_until,
+            },
+        );
+    }
+
+    /// Forgets the record of `user_id` (its image stays: other users or a later get may use it).
+    pub fn remove_record(&mut self, user_id: &str) -> Option<PictureRecord> {
+        self.record_order.remove(&user_id.to_string());
+        self.records.remove(user_id).map(|r| r.record)
+    }
+
+    /// The object URL of `image_id`, marking it recently used.
+    pub fn image(&mut self, image_id: &str, now: Millis) -> Option<&MemoryImage> {
+        if self.image_order.touch(&image_id.to_string(), now) {
+            self.images.get(image_id)
+        } else {
+            None
+        }
+    }
+
+    /// The object URL of `image_id` without touching the LRU order.
+    pub fn image_untouched(&self, image_id: &str) -> Option<&MemoryImage> {
+        self.images.get(image_id)
+    }
+
+    /// Stores an image's object URL. Returns the URLs that must now be revoked: the one it
+    /// replaces, the ones evicted to make room, or the new one itself if it is larger than the
+    /// whole byte budget.
+    pub fn put_image(&mut self, image_id: &str, image: MemoryImage, now: Millis) -> Vec<String> {
+        let mut dropped = Vec::new();
+        if let Some(old) = self.images.remove(image_id) {
+            if old.url != image.url {
+                dropped.push(old.url);
+            }
+        }
+        let bytes = image.bytes;
+        self.images.insert(image_id.to_string(), image);
+        for evicted in self.image_order.insert(image_id.to_string(), bytes, now) {
+            if let Some(img) = self.images.remove(&evicted) {
+                dropped.push(img.url);
+            }
+        }
+        dropped
+    }
+
+    /// Marks the bytes of `image_id` as confirmed current at `now` (a 304 from object storage);
+    /// returns its URL if memory holds it.
+    pub fn renew_image(&mut self, image_id: &str, now: Millis) -> Option<String> {
+        self.image_order.touch(&image_id.to_string(), now);
+        let image = self.images.get_mut(image_id)?;
+        image.stored_at = now;
+        Some(image.url.clone())
+    }
+
+    /// Forgets the image `image_id`; returns its URL for revocation.
+    pub fn remove_image(&mut self, image_id: &str) -> Option<String> {
+        self.image_order.remove(&image_id.to_string());
+        self.images.remove(image_id).map(|i| i.url)
+    }
+
+    /// Forgets everything; returns every URL for revocation.
+    pub fn clear(&mut self) -> Vec<String> {
+        self.records.clear();
+        self.record_order.clear();
+        self.image_order.clear();
+        self.images.drain().map(|(_, i)| i.url).collect()
+    }
+
+    /// How many records are held.
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// How many object URLs are live.
+    pub fn image_count(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Bytes pinned by live object URLs.
+    pub fn image_bytes(&self) -> u64 {
+        self.image_order.bytes()
+    }
+
+    /// Every record held, for diagnostics.
+    pub fn records(&self) -> impl Iterator<Item = &MemoryRecord> {
+        self.records.values()
+    }
+
+    /// Every image held, for diagnostics.
+    pub fn images(&self) -> impl Iterator<Item = (&String, &MemoryImage)> {
+        self.images.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(max_entries: u64, max_bytes: u64) -> Config {
+        Config::from_json(
+            serde_json::json!({"memory": {"maxEntries": max_entries, "maxBytes": max_bytes}}),
+        )
+        .unwrap()
+    }
+
+    fn record(user: &str, fetched_at: Millis) -> PictureRecord {
+        PictureRecord {
+            user_id: user.into(),
+            image_id: Some(format!("img-{user}")),
+            remote_url: "https://s3/x".into(),
+            url_expires_at: fetched_at + 3_600_000.0,
+            fetched_at,
+            etag: None,
+            version: 1,
+            opaque: false,
+        }
+    }
+
+    fn image(url: &str, bytes: u64) -> MemoryImage {
+        MemoryImage {
+            url: url.into(),
+            bytes,
+            stored_at: 0.0,
+            etag: None,
+        }
+    }
+
+    #[test]
+    fn promotion_does_not_extend_a_record_beyond_its_local_ttl() {
+        let mut m = MemoryLayer::new(&config(10, 1000));
+        let minute = 60_000.0;
+        m.put_record(record("u", 0.0), 40.0 * minute);
+        assert_eq!(
+            m.record("u", 40.0 * minute).unwrap().fresh_until,
+            45.0 * minute
+        );
+        m.put_record(record("v", 40.0 * minute), 40.0 * minute);
+        assert_eq!(
+            m.record("v", 40.0 * minute).unwrap().fresh_until,
+            70.0 * minute
+        );
+    }
+
+    #[test]
+    fn records_are_bounded_by_entries_in_lru_order() {
+        let mut m = MemoryLayer::new(&config(2, 1000));
+        m.put_record(record("a", 0.0), 1.0);
+        m.put_record(record("b", 0.0), 2.0);
+        assert!(m.record("a", 3.0).is_some());
+        m.put_record(record("c", 0.0), 4.0);
+        assert!(m.record_untouched("b").is_none());
+        assert!(m.record_untouched("a").is_some() && m.record_untouched("c").is_some());
+    }
+
+    #[test]
+    fn evicted_and_replaced_images_are_returned_for_revocation() {
+        let mut m = MemoryLayer::new(&config(10, 100));
+        assert!(m.put_image("i1", image("blob:1", 60), 1.0).is_empty());
+        assert_eq!(m.put_image("i1", image("blob:1b", 60), 2.0), vec!["blob:1"]);
+        assert_eq!(m.put_image("i2", image("blob:2", 60), 3.0), vec!["blob:1b"]);
+        assert_eq!(m.image_bytes(), 60);
+        assert_eq!(
+            m.put_image("big", image("blob:big", 500), 4.0),
+            vec!["blob:big"]
+        );
+        assert!(m.image_untouched("big").is_none());
+        assert_eq!(m.clear(), vec!["blob:2"]);
+        assert_eq!(m.image_count(), 0);
+    }
+}

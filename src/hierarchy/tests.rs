@@ -1,0 +1,679 @@
+//! The hierarchy over in-memory layers, under a manual clock: every behaviour of DESIGN.md §2
+//! checked by what `get` returned and what the backend counted.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::join_all;
+use serde_json::json;
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::layers::in_memory::{
+    fake_png, Bytes, FakeObjectUrls, ImageMode, InMemoryImageStore, InMemoryRecordStore,
+    ScriptedBackend, TestRuntime,
+};
+
+const START: Millis = 1_795_827_600_000.0; // 2026-11-28T01:00:00Z
+const MINUTE: Millis = 60_000.0;
+
+/// One "browser": shared storage and backend; each [`Harness::tab`] is a page with its own memory.
+struct Harness {
+    clock: ManualClock,
+    runtime: TestRuntime,
+    backend: ScriptedBackend,
+    local: InMemoryRecordStore,
+    images: InMemoryImageStore,
+    urls: FakeObjectUrls,
+    config: Rc<Config>,
+    cache: Hierarchy<Bytes>,
+}
+
+impl Harness {
+    fn new(config: serde_json::Value) -> Self {
+        let clock = ManualClock::new(START);
+        let config = Rc::new(Config::from_json(config).unwrap());
+        let runtime = TestRuntime::new(clock.clone());
+        let backend = ScriptedBackend::new(Rc::new(clock.clone()), 3600);
+        let local = InMemoryRecordStore::new(&config, Rc::new(clock.clone()));
+        let images = InMemoryImageStore::new(&config);
+        let urls = FakeObjectUrls::default();
+        let cache = Self::build(&config, &clock, &runtime, &backend, &local, &images, &urls);
+        Harness {
+            clock,
+            runtime,
+            backend,
+            local,
+            images,
+            urls,
+            config,
+            cache,
+        }
+    }
+
+    fn build(
+        config: &Rc<Config>,
+        clock: &ManualClock,
+        runtime: &TestRuntime,
+        backend: &ScriptedBackend,
+        local: &InMemoryRecordStore,
+        images: &InMemoryImageStore,
+        urls: &FakeObjectUrls,
+    ) -> Hierarchy<Bytes> {
+        Hierarchy::new(
+            config.clone(),
+            Layers {
+                local: config
+                    .local
+                    .enabled
+                    .then(|| Rc::new(local.view(config)) as Rc<dyn RecordStore>),
+                images: config
+                    .idb
+                    .enabled
+                    .then(|| Rc::new(images.clone()) as Rc<dyn ImageStore<Bytes>>),
+                backend: Rc::new(backend.clone()),
+                urls: Rc::new(urls.clone()),
+                runtime: Rc::new(runtime.clone()),
+                clock: Rc::new(clock.clone()),
+            },
+        )
+    }
+
+    /// Another page of the same origin (or this page after a reload): same storage, new memory.
+    fn tab(&self) -> Hierarchy<Bytes> {
+        Self::build(
+            &self.config,
+            &self.clock,
+            &self.runtime,
+            &self.backend,
+            &self.local,
+            &self.images,
+            &self.urls,
+        )
+    }
+
+    fn tab_with(&self, config: serde_json::Value) -> Hierarchy<Bytes> {
+        let config = Rc::new(Config::from_json(config).unwrap());
+        let images = InMemoryImageStore::new(&config);
+        Self::build(
+            &config,
+            &self.clock,
+            &self.runtime,
+            &self.backend,
+            &self.local,
+            &images,
+            &self.urls,
+        )
+    }
+
+    fn users(&self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let user = format!("u{i}");
+                self.backend.set_user(
+                    &user,
+                    Some(&format!("img{i}")),
+                    Some(fake_png(&user, 2_000)),
+                );
+                user
+            })
+            .collect()
+    }
+
+    fn get_in(&self, cache: &Hierarchy<Bytes>, user: &str) -> Picture {
+        let (cache, user) = (cache.clone(), user.to_string());
+        self.runtime
+            .block_on(async move { cache.get(&user, None).await })
+            .unwrap()
+    }
+
+    fn run<T: 'static>(&self, future: impl Future<Output = T> + 'static) -> T {
+        self.runtime.block_on(future)
+    }
+
+    fn get(&self, user: &str) -> Picture {
+        self.get_in(&self.cache, user)
+    }
+
+    fn api_calls(&self) -> u64 {
+        self.backend.counts().api_calls()
+    }
+
+    fn downloads(&self) -> u64 {
+        self.backend.counts().downloads
+    }
+}
+
+fn defaults() -> serde_json::Value {
+    json!({})
+}
+
+#[test]
+fn first_get_comes_from_the_network_and_is_written_to_every_layer() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let p = h.get("u0");
+    assert_eq!(
+        (p.source, p.stale, p.image_id.as_deref()),
+        (Source::Network, false, Some("img0"))
+    );
+    assert!(p.url.starts_with("blob:test/"));
+    assert_eq!((h.api_calls(), h.downloads()), (1, 1));
+    assert!(
+        h.local.raw("profile_pic:local:u0:v1").is_some(),
+        "record in localStorage"
+    );
+    assert!(h.images.contains("img0"), "bytes in IndexedDB");
+}
+
+#[test]
+fn second_get_is_a_memory_hit_without_requests_and_peek_sees_it() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    assert!(h.cache.peek("u0").is_none(), "peek never goes below memory");
+    let first = h.get("u0");
+    let second = h.get("u0");
+    assert_eq!(second.source, Source::Memory);
+    assert_eq!(second.url, first.url);
+    assert_eq!(h.cache.peek("u0").unwrap().url, first.url);
+    assert_eq!((h.api_calls(), h.downloads()), (1, 1));
+    let stats = h.cache.stats();
+    assert_eq!(
+        (stats.memory.hits, stats.network.hits, stats.gets),
+        (1, 1, 2)
+    );
+}
+
+#[test]
+fn reload_answers_from_storage_without_any_request() {
+    let h = Harness::new(defaults());
+    h.users(3);
+    for u in ["u0", "u1", "u2"] {
+        h.get(u);
+    }
+    let reloaded = h.tab();
+    h.clock.advance(5.0 * MINUTE);
+    let p = h.get_in(&reloaded, "u1");
+    assert_eq!((p.source, p.stale), (Source::IndexedDb, false));
+    assert_eq!(
+        (h.api_calls(), h.downloads()),
+        (3, 3),
+        "no request after the reload"
+    );
+    assert_eq!(
+        h.get_in(&reloaded, "u1").source,
+        Source::Memory,
+        "promoted to memory"
+    );
+}
+
+#[test]
+fn fifty_concurrent_gets_share_one_request() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 120.0);
+    let cache = h.cache.clone();
+    let gets = join_all((0..50).map(move |_| {
+        let cache = cache.clone();
+        async move { cache.get("u0", None).await }
+    }));
+    let pictures = h.runtime.block_on(gets);
+    assert!(pictures
+        .iter()
+        .all(|p| p.as_ref().unwrap().source == Source::Network));
+    let urls: std::collections::HashSet<_> = pictures
+        .iter()
+        .map(|p| p.as_ref().unwrap().url.clone())
+        .collect();
+    assert_eq!(urls.len(), 1);
+    assert_eq!((h.api_calls(), h.downloads()), (1, 1));
+    assert_eq!(h.cache.in_flight(), 0);
+}
+
+#[test]
+fn memory_ttl_boundary_falls_through_to_a_fresh_local_record() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.clock.advance(30.0 * MINUTE - 1.0);
+    assert_eq!(h.get("u0").source, Source::Memory);
+    h.clock.advance(1.0);
+    let p = h.get("u0");
+    assert_eq!(
+        (p.source, p.stale),
+        (Source::Local, false),
+        "memory expired at 30 min, local lives 45"
+    );
+    assert_eq!(h.api_calls(), 1);
+}
+
+#[test]
+fn stale_record_is_served_at_once_and_revalidated_in_the_background() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let first = h.get("u0");
+    let notified = Rc::new(RefCell::new(Vec::new()));
+    let sink = notified.clone();
+    h.cache.subscribe(Rc::new(move |u: &str| {
+        sink.borrow_mut().push(u.to_string())
+    }));
+
+    h.clock.advance(45.0 * MINUTE);
+    let stale = h.get("u0");
+    assert_eq!(
+        (stale.source, stale.stale, stale.url.as_str()),
+        (Source::Memory, true, first.url.as_str())
+    );
+    assert_eq!(h.api_calls(), 2, "revalidated in the background");
+    assert_eq!(h.downloads(), 1, "same image: not downloaded again");
+    assert!(
+        notified.borrow().is_empty(),
+        "unchanged picture: no notification"
+    );
+    assert_eq!(
+        (h.get("u0").source, h.get("u0").stale),
+        (Source::Memory, false)
+    );
+
+    h.backend
+        .set_user("u0", Some("img-new"), Some(fake_png("new", 3_000)));
+    h.clock.advance(45.0 * MINUTE);
+    assert!(h.get("u0").stale);
+    assert_eq!(
+        *notified.borrow(),
+        vec!["u0".to_string()],
+        "changed picture: subscribers hear it"
+    );
+    let now = h.get("u0");
+    assert_eq!(
+        (now.image_id.as_deref(), now.source, now.stale),
+        (Some("img-new"), Source::Memory, false)
+    );
+}
+
+#[test]
+fn without_stale_while_revalidate_a_stale_record_waits_for_the_network() {
+    let h = Harness::new(json!({"staleWhileRevalidate": false}));
+    h.users(1);
+    h.get("u0");
+    h.clock.advance(46.0 * MINUTE);
+    let p = h.get("u0");
+    assert_eq!((p.source, p.stale), (Source::Network, false));
+    assert_eq!(
+        (h.api_calls(), h.downloads()),
+        (2, 1),
+        "record refreshed, bytes reused"
+    );
+}
+
+#[test]
+fn stored_bytes_of_a_known_image_are_never_downloaded_again() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.cache.invalidate("u0").unwrap();
+    let reloaded = h.tab();
+    let p = h.get_in(&reloaded, "u0");
+    assert_eq!(p.source, Source::Network, "the record needed the API");
+    assert_eq!(
+        (h.api_calls(), h.downloads()),
+        (2, 1),
+        "the bytes came from IndexedDB"
+    );
+}
+
+#[test]
+fn version_bump_hides_every_old_entry() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    let bumped = h.tab_with(json!({"version": 2}));
+    let p = h.get_in(&bumped, "u0");
+    assert_eq!(p.source, Source::Network);
+    assert!(h.local.raw("profile_pic:local:u0:v2").is_some());
+    assert_eq!(h.api_calls(), 2);
+}
+
+#[test]
+fn expiring_presigned_url_of_an_opaque_image_is_refreshed_before_it_expires() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.backend.set_image_mode("img0", ImageMode::Opaque);
+    let p = h.get("u0");
+    assert_eq!(p.source, Source::Network);
+    assert!(
+        p.url.starts_with("https://s3.test/avatars/img0?"),
+        "no CORS: the remote URL is handed out"
+    );
+    assert!(h
+        .local
+        .raw("profile_pic:local:u0:v1")
+        .unwrap()
+        .contains("\"opaque\":true"));
+
+    h.clock.advance(25.0 * MINUTE);
+    assert_eq!(h.get("u0").url, p.url, "not yet within the refresh margin");
+    assert_eq!(h.api_calls(), 1);
+    h.clock.advance(26.0 * MINUTE); // 51 min: the 1 h URL expires within the 10 min margin
+    let local = h.tab();
+    let before = h.get_in(&local, "u0");
+    assert_eq!(
+        before.url, p.url,
+        "answered at once with the still-valid URL"
+    );
+    assert_eq!(h.api_calls(), 2, "refreshed in the background");
+    let after = h.get_in(&local, "u0");
+    assert_ne!(after.url, p.url, "a newly signed URL");
+    assert!(!after.url.is_empty());
+}
+
+#[test]
+fn unreachable_network_answers_stale_then_default() {
+    let h = Harness::new(json!({"staleWhileRevalidate": false}));
+    h.users(2);
+    h.get("u0");
+    h.backend.set_offline(true);
+    h.clock.advance(60.0 * MINUTE);
+    let stale = h.get("u0");
+    assert_eq!(
+        (stale.source, stale.stale),
+        (Source::Memory, true),
+        "stale rather than nothing"
+    );
+    let unseen = h.get("u1");
+    assert_eq!(
+        (unseen.source, unseen.url.as_str()),
+        (Source::Default, "/images/default_pfp.png")
+    );
+    let stats = h.cache.stats();
+    assert!(stats.network.errors >= 2);
+    assert!(stats
+        .recent_errors()
+        .any(|e| e.reason.starts_with("NETWORK")));
+}
+
+#[test]
+fn html_served_as_a_picture_is_never_stored() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.backend.set_image_mode("img0", ImageMode::Html);
+    let p = h.get("u0");
+    assert_eq!(p.source, Source::Default);
+    assert!(h.local.raw("profile_pic:local:u0:v1").is_none());
+    assert!(!h.images.contains("img0"));
+    assert_eq!(h.urls.live(), 0);
+}
+
+#[test]
+fn broken_indexeddb_leaves_memory_local_and_network_working() {
+    let h = Harness::new(defaults());
+    h.users(2);
+    h.images.set_failing(true);
+    assert_eq!(h.get("u0").source, Source::Network);
+    assert_eq!(h.get("u0").source, Source::Memory);
+    let reloaded = h.tab();
+    let p = h.get_in(&reloaded, "u0");
+    assert_eq!(
+        p.source,
+        Source::Network,
+        "bytes must be downloaded again, but no API call"
+    );
+    assert_eq!(h.api_calls(), 1);
+    assert!(h.cache.stats().indexeddb.errors >= 1);
+}
+
+#[test]
+fn corrupt_local_entry_is_a_miss_and_is_removed() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.local
+        .set_raw("profile_pic:local:u0:v1", "{\"not\":\"a record\"}");
+    let p = h.get("u0");
+    assert_eq!(p.source, Source::Network);
+    assert!(
+        h.local
+            .raw("profile_pic:local:u0:v1")
+            .unwrap()
+            .contains("img0"),
+        "replaced by a good record"
+    );
+    assert!(h
+        .cache
+        .stats()
+        .recent_errors()
+        .any(|e| e.reason.starts_with("CORRUPT_ENTRY")));
+}
+
+#[test]
+fn full_local_storage_evicts_own_keys_and_never_foreign_ones() {
+    let h = Harness::new(defaults());
+    let users = h.users(20);
+    h.local.set_raw("app:settings", &"x".repeat(1_000));
+    h.local.set_quota(Some(2 * 1_020 + 2_600));
+    for u in &users {
+        assert_eq!(h.get(u).source, Source::Network);
+    }
+    assert!(
+        h.local.raw("app:settings").is_some(),
+        "the app's own key survives"
+    );
+    assert!(h.local.raw_keys().len() > 1);
+}
+
+#[test]
+fn prefetch_resolves_a_list_in_one_batch_call_and_reads_storage_in_one_transaction() {
+    let h = Harness::new(json!({"batchEndpoint": "/images/batch"}));
+    let users = h.users(100);
+    let (c, u) = (h.cache.clone(), users.clone());
+    let report = h.run(async move { c.prefetch(&u).await }).unwrap();
+    assert_eq!(
+        (
+            report.requested,
+            report.network,
+            report.api_calls,
+            report.downloads
+        ),
+        (100, 100, 1, 100)
+    );
+    assert_eq!(h.backend.counts().batch_calls, 1);
+
+    let reloaded = h.tab();
+    let before = h.images.transactions.get();
+    let (c, u) = (reloaded.clone(), users.clone());
+    let report = h.run(async move { c.prefetch(&u).await }).unwrap();
+    assert_eq!(
+        (report.indexeddb, report.api_calls, report.downloads),
+        (100, 0, 0)
+    );
+    assert_eq!(
+        h.images.transactions.get() - before,
+        1,
+        "one get_many for the whole list"
+    );
+    assert_eq!(h.get_in(&reloaded, "u42").source, Source::Memory);
+}
+
+#[test]
+fn prefetch_without_a_batch_endpoint_asks_user_by_user_with_bounded_concurrency() {
+    let h = Harness::new(json!({"batch": {"concurrency": 4}}));
+    let users = h.users(30);
+    let (c, u) = (h.cache.clone(), users.clone());
+    let report = h.run(async move { c.prefetch(&u).await }).unwrap();
+    assert_eq!((report.network, report.api_calls), (30, 30));
+}
+
+#[test]
+fn set_picture_with_bytes_reaches_another_tab_without_a_download() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let other = h.tab();
+    h.get("u0");
+    h.get_in(&other, "u0");
+    other.set_change_hook(None);
+    let relay = other.clone();
+    h.cache.set_change_hook(Some(Rc::new(move |c: &Change| {
+        relay.apply_remote_change(c)
+    })));
+    let heard = Rc::new(RefCell::new(0));
+    let count = heard.clone();
+    other.subscribe(Rc::new(move |_: &str| *count.borrow_mut() += 1));
+
+    h.backend
+        .set_user("u0", Some("img-up"), Some(fake_png("up", 1_500)));
+    let body = fake_png("up", 1_500);
+    let c = h.cache.clone();
+    h.run(async move {
+        c.set_picture(
+            "u0",
+            Some("img-up"),
+            Some((body, "image/png".into(), 1_500)),
+        )
+        .await
+    })
+    .unwrap();
+    assert_eq!(*heard.borrow(), 1, "the other tab heard of it");
+    let seen = h.get_in(&other, "u0");
+    assert_eq!(
+        (seen.image_id.as_deref(), seen.source),
+        (Some("img-up"), Source::IndexedDb)
+    );
+    assert_eq!(h.downloads(), 1, "nobody downloaded the upload");
+}
+
+#[test]
+fn invalidate_and_clear_forget_and_revoke() {
+    let h = Harness::new(defaults());
+    let users = h.users(3);
+    let first = h.get(&users[0]);
+    for u in &users[1..] {
+        h.get(u);
+    }
+    h.cache.invalidate("u0").unwrap();
+    assert!(h.cache.peek("u0").is_none());
+    assert!(h.local.raw("profile_pic:local:u0:v1").is_none());
+    h.local.set_raw("app:token", "keep me");
+    let c = h.cache.clone();
+    h.run(async move { c.clear().await });
+    assert!(h.urls.is_revoked(&first.url));
+    assert_eq!(h.urls.live(), 0);
+    assert_eq!(h.local.raw_keys(), vec!["app:token".to_string()]);
+    assert!(!h.images.contains("img1"));
+}
+
+#[test]
+fn object_urls_are_bounded_and_never_handed_out_after_revocation() {
+    let h = Harness::new(json!({"memory": {"maxEntries": 2}}));
+    let users = h.users(3);
+    let first = h.get(&users[0]);
+    h.get(&users[1]);
+    h.get(&users[2]);
+    assert!(
+        h.urls.is_revoked(&first.url),
+        "evicted from memory: revoked"
+    );
+    assert_eq!(h.urls.live(), 2);
+    let again = h.get(&users[0]);
+    assert_ne!(again.url, first.url);
+    assert!(!h.urls.is_revoked(&again.url));
+    assert_eq!(again.source, Source::IndexedDb);
+}
+
+#[test]
+fn indexeddb_hits_are_touched_in_one_batched_transaction() {
+    let h = Harness::new(defaults());
+    let users = h.users(10);
+    for u in &users {
+        h.get(u);
+    }
+    h.runtime.advance(TOUCH_FLUSH_MS);
+    let reloaded = h.tab();
+    for u in &users {
+        assert_eq!(h.get_in(&reloaded, u).source, Source::IndexedDb);
+    }
+    let before = h.images.transactions.get();
+    h.runtime.advance(TOUCH_FLUSH_MS);
+    assert_eq!(
+        h.images.transactions.get() - before,
+        1,
+        "ten hits, one readwrite transaction"
+    );
+}
+
+#[test]
+fn a_known_image_id_is_answered_from_storage_before_any_request() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.cache.invalidate("u0").unwrap();
+    let reloaded = h.tab();
+    let p = h
+        .run(async move { reloaded.get("u0", Some("img0")).await })
+        .unwrap();
+    assert_eq!(
+        (p.source, p.image_id.as_deref()),
+        (Source::IndexedDb, Some("img0"))
+    );
+    assert_eq!(h.downloads(), 1);
+}
+
+#[test]
+fn a_new_image_id_from_the_app_overrides_a_stored_record() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.backend
+        .set_user("u0", Some("img-b"), Some(fake_png("b", 900)));
+    let c = h.cache.clone();
+    let p = h
+        .run(async move { c.get("u0", Some("img-b")).await })
+        .unwrap();
+    assert_eq!(
+        (p.source, p.image_id.as_deref()),
+        (Source::Network, Some("img-b"))
+    );
+    assert_eq!(
+        h.backend.counts().image_calls,
+        1,
+        "asked the image endpoint, not the user endpoint"
+    );
+}
+
+#[test]
+fn users_without_a_picture_get_the_default_from_the_cache() {
+    let h = Harness::new(defaults());
+    h.backend.set_user("nopic", None, None);
+    let p = h.get("nopic");
+    assert_eq!(
+        (p.source, p.image_id.as_deref(), p.url.as_str()),
+        (Source::Network, None, "/images/default_pfp.png")
+    );
+    let reloaded = h.tab();
+    assert_eq!(h.get_in(&reloaded, "nopic").source, Source::Local);
+    assert_eq!(h.api_calls(), 1);
+}
+
+#[test]
+fn empty_ids_are_programmer_errors() {
+    let h = Harness::new(defaults());
+    let c = h.cache.clone();
+    assert!(matches!(
+        h.run(async move { c.get("", None).await }),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(h.cache.invalidate("").is_err());
+    let c = h.cache.clone();
+    assert!(h
+        .run(async move { c.prefetch(&["a".into(), String::new()]).await })
+        .is_err());
+}
+
+#[test]
+fn closed_cache_answers_the_default_and_holds_no_urls() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.cache.close();
+    assert_eq!(h.urls.live(), 0);
+    assert_eq!(h.get("u0").source, Source::Default);
+}
