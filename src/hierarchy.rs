@@ -508,6 +508,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.inner.closed.get()
     }
 
+    /// Counts a failure that happened outside a get (for example a store that did not open).
+    pub fn note_error(&self, layer: StatLayer, error: &Error) {
+        self.record_error(layer, error);
+    }
+
     /// A copy of the counters.
     pub fn stats(&self) -> Stats {
         self.inner.stats.borrow().clone()

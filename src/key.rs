@@ -122,8 +122,17 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
+            // Only the canonical form `percent_encode` writes: two upper-case hex digits, for a
+            // byte that needed escaping. Anything else is not one of our keys.
             let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            if !hex.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) {
+                return None;
+            }
+            let byte = u8::from_str_radix(hex, 16).ok()?;
+            if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+                return None;
+            }
+            out.push(byte);
             i += 3;
         } else {
             out.push(bytes[i]);

@@ -1,1 +1,87 @@
-//! TODO
+//! Cross-tab coherence: changes made in one tab (`setPicture`, `invalidate`, `clear`) reach
+//! every other tab of the origin over a `BroadcastChannel`.
+//!
+//! A message names the namespace and version it was sent under; tabs running another namespace
+//! or version ignore it. Received changes are applied without being sent again, so there are no
+//! echo loops. Where `BroadcastChannel` is missing, the cache works per tab.
+
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use crate::config::Config;
+use crate::hierarchy::{Change, Hierarchy};
+
+/// One message on the channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Message {
+    namespace: String,
+    version: u32,
+    /// The user whose picture changed; `None` when everything was cleared.
+    user_id: Option<String>,
+}
+
+/// A running cross-tab link. Dropping it does not stop it; call [`CrossTab::stop`].
+pub struct CrossTab {
+    channel: BroadcastChannel,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+/// The channel name for a namespace: one channel per namespace, whatever the version.
+pub fn channel_name(namespace: &str) -> String {
+    format!("avatar-cache:{namespace}")
+}
+
+impl CrossTab {
+    /// Links `hierarchy` to the other tabs; `None` where `BroadcastChannel` is unavailable.
+    pub fn start<I: Clone + 'static>(config: &Config, hierarchy: Hierarchy<I>) -> Option<CrossTab> {
+        let channel = BroadcastChannel::new(&channel_name(&config.namespace)).ok()?;
+        let (namespace, version) = (config.namespace.clone(), config.version);
+
+        let receiver = hierarchy.clone();
+        let (ns, v) = (namespace.clone(), version);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let Ok(message) = serde_wasm_bindgen::from_value::<Message>(event.data()) else {
+                return;
+            };
+            if message.namespace != ns || message.version != v || receiver.is_closed() {
+                return;
+            }
+            let change = match message.user_id {
+                Some(user) => Change::User(user),
+                None => Change::All,
+            };
+            receiver.apply_remote_change(&change);
+        });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+
+        let sender = channel.clone();
+        hierarchy.set_change_hook(Some(Rc::new(move |change: &Change| {
+            let message = Message {
+                namespace: namespace.clone(),
+                version,
+                user_id: match change {
+                    Change::User(user) => Some(user.clone()),
+                    Change::All => None,
+                },
+            };
+            if let Ok(value) = serde_wasm_bindgen::to_value(&message) {
+                let _ = sender.post_message(&value);
+            }
+        })));
+        Some(CrossTab {
+            channel,
+            _on_message: on_message,
+        })
+    }
+
+    /// Stops listening and closes the channel.
+    pub fn stop(self) {
+        self.channel.set_onmessage(None);
+        self.channel.close();
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every test: native `cargo test`, the wasm suites in headless Chromium, Firefox and
+# WebKitGTK (under Xvfb), then the www/ end-to-end tests in Chromium. Installs what is missing
+# first (scripts/setup.sh), so it works on a new machine.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh native chromium only the named parts (native chromium firefox webkit lint e2e)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(lint native chromium firefox webkit e2e)
+wants() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
+
+scripts/setup.sh || { echo "setup failed" >&2; exit 1; }
+source scripts/env.sh
+
+declare -a summary=()
+failed=0
+step() { # step <name> <command...>
+  local name=$1; shift
+  local start=$SECONDS
+  printf '\n\033[1;34m=== %s ===\033[0m\n' "$name"
+  if "$@"; then
+    summary+=("PASS  $name ($((SECONDS - start)) s)")
+  else
+    summary+=("FAIL  $name ($((SECONDS - start)) s)")
+    failed=1
+  fi
+}
+
+wasm_suite() { # wasm_suite <engine>: the whole wasm test suite in one engine, and its user agent
+  local engine=$1 wrap=()
+  local -a env_vars
+  case $engine in
+    chromium) env_vars=(CHROMEDRIVER=/usr/bin/chromedriver) ;;
+    firefox) env_vars=(GECKODRIVER="$(command -v geckodriver)") ;;
+    webkit) env_vars=(SAFARIDRIVER=/usr/bin/WebKitWebDriver); wrap=(xvfb-run -a) ;;
+  esac
+  env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown --test engine -- --nocapture prints_the_engine_user_agent 2>&1 \
+    | grep -m1 'ENGINE USER AGENT' | sed "s/^/[$engine] /"
+  env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown
+}
+
+lint() {
+  cargo fmt --check && cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+}
+
+wants lint && step "lint: cargo fmt --check, clippy (wasm32)" lint
+wants native && step "native: cargo test" cargo test
+wants chromium && step "wasm: headless Chromium" wasm_suite chromium
+wants firefox && step "wasm: headless Firefox" wasm_suite firefox
+wants webkit && step "wasm: WebKitGTK under Xvfb" wasm_suite webkit
+if wants e2e; then
+  if [ -x scripts/e2e.sh ]; then
+    step "e2e: www/ in Chromium (Playwright)" scripts/e2e.sh
+  else
+    summary+=("SKIP  e2e: scripts/e2e.sh not present")
+  fi
+fi
+
+printf '\n\033[1m=== summary ===\033[0m\n'
+printf '%s\n' "${summary[@]}"
+exit $failed
