@@ -19,9 +19,11 @@ if (!existsSync(manifestPath)) {
   process.exit(1);
 }
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
-const bindings = manifest.module ?? manifest.main ?? "avatar_cache.js";
-const bindingsTypes = manifest.types ?? bindings.replace(/\.js$/, ".d.ts");
+// wasm-pack names the bindings after the wasm file: <name>.js beside <name>_bg.wasm. Deriving
+// them from the wasm (not from package.json) keeps a second run over the same pkg/ harmless.
 const wasmFile = readdirSync(pkgDir).find((f) => f.endsWith("_bg.wasm"));
+const bindings = (wasmFile ?? "avatar_cache_bg.wasm").replace(/_bg\.wasm$/, ".js");
+const bindingsTypes = bindings.replace(/\.js$/, ".d.ts");
 if (!existsSync(join(pkgDir, bindings)) || !wasmFile) {
   console.error(`[package-pkg] ${pkgDir} has no ${bindings} or *_bg.wasm`);
   process.exit(1);

@@ -9,9 +9,9 @@
 //                                POST /images/batch { user_ids } → { users: { [id]: { image_id, url } } }
 //                                GET  /images/default_pfp.png
 //                                POST /images/upload?userId=  (image bytes) → { success, image_id, url, user_id }
-// App data:                      GET  /api/me, /api/friends, /api/users/{id}
-// Control:                       POST /__control { latencyMs, storageLatencyMs, failRate, offline,
-//                                                  urlLifetimeSec, clockOffsetMs }
+// App data:                      GET  /api/me, /api/friends, /api/discover?page=, /api/users/{id}
+// Control:                       POST /__control { latencyMs, storageLatencyMs, jitterMs, failRate,
+//                                                  offline, urlLifetimeSec, clockOffsetMs, cors }
 //                                GET  /__stats, POST /__stats/reset
 // Storage (other port):          GET  /avatars/{imageId}?X-Amz-…  (403 when expired or forged)
 import { createHmac, createHash, randomBytes, timingSafeEqual } from "node:crypto";
@@ -71,7 +71,8 @@ async function readBody(req, limit) {
 /**
  * Starts the storage server and returns the backend.
  * @param {{ storagePort?: number, host?: string, latencyMs?: number, storageLatencyMs?: number,
- *           urlLifetimeSec?: number, secret?: string, log?: (line: string) => void }} [options]
+ *           jitterMs?: number, urlLifetimeSec?: number, secret?: string,
+ *           log?: (line: string) => void }} [options]
  */
 export async function createBackend(options = {}) {
   const host = options.host ?? "127.0.0.1";
@@ -87,6 +88,8 @@ export async function createBackend(options = {}) {
     offline: false,
     urlLifetimeSec: options.urlLifetimeSec ?? 3600,
     clockOffsetMs: 0,
+    /** false: the bucket sends no CORS headers, so `fetch` cannot read images (opaque mode). */
+    cors: true,
   };
   let stats = freshStats();
   let uploads = 0;
@@ -140,6 +143,7 @@ export async function createBackend(options = {}) {
   }
 
   function corsHeaders(req) {
+    if (!control.cors) return {};
     return {
       "Access-Control-Allow-Origin": req.headers.origin ?? "*",
       "Access-Control-Expose-Headers": "ETag, Content-Length, Content-Type",
@@ -267,6 +271,14 @@ export async function createBackend(options = {}) {
       const friends = [];
       for (let i = 2; friends.length < FRIEND_COUNT; i++) friends.push(publicUser(users.get(String(i))));
       return sendJson(res, 200, friends);
+    }
+    if (path === "/api/discover") {
+      // People you may know: pages of 8 users the friends list does not show (122–500).
+      const page = Math.max(0, Math.floor(Number(new URL(req.url, "http://x").searchParams.get("page")) || 0));
+      const span = users.size - FRIEND_COUNT - 1;
+      const out = [];
+      for (let i = 0; i < 8; i++) out.push(publicUser(users.get(String(FRIEND_COUNT + 2 + ((page * 8 + i) % span)))));
+      return sendJson(res, 200, out);
     }
     const m = /^\/api\/users\/([^/]+)$/.exec(path);
     const u = m && users.get(decodeURIComponent(m[1]));

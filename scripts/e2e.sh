@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end tests: builds what they need (www/ dependencies, pkg/ when missing or older than
+# the crate, the app), starts the dev backend on free ports, runs Playwright against Debian's
+# Chromium, stops the backend, and exits non-zero on failure.
+#
+#   scripts/e2e.sh                 every spec
+#   scripts/e2e.sh -g "reload"     Playwright arguments pass through
+#
+# Screenshots and measurements land in www/e2e-artifacts/ (measurements.txt), failures' traces
+# in www/test-results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+log() { printf '\033[1;35m[e2e]\033[0m %s\n' "$*"; }
+
+if ! command -v wasm-pack >/dev/null || ! command -v chromium >/dev/null; then
+  log "tools missing: running scripts/setup.sh"
+  scripts/setup.sh
+fi
+
+stamp=www/node_modules/.avatar-cache-lock
+if [ ! -f "$stamp" ] || ! cmp -s www/package-lock.json "$stamp"; then
+  log "npm: installing www/ dependencies"
+  (cd www && npm ci --no-audit --no-fund --loglevel=error)
+  cp www/package-lock.json "$stamp"
+fi
+
+wasm=pkg/avatar_cache_bg.wasm
+if [ ! -f "$wasm" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$wasm" -print -quit 2>/dev/null)" ]; then
+  log "building pkg/ (the crate changed since the last build)"
+  scripts/build-pkg.sh
+elif [ ! -f pkg/react.js ] || [ -n "$(find react scripts/package-pkg.mjs -newer pkg/react.js -print -quit)" ]; then
+  log "repackaging pkg/ (React entry or packaging changed)"
+  node scripts/package-pkg.mjs
+else
+  log "pkg/ is up to date"
+fi
+
+log "building the app"
+(cd www && npm run --silent build)
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+port=$(free_port)
+storage_port=$(free_port)
+while [ "$storage_port" = "$port" ]; do storage_port=$(free_port); done
+server_log=$(mktemp -t avatar-e2e-server.XXXXXX)
+node www/server/main.mjs --port "$port" --storage-port "$storage_port" --static www/dist --quiet >"$server_log" 2>&1 &
+server_pid=$!
+cleanup() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  rm -f "$server_log"
+}
+trap cleanup EXIT
+
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  if node -e "fetch('$base/__stats').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" 2>/dev/null; then break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then cat "$server_log"; log "the backend did not start"; exit 1; fi
+  sleep 0.1
+done
+log "backend on $base (object storage on 127.0.0.1:$storage_port)"
+
+mkdir -p www/e2e-artifacts
+rm -f www/e2e-artifacts/measurements.txt
+status=0
+(cd www && E2E_BASE_URL="$base" npx playwright test "$@") || status=$?
+
+if [ -f www/e2e-artifacts/measurements.txt ]; then
+  log "measurements:"
+  sed 's/^/    /' www/e2e-artifacts/measurements.txt
+fi
+if [ -f www/e2e-artifacts/report.json ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync("www/e2e-artifacts/report.json", "utf8")).stats;
+    console.log(`e2e: ${r.expected} passed, ${r.unexpected} failed` + (r.skipped ? `, ${r.skipped} skipped` : ""));'
+fi
+exit "$status"

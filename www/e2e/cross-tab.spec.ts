@@ -1,0 +1,53 @@
+// An upload in one tab shows in every other open tab of the same browser.
+import { expect, test } from "@playwright/test";
+
+import { Backend, DEFAULT_CONTROL, FRIEND_IDS, collectErrors, namespaceFor, picturesReady, record, snap } from "./helpers";
+
+test.beforeEach(async ({ request }) => {
+  await new Backend(request).control(DEFAULT_CONTROL);
+});
+
+test("a new picture uploaded in one tab shows in the other tab within a second", async ({ context, request }, testInfo) => {
+  const backend = new Backend(request);
+  const ns = namespaceFor(testInfo);
+  const a = await context.newPage();
+  const b = await context.newPage();
+  const errors = [...collectErrors(a), ...collectErrors(b)];
+  await a.goto(`/?ns=${ns}`);
+  await b.goto(`/?ns=${ns}`);
+  for (const p of [a, b]) {
+    await picturesReady(p, '[data-testid="me"]', 1);
+    await picturesReady(p, '[data-testid="friends"]', FRIEND_IDS.length);
+  }
+  const header = (p: typeof a) => p.locator('[data-testid="me"] img[data-avatar-user="1"]');
+  const before = await header(b).getAttribute("src");
+
+  await a.getByTestId("edit-profile").click();
+  await a.getByTestId("swatch-e5484d").click();
+  await a.getByTestId("edit-text").fill("NEW");
+  await snap(a, testInfo, "05-edit-profile");
+  await backend.reset();
+  await a.getByTestId("edit-save").click();
+  await expect(a.getByTestId("edit-status")).toContainText("live");
+  const uploadedAt = Date.now();
+
+  // Tab B: the header picture changes to the new one within a second, without a reload.
+  await expect.poll(async () => header(b).getAttribute("src"), { timeout: 1_000, intervals: [25] }).not.toBe(before);
+  const seenAfter = Date.now() - uploadedAt;
+  await picturesReady(b, '[data-testid="me"]', 1);
+  // The new picture is the red one that was drawn (sample a pixel of the decoded image).
+  const [r, g, bl] = await header(b).evaluate((img: HTMLImageElement) => {
+    const c = document.createElement("canvas");
+    c.width = c.height = 8;
+    const ctx = c.getContext("2d")!;
+    ctx.drawImage(img, 0, 0, img.naturalWidth, img.naturalHeight, 0, 0, 8, 8);
+    return [...ctx.getImageData(7, 7, 1, 1).data];
+  });
+  expect(r).toBeGreaterThan(180);
+  expect(g).toBeLessThan(120);
+  expect(bl).toBeLessThan(120);
+  const counted = await backend.stats();
+  record(testInfo, `other tab showed the upload after ≤${seenAfter} ms; after the upload: ${counted.api.total} API calls (${counted.api.upload} upload), ${counted.images.ok} image downloads`);
+  await snap(b, testInfo, "06-other-tab-after-upload");
+  expect(errors).toEqual([]);
+});

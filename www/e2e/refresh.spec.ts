@@ -1,0 +1,43 @@
+// Presigned URLs that are about to expire are refreshed in the background.
+import { expect, test } from "@playwright/test";
+
+import { Backend, DEFAULT_CONTROL, namespaceFor, picturesReady, record, snap } from "./helpers";
+
+test.afterEach(async ({ request }) => {
+  await new Backend(request).control(DEFAULT_CONTROL);
+});
+
+test("a presigned URL near expiry is refreshed in the background (bucket without CORS)", async ({ page, request }, testInfo) => {
+  const backend = new Backend(request);
+  // Without CORS the cache cannot read the bytes: it hands out the presigned URL itself, so the
+  // URL must be renewed before it expires. URLs live 20 s; the app refreshes 15 s ahead.
+  await backend.control({ ...DEFAULT_CONTROL, cors: false, urlLifetimeSec: 20 });
+  await backend.reset();
+  await page.goto(`/?ns=${namespaceFor(testInfo)}&refreshMarginMs=15000`);
+  await picturesReady(page, '[data-testid="me"]', 1);
+  const me = page.locator('[data-testid="me"] img[data-avatar-user="1"]');
+  const first = (await me.getAttribute("src"))!;
+  expect(first, "opaque mode hands out the presigned URL").toContain("X-Amz-Signature=");
+  const callsBefore = (await backend.stats()).apiByUser["1"] ?? 0;
+
+  // 6 s later the URL is inside the margin. Using the picture (a get, as a mount does) answers
+  // at once and renews the URL in the background.
+  await page.waitForTimeout(6_000);
+  const answer = await page.evaluate(async () => {
+    const t0 = performance.now();
+    const p = await window.orbitCache!.get("1");
+    return { ms: performance.now() - t0, url: p.url, source: p.source };
+  });
+  expect(answer.url).toBe(first);
+  await expect.poll(async () => (await backend.stats()).apiByUser["1"] ?? 0, { timeout: 5_000 }).toBeGreaterThan(callsBefore);
+  await expect.poll(async () => (await page.evaluate(() => window.orbitCache!.get("1"))).url, { timeout: 5_000 }).not.toBe(first);
+  const renewed = await page.evaluate(async () => (await window.orbitCache!.get("1")).url);
+  // The header shows the renewed URL and it works (no 403) past the first URL's expiry.
+  await expect(me).toHaveAttribute("src", renewed);
+  await page.waitForTimeout(15_000);
+  const status = await page.evaluate(async (u) => (await fetch(u, { mode: "no-cors" })).type, renewed);
+  const stats = await backend.stats();
+  record(testInfo, `get answered in ${answer.ms.toFixed(1)} ms from ${answer.source} while the URL was renewed; API calls for user 1: ${callsBefore} → ${stats.apiByUser["1"]}; 403s: ${stats.images.forbidden}`);
+  expect(status).toBe("opaque");
+  await snap(page, testInfo, "07-after-url-refresh");
+});
