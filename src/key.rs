@@ -125,7 +125,10 @@ fn percent_decode(s: &str) -> Option<String> {
             // Only the canonical form `percent_encode` writes: two upper-case hex digits, for a
             // byte that needed escaping. Anything else is not one of our keys.
             let hex = s.get(i + 1..i + 3)?;
-            if !hex.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) {
+            if !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+            {
                 return None;
             }
             let byte = u8::from_str_radix(hex, 16).ok()?;

@@ -38,12 +38,23 @@ async fn indexeddb_round_trips_through_rexie() {
         .unwrap();
     let tx = db.transaction(&["kv"], TransactionMode::ReadWrite).unwrap();
     let store = tx.store("kv").unwrap();
-    store.put(&JsValue::from_str("picture"), Some(&JsValue::from_str("k"))).await.unwrap();
+    store
+        .put(&JsValue::from_str("picture"), Some(&JsValue::from_str("k")))
+        .await
+        .unwrap();
     tx.done().await.unwrap();
 
     let tx = db.transaction(&["kv"], TransactionMode::ReadOnly).unwrap();
-    let value = tx.store("kv").unwrap().get(JsValue::from_str("k")).await.unwrap();
-    assert_eq!(value.and_then(|v| v.as_string()).as_deref(), Some("picture"));
+    let value = tx
+        .store("kv")
+        .unwrap()
+        .get(JsValue::from_str("k"))
+        .await
+        .unwrap();
+    assert_eq!(
+        value.and_then(|v| v.as_string()).as_deref(),
+        Some("picture")
+    );
     tx.done().await.unwrap();
     db.close();
     Rexie::delete(&name).await.unwrap();
