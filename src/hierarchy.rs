@@ -13,16 +13,18 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use futures::channel::oneshot;
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use futures::stream::{self, StreamExt};
 
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::key::validate_id;
+use crate::key::{validate_id, KeyLayer, Keys};
 use crate::layers::memory::{MemoryImage, MemoryLayer};
 use crate::layers::{
-    Backend, Download, ImageStore, ObjectUrls, RecordStore, RemotePicture, Runtime, StoreUsage,
+    Backend, Download, ImageStore, Locks, ObjectUrls, RecordStore, RemotePicture, Runtime,
+    StoreUsage,
 };
 use crate::policy::presign;
 use crate::policy::ttl::is_fresh;
@@ -160,6 +162,9 @@ pub struct Layers<I> {
     pub backend: Rc<dyn Backend<I>>,
     /// Object URL factory.
     pub urls: Rc<dyn ObjectUrls<I>>,
+    /// Locks shared by every tab of the origin (Web Locks), so tabs do not fetch the same
+    /// picture twice. `None`: each tab fetches on its own, which stays correct.
+    pub locks: Option<Rc<dyn Locks>>,
     /// Background tasks and timers.
     pub runtime: Rc<dyn Runtime>,
     /// Time.
@@ -173,7 +178,9 @@ struct Inner<I> {
     config: Rc<Config>,
     layers: Layers<I>,
     memory: RefCell<MemoryLayer>,
+    keys: Keys,
     in_flight: RefCell<HashMap<String, SharedLoad>>,
+    writes: RefCell<HashMap<String, Shared<LocalBoxFuture<'static, ()>>>>,
     refreshing: RefCell<HashSet<String>>,
     stats: RefCell<Stats>,
     listeners: RefCell<Vec<(u64, Listener)>>,
@@ -220,10 +227,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let memory = MemoryLayer::new(&config);
         let hierarchy = Hierarchy {
             inner: Rc::new(Inner {
+                keys: Keys::new(&config.namespace, config.version),
                 config,
                 layers,
                 memory: RefCell::new(memory),
                 in_flight: RefCell::new(HashMap::new()),
+                writes: RefCell::new(HashMap::new()),
                 refreshing: RefCell::new(HashSet::new()),
                 stats: RefCell::new(Stats::default()),
                 listeners: RefCell::new(Vec::new()),
@@ -658,6 +667,70 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// The walk below memory: a stored record and stored bytes if possible, else the network.
     async fn load(&self, user_id: &str, hint: Option<&str>, start: Millis) -> Picture {
+        let miss = match self.load_stored(user_id, hint, start).await {
+            Ok(picture) => return picture,
+            Err(miss) => miss,
+        };
+        match self.inner.layers.locks.clone() {
+            None => {
+                self.load_from_network(user_id, hint, start, miss.consulted, miss.fallback)
+                    .await
+            }
+            Some(locks) => self.load_under_lock(locks, user_id, hint, start).await,
+        }
+    }
+
+    /// The network load of `user_id` while holding a lock shared by every tab: a tab that
+    /// waited for it finds what the holder fetched in localStorage and IndexedDB and asks the
+    /// network for nothing. The holder answers as soon as it can but keeps the lock until the
+    /// image bytes are in IndexedDB.
+    async fn load_under_lock(
+        &self,
+        locks: Rc<dyn Locks>,
+        user_id: &str,
+        hint: Option<&str>,
+        start: Millis,
+    ) -> Picture {
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let this = self.clone();
+        let (user, hint_owned) = (user_id.to_string(), hint.map(str::to_string));
+        let task = async move {
+            let hint = hint_owned.as_deref();
+            let picture = match this.load_stored(&user, hint, start).await {
+                Ok(picture) => picture,
+                Err(miss) => {
+                    this.load_from_network(&user, hint, start, miss.consulted, miss.fallback)
+                        .await
+                }
+            };
+            let image_id = picture.image_id.clone();
+            let _ = answer_tx.send(picture);
+            if let Some(id) = image_id {
+                this.written(&id).await;
+            }
+        };
+        let name = format!(
+            "avatar-cache:{}",
+            self.inner.keys.key(KeyLayer::Local, user_id)
+        );
+        self.inner
+            .layers
+            .runtime
+            .spawn(locks.exclusive(name, task.boxed_local()));
+        match answer_rx.await {
+            Ok(picture) => picture,
+            Err(_) => self.fallback_default(user_id, start, &[StatLayer::Memory]),
+        }
+    }
+
+    /// Memory's stale copy, localStorage and IndexedDB: an answer, or what the network load
+    /// needs to know (the layers consulted, a stale picture to fall back on).
+    async fn load_stored(
+        &self,
+        user_id: &str,
+        hint: Option<&str>,
+        start: Millis,
+    ) -> std::result::Result<Picture, StoredMiss> {
         let now = self.now();
         let mut consulted = vec![StatLayer::Memory];
         let (stored, record_source, fresh) = self.stored_record(user_id, now, &mut consulted);
@@ -680,7 +753,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     } else {
                         self.maybe_refresh_url(&record, now);
                     }
-                    return self.answer(&record, found.url, source, stale, start, &consulted, 0);
+                    return Ok(self.answer(&record, found.url, source, stale, start, &consulted, 0));
                 }
                 fallback = Some((record.clone(), found.url, source));
             } else if fresh && !record.opaque && !presign::is_expired(record.url_expires_at, now) {
@@ -693,7 +766,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         ..record
                     };
                     self.store_record(record.clone());
-                    return self.answer(
+                    return Ok(self.answer(
                         &record,
                         url,
                         Source::Network,
@@ -701,7 +774,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         start,
                         &consulted,
                         bytes,
-                    );
+                    ));
                 }
             }
         } else if let Some(hint) = hint {
@@ -718,7 +791,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             };
             if let Some(found) = self.find_image(&probe, now, &mut consulted).await {
                 self.spawn_revalidate(user_id);
-                return self.answer(
+                return Ok(self.answer(
                     &probe,
                     found.url,
                     found.source,
@@ -726,11 +799,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     start,
                     &consulted,
                     0,
-                );
+                ));
             }
         }
-        self.load_from_network(user_id, hint, start, consulted, fallback)
-            .await
+        Err(StoredMiss {
+            consulted,
+            fallback,
+        })
     }
 
     /// The record of `user_id` in memory or localStorage, fresh or not: `(record, where, fresh)`.
@@ -1199,10 +1274,30 @@ impl<I: Clone + 'static> Hierarchy<I> {
             return;
         }
         let this = self.clone();
+        let id = image.meta.image_id.clone();
+        let write = async move { this.idb_put(image).await }
+            .boxed_local()
+            .shared();
         self.inner
-            .layers
-            .runtime
-            .spawn(async move { this.idb_put(image).await }.boxed_local());
+            .writes
+            .borrow_mut()
+            .insert(id.clone(), write.clone());
+        let this = self.clone();
+        self.inner.layers.runtime.spawn(
+            async move {
+                write.await;
+                this.inner.writes.borrow_mut().remove(&id);
+            }
+            .boxed_local(),
+        );
+    }
+
+    /// Resolves once no IndexedDB write of `image_id` is pending.
+    async fn written(&self, image_id: &str) {
+        let pending = self.inner.writes.borrow().get(image_id).cloned();
+        if let Some(write) = pending {
+            write.await;
+        }
     }
 
     async fn idb_put(&self, image: StoredImage<I>) {
@@ -1553,6 +1648,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
             }
         }
     }
+}
+
+/// Why the stored layers could not answer, and what the network load needs from them.
+struct StoredMiss {
+    consulted: Vec<StatLayer>,
+    fallback: Option<(PictureRecord, String, Source)>,
 }
 
 /// The outcome of a download, once the bytes are live.

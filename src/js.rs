@@ -20,11 +20,12 @@ use crate::error::Error;
 use crate::hierarchy::{CacheEvent, Hierarchy, Layers, Picture, PrefetchReport};
 use crate::layers::idb::IdbImageStore;
 use crate::layers::local::LocalRecordStore;
+use crate::layers::locks::WebLocks;
 use crate::layers::network::FetchBackend;
 use crate::layers::object_url::BrowserObjectUrls;
 use crate::layers::resilient::ResilientBackend;
 use crate::layers::runtime::BrowserRuntime;
-use crate::layers::{Backend, ImageStore, RecordStore};
+use crate::layers::{Backend, ImageStore, Locks, RecordStore};
 use crate::policy::presign::origin_of;
 use crate::policy::sniff::accept_image;
 use crate::stats::{LayerCounters, StatLayer};
@@ -455,6 +456,7 @@ impl AvatarCache {
             images,
             backend: backend.clone() as Rc<dyn Backend<Blob>>,
             urls: Rc::new(BrowserObjectUrls::default()),
+            locks: WebLocks::new().map(|l| Rc::new(l) as Rc<dyn Locks>),
             runtime,
             clock,
         };

@@ -136,6 +136,7 @@ fn simulate(config: serde_json::Value, stranger_share: f64, seed: u64) -> Outcom
                     .then(|| Rc::new(images.clone()) as Rc<dyn ImageStore<Bytes>>),
                 backend: Rc::new(backend.clone()),
                 urls: Rc::new(urls.clone()),
+                locks: None,
                 runtime: Rc::new(runtime.clone()),
                 clock: Rc::new(clock.clone()),
             },

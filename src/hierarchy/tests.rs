@@ -11,100 +11,92 @@ use serde_json::json;
 use super::*;
 use crate::clock::ManualClock;
 use crate::layers::in_memory::{
-    fake_png, Bytes, FakeObjectUrls, ImageMode, InMemoryImageStore, InMemoryRecordStore,
-    ScriptedBackend, TestRuntime,
+    fake_png, Bytes, FakeObjectUrls, ImageMode, InMemoryImageStore, InMemoryLocks,
+    InMemoryRecordStore, ScriptedBackend, TestRuntime,
 };
 
 const START: Millis = 1_795_827_600_000.0; // 2026-11-28T01:00:00Z
 const MINUTE: Millis = 60_000.0;
 
-/// One "browser": shared storage and backend; each [`Harness::tab`] is a page with its own memory.
-struct Harness {
+/// One "browser": shared storage, locks and backend.
+struct Browser {
     clock: ManualClock,
     runtime: TestRuntime,
     backend: ScriptedBackend,
     local: InMemoryRecordStore,
     images: InMemoryImageStore,
     urls: FakeObjectUrls,
+    locks: InMemoryLocks,
+}
+
+/// A browser with one open page (`cache`); [`Harness::tab`] opens more.
+struct Harness {
+    browser: Browser,
     config: Rc<Config>,
     cache: Hierarchy<Bytes>,
 }
 
-impl Harness {
-    fn new(config: serde_json::Value) -> Self {
-        let clock = ManualClock::new(START);
-        let config = Rc::new(Config::from_json(config).unwrap());
-        let runtime = TestRuntime::new(clock.clone());
-        let backend = ScriptedBackend::new(Rc::new(clock.clone()), 3600);
-        let local = InMemoryRecordStore::new(&config, Rc::new(clock.clone()));
-        let images = InMemoryImageStore::new(&config);
-        let urls = FakeObjectUrls::default();
-        let cache = Self::build(&config, &clock, &runtime, &backend, &local, &images, &urls);
-        Harness {
-            clock,
-            runtime,
-            backend,
-            local,
-            images,
-            urls,
-            config,
-            cache,
-        }
-    }
+impl std::ops::Deref for Harness {
+    type Target = Browser;
 
-    fn build(
-        config: &Rc<Config>,
-        clock: &ManualClock,
-        runtime: &TestRuntime,
-        backend: &ScriptedBackend,
-        local: &InMemoryRecordStore,
-        images: &InMemoryImageStore,
-        urls: &FakeObjectUrls,
-    ) -> Hierarchy<Bytes> {
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl Browser {
+    fn page(&self, config: &Rc<Config>, images: &InMemoryImageStore) -> Hierarchy<Bytes> {
         Hierarchy::new(
             config.clone(),
             Layers {
                 local: config
                     .local
                     .enabled
-                    .then(|| Rc::new(local.view(config)) as Rc<dyn RecordStore>),
+                    .then(|| Rc::new(self.local.view(config)) as Rc<dyn RecordStore>),
                 images: config
                     .idb
                     .enabled
                     .then(|| Rc::new(images.clone()) as Rc<dyn ImageStore<Bytes>>),
-                backend: Rc::new(backend.clone()),
-                urls: Rc::new(urls.clone()),
-                runtime: Rc::new(runtime.clone()),
-                clock: Rc::new(clock.clone()),
+                backend: Rc::new(self.backend.clone()),
+                urls: Rc::new(self.urls.clone()),
+                locks: Some(Rc::new(self.locks.clone())),
+                runtime: Rc::new(self.runtime.clone()),
+                clock: Rc::new(self.clock.clone()),
             },
         )
+    }
+}
+
+impl Harness {
+    fn new(config: serde_json::Value) -> Self {
+        let clock = ManualClock::new(START);
+        let config = Rc::new(Config::from_json(config).unwrap());
+        let browser = Browser {
+            runtime: TestRuntime::new(clock.clone()),
+            backend: ScriptedBackend::new(Rc::new(clock.clone()), 3600),
+            local: InMemoryRecordStore::new(&config, Rc::new(clock.clone())),
+            images: InMemoryImageStore::new(&config),
+            urls: FakeObjectUrls::default(),
+            locks: InMemoryLocks::default(),
+            clock,
+        };
+        let cache = browser.page(&config, &browser.images);
+        Harness {
+            browser,
+            config,
+            cache,
+        }
     }
 
     /// Another page of the same origin (or this page after a reload): same storage, new memory.
     fn tab(&self) -> Hierarchy<Bytes> {
-        Self::build(
-            &self.config,
-            &self.clock,
-            &self.runtime,
-            &self.backend,
-            &self.local,
-            &self.images,
-            &self.urls,
-        )
+        self.browser.page(&self.config, &self.images)
     }
 
     fn tab_with(&self, config: serde_json::Value) -> Hierarchy<Bytes> {
         let config = Rc::new(Config::from_json(config).unwrap());
-        let images = InMemoryImageStore::new(&config);
-        Self::build(
-            &config,
-            &self.clock,
-            &self.runtime,
-            &self.backend,
-            &self.local,
-            &images,
-            &self.urls,
-        )
+        self.browser
+            .page(&config, &InMemoryImageStore::new(&config))
     }
 
     fn users(&self, n: usize) -> Vec<String> {
@@ -676,4 +668,28 @@ fn closed_cache_answers_the_default_and_holds_no_urls() {
     h.cache.close();
     assert_eq!(h.urls.live(), 0);
     assert_eq!(h.get("u0").source, Source::Default);
+}
+
+#[test]
+fn tabs_asking_for_the_same_user_at_once_share_one_request() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 150.0);
+    let tabs: Vec<_> = (0..3).map(|_| h.tab()).collect();
+    let gets = join_all(
+        tabs.into_iter()
+            .map(|tab| async move { tab.get("u0", None).await.unwrap() }),
+    );
+    let pictures = h.run(gets);
+    let sources: Vec<Source> = pictures.iter().map(|p| p.source).collect();
+    assert_eq!(
+        sources.iter().filter(|s| **s == Source::Network).count(),
+        1,
+        "{sources:?}"
+    );
+    assert_eq!(
+        (h.api_calls(), h.downloads()),
+        (1, 1),
+        "one request served every tab"
+    );
 }

@@ -15,8 +15,8 @@ use futures::future::FutureExt;
 use futures::task::LocalSpawnExt;
 
 use super::{
-    Backend, Download, ImageStore, LocalFuture, ObjectUrls, RecordStore, RemotePicture, Runtime,
-    StoreUsage,
+    Backend, Download, ImageStore, LocalFuture, Locks, ObjectUrls, RecordStore, RemotePicture,
+    Runtime, StoreUsage,
 };
 use crate::clock::{Clock, ManualClock, Millis};
 use crate::config::Config;
@@ -617,6 +617,23 @@ impl ObjectUrls<Bytes> for FakeObjectUrls {
     fn revoke(&self, url: &str) {
         self.live.borrow_mut().remove(url);
         self.revoked.borrow_mut().insert(url.to_string());
+    }
+}
+
+/// Locks shared by the "tabs" of one native test: one async mutex per name.
+#[derive(Clone, Default)]
+pub struct InMemoryLocks {
+    held: Rc<RefCell<HashMap<String, Rc<futures::lock::Mutex<()>>>>>,
+}
+
+impl Locks for InMemoryLocks {
+    fn exclusive(&self, name: String, task: LocalFuture<'static, ()>) -> LocalFuture<'static, ()> {
+        let lock = self.held.borrow_mut().entry(name).or_default().clone();
+        async move {
+            let _guard = lock.lock().await;
+            task.await;
+        }
+        .boxed_local()
     }
 }
 

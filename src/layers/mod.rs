@@ -22,6 +22,8 @@ pub mod idb;
 #[cfg(target_arch = "wasm32")]
 pub mod local;
 #[cfg(target_arch = "wasm32")]
+pub mod locks;
+#[cfg(target_arch = "wasm32")]
 pub mod network;
 #[cfg(target_arch = "wasm32")]
 pub mod object_url;
@@ -145,6 +147,13 @@ pub trait ObjectUrls<I> {
     fn create(&self, body: &I) -> Result<String>;
     /// Revokes a URL made by `create`; it must never be handed out again.
     fn revoke(&self, url: &str);
+}
+
+/// Exclusive locks shared by every tab of the origin (the Web Locks API in the browser).
+pub trait Locks {
+    /// Runs `task` while holding the lock `name`, after every earlier holder (in any tab) has
+    /// released it. The returned future resolves when `task` has finished and the lock is free.
+    fn exclusive(&self, name: String, task: LocalFuture<'static, ()>) -> LocalFuture<'static, ()>;
 }
 
 /// Running work in the background and waiting: the browser's event loop, or a test executor.
