@@ -462,17 +462,32 @@ impl AvatarCache {
         };
         let hierarchy = Hierarchy::new(config.clone(), layers);
         let debug = config.debug;
-        if on_event.is_some() || debug {
-            hierarchy.set_event_hook(Some(Rc::new(move |event: &CacheEvent| {
-                let js = event_to_js(event);
-                if debug {
-                    web_sys::console::debug_2(&"[avatar-cache]".into(), &js);
-                }
-                if let Some(f) = &on_event {
-                    let _ = f.call1(&JsValue::UNDEFINED, &js);
-                }
-            })));
-        }
+        let timeline = Timeline::new();
+        hierarchy.set_event_hook(Some(Rc::new(move |event: &CacheEvent| {
+            if let (
+                CacheEvent::Load {
+                    user_id,
+                    source,
+                    ms,
+                    stale,
+                    ..
+                },
+                Some(timeline),
+            ) = (event, &timeline)
+            {
+                timeline.measure_get(user_id, source.as_str(), *ms, *stale);
+            }
+            if !debug && on_event.is_none() {
+                return;
+            }
+            let js = event_to_js(event);
+            if debug {
+                web_sys::console::debug_2(&"[avatar-cache]".into(), &js);
+            }
+            if let Some(f) = &on_event {
+                let _ = f.call1(&JsValue::UNDEFINED, &js);
+            }
+        })));
         let shared = Rc::new(Shared {
             hierarchy: hierarchy.clone(),
             backend,
@@ -824,6 +839,60 @@ struct EntryRow {
     fresh_for_s: f64,
     url_expires_in_s: f64,
     image_in_memory: bool,
+}
+
+/// `performance.measure` entries for each get, named by the layer that answered
+/// (`avatar-cache get ← indexeddb`) with the user in `detail`, so they read well in the devtools
+/// Performance panel. The entries are cleared every [`Timeline::KEEP`] gets so a long session
+/// does not grow the timeline without bound.
+struct Timeline {
+    performance: web_sys::Performance,
+    count: std::cell::Cell<u32>,
+}
+
+impl Timeline {
+    const KEEP: u32 = 2_000;
+    const SOURCES: [&'static str; 5] = ["memory", "local", "indexeddb", "network", "default"];
+
+    fn new() -> Option<Timeline> {
+        let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
+        let performance: web_sys::Performance = performance.dyn_into().ok()?;
+        Some(Timeline {
+            performance,
+            count: std::cell::Cell::new(0),
+        })
+    }
+
+    fn name(source: &str) -> String {
+        format!("avatar-cache get \u{2190} {source}")
+    }
+
+    fn measure_get(&self, user_id: &str, source: &str, ms: f64, stale: bool) {
+        let count = self.count.get() + 1;
+        if count > Self::KEEP {
+            for source in Self::SOURCES {
+                self.performance
+                    .clear_measures_with_measure_name(&Self::name(source));
+            }
+            self.count.set(1);
+        } else {
+            self.count.set(count);
+        }
+        let end = self.performance.now();
+        let options = Object::new();
+        let detail = Object::new();
+        let _ = Reflect::set(&detail, &"userId".into(), &user_id.into());
+        let _ = Reflect::set(&detail, &"stale".into(), &stale.into());
+        let _ = Reflect::set(&options, &"start".into(), &(end - ms).into());
+        let _ = Reflect::set(&options, &"end".into(), &end.into());
+        let _ = Reflect::set(&options, &"detail".into(), &detail);
+        let measure = Reflect::get(&self.performance, &"measure".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(measure) = measure {
+            let _ = measure.call2(&self.performance, &Self::name(source).into(), &options);
+        }
+    }
 }
 
 /// Reads an uploaded Blob, checks it is an allowed picture within the size cap (sniffing the
