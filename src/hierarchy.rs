@@ -174,6 +174,12 @@ pub struct Layers<I> {
 type SharedLoad = Shared<LocalBoxFuture<'static, Picture>>;
 type Listener = Rc<dyn Fn(&str)>;
 
+/// Told of loads, evictions, errors, refreshes and (with `debug`) decisions.
+pub type EventHook = Rc<dyn Fn(&CacheEvent)>;
+
+/// Told of changes made in this tab, to forward them to other tabs.
+pub type ChangeHook = Rc<dyn Fn(&Change)>;
+
 struct Inner<I> {
     config: Rc<Config>,
     layers: Layers<I>,
@@ -188,8 +194,8 @@ struct Inner<I> {
     touches: RefCell<HashMap<String, Millis>>,
     touch_flush_scheduled: Cell<bool>,
     idb_usage: Cell<Option<StoreUsage>>,
-    on_event: RefCell<Option<Rc<dyn Fn(&CacheEvent)>>>,
-    on_change: RefCell<Option<Rc<dyn Fn(&Change)>>>,
+    on_event: RefCell<Option<EventHook>>,
+    on_change: RefCell<Option<ChangeHook>>,
     closed: Cell<bool>,
 }
 
@@ -496,12 +502,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// Sets the hook told of loads, evictions, errors and refreshes (`onEvent`, debug logging).
-    pub fn set_event_hook(&self, hook: Option<Rc<dyn Fn(&CacheEvent)>>) {
+    pub fn set_event_hook(&self, hook: Option<EventHook>) {
         *self.inner.on_event.borrow_mut() = hook;
     }
 
     /// Sets the hook told of changes made in this tab, to forward them to other tabs.
-    pub fn set_change_hook(&self, hook: Option<Rc<dyn Fn(&Change)>>) {
+    pub fn set_change_hook(&self, hook: Option<ChangeHook>) {
         *self.inner.on_change.borrow_mut() = hook;
     }
 

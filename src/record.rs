@@ -151,7 +151,7 @@ impl ImageMeta {
         if self.image_id != expected_id {
             return Err(corrupt(LAYER, "entry is for another image"));
         }
-        if !allowed_types.iter().any(|t| *t == self.mime) {
+        if !allowed_types.contains(&self.mime) {
             return Err(corrupt(LAYER, format!("type {} is not allowed", self.mime)));
         }
         if self.bytes == 0 || self.bytes > max_bytes {

@@ -353,6 +353,9 @@ impl BackendCounters {
     }
 }
 
+/// A runtime to sleep on and how long each answer takes.
+type Latency = (Rc<dyn Runtime>, Millis);
+
 /// A backend and object storage that follow the contract of DESIGN.md §4 over maps: users point
 /// to images, URLs are presigned (`X-Amz-Date`, `X-Amz-Expires`, a new signature each time) and
 /// refused once expired, images carry ETags. Clones share state.
@@ -364,7 +367,7 @@ pub struct ScriptedBackend {
     url_lifetime_s: Rc<Cell<u64>>,
     signature: Rc<Cell<u64>>,
     offline: Rc<Cell<bool>>,
-    latency: Rc<RefCell<Option<(Rc<dyn Runtime>, Millis)>>>,
+    latency: Rc<RefCell<Option<Latency>>>,
     /// What was asked so far.
     pub counters: Rc<RefCell<BackendCounters>>,
 }
