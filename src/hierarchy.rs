@@ -35,6 +35,10 @@ use crate::stats::{StatLayer, Stats};
 /// transaction.
 pub const TOUCH_FLUSH_MS: Millis = 2_000.0;
 
+/// How long user requests wait for company before going out as one batch call (only with a
+/// batch endpoint). A `setTimeout(0)`: the components of one render pass share a call.
+pub const BATCH_WINDOW_MS: Millis = 0.0;
+
 /// Which layer answered a `get`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
@@ -187,6 +191,7 @@ struct Inner<I> {
     keys: Keys,
     in_flight: RefCell<HashMap<String, SharedLoad>>,
     writes: RefCell<HashMap<String, Shared<LocalBoxFuture<'static, ()>>>>,
+    queue: RefCell<Vec<(String, oneshot::Sender<Result<RemotePicture>>)>>,
     refreshing: RefCell<HashSet<String>>,
     stats: RefCell<Stats>,
     listeners: RefCell<Vec<(u64, Listener)>>,
@@ -239,6 +244,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 memory: RefCell::new(memory),
                 in_flight: RefCell::new(HashMap::new()),
                 writes: RefCell::new(HashMap::new()),
+                queue: RefCell::new(Vec::new()),
                 refreshing: RefCell::new(HashSet::new()),
                 stats: RefCell::new(Stats::default()),
                 listeners: RefCell::new(Vec::new()),
@@ -940,48 +946,54 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// (no usable record) and the users whose image came from IndexedDB.
     async fn preload_stored(&self, users: &[String]) -> (Vec<String>, HashSet<String>) {
         let now = self.now();
+        let swr = self.inner.config.stale_while_revalidate;
         let mut need_network = Vec::new();
-        let mut wanted: Vec<(String, String)> = Vec::new();
+        // Users whose image must come from IndexedDB: (user, image, record fresh).
+        let mut wanted: Vec<(String, String, bool)> = Vec::new();
         for user in users {
             let mut consulted = Vec::new();
             match self.stored_record(user, now, &mut consulted) {
                 (Some(record), _, fresh) => {
-                    if !fresh {
+                    // A stale record is answered from storage at once and revalidated in the
+                    // background (all of them in one batch call), unless the app wants fresh
+                    // answers only or the image is not stored either.
+                    if !fresh && !swr {
                         need_network.push(user.clone());
+                        continue;
                     }
                     if let (Some(id), false) = (record.image_id.clone(), record.opaque) {
                         if self.inner.memory.borrow().image_untouched(&id).is_none() {
-                            wanted.push((user.clone(), id));
+                            wanted.push((user.clone(), id, fresh));
                         }
                     }
                 }
                 (None, _, _) => need_network.push(user.clone()),
             }
         }
-        let mut from_idb = HashSet::new();
-        let Some(images) = self.available_images().filter(|_| !wanted.is_empty()) else {
-            return (need_network, from_idb);
-        };
-        let mut ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
-        ids.sort();
-        ids.dedup();
-        match images.get_many(&ids).await {
-            Ok(found) => {
-                let mut adopted = HashSet::new();
-                for stored in found.into_iter().flatten() {
-                    let id = stored.meta.image_id.clone();
-                    if self.adopt_stored(stored, now).is_some() {
-                        adopted.insert(id);
+        let mut adopted = HashSet::new();
+        if let Some(images) = self.available_images().filter(|_| !wanted.is_empty()) {
+            let mut ids: Vec<String> = wanted.iter().map(|(_, id, _)| id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            match images.get_many(&ids).await {
+                Ok(found) => {
+                    for stored in found.into_iter().flatten() {
+                        let id = stored.meta.image_id.clone();
+                        if self.adopt_stored(stored, now).is_some() {
+                            adopted.insert(id);
+                        }
                     }
                 }
-                from_idb.extend(
-                    wanted
-                        .into_iter()
-                        .filter(|(_, id)| adopted.contains(id))
-                        .map(|(u, _)| u),
-                );
+                Err(e) => self.record_error(StatLayer::IndexedDb, &e),
             }
-            Err(e) => self.record_error(StatLayer::IndexedDb, &e),
+        }
+        let mut from_idb = HashSet::new();
+        for (user, id, fresh) in wanted {
+            if adopted.contains(&id) {
+                from_idb.insert(user);
+            } else if !fresh {
+                need_network.push(user);
+            }
         }
         (need_network, from_idb)
     }
@@ -1032,14 +1044,16 @@ impl<I: Clone + 'static> Hierarchy<I> {
         if !consulted.contains(&StatLayer::Network) {
             consulted.push(StatLayer::Network);
         }
-        self.note_api_call();
-        let backend = &self.inner.layers.backend;
         let remote = match hint {
-            Some(h) => backend.fetch_image_info(h).await.map(|r| RemotePicture {
-                image_id: Some(h.to_string()),
-                ..r
-            }),
-            None => backend.fetch_user(user_id).await,
+            Some(h) => {
+                self.note_api_call();
+                let answer = self.inner.layers.backend.fetch_image_info(h).await;
+                answer.map(|r| RemotePicture {
+                    image_id: Some(h.to_string()),
+                    ..r
+                })
+            }
+            None => self.fetch_user(user_id).await,
         };
         let outcome = match remote {
             Ok(remote) if remote.user_id.as_deref().is_some_and(|u| u != user_id) => {
@@ -1327,6 +1341,86 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.refresh_usage();
     }
 
+    /// Asks the backend about one user. With a batch endpoint, requests made within
+    /// [`BATCH_WINDOW_MS`] of each other (a list of components mounting, revalidations of a
+    /// page of stale pictures) go out together as one batch call.
+    async fn fetch_user(&self, user_id: &str) -> Result<RemotePicture> {
+        if self.inner.config.batch_endpoint.is_none() {
+            self.note_api_call();
+            return self.inner.layers.backend.fetch_user(user_id).await;
+        }
+        let (answer, wait) = oneshot::channel();
+        let first = {
+            let mut queue = self.inner.queue.borrow_mut();
+            queue.push((user_id.to_string(), answer));
+            queue.len() == 1
+        };
+        if first {
+            let this = self.clone();
+            let window = self.inner.layers.runtime.sleep(BATCH_WINDOW_MS);
+            self.inner.layers.runtime.spawn(
+                async move {
+                    window.await;
+                    this.flush_user_queue().await;
+                }
+                .boxed_local(),
+            );
+        }
+        wait.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// Sends the queued user requests: one plain user call for a single user, else batch calls
+    /// of up to `batch.maxIds` users. Users the backend leaves out of its answer are unknown.
+    async fn flush_user_queue(&self) {
+        let queued: Vec<(String, oneshot::Sender<Result<RemotePicture>>)> =
+            self.inner.queue.borrow_mut().drain(..).collect();
+        let mut waiting: HashMap<String, Vec<oneshot::Sender<Result<RemotePicture>>>> =
+            HashMap::new();
+        let mut order = Vec::new();
+        for (user, answer) in queued {
+            let senders = waiting.entry(user.clone()).or_default();
+            if senders.is_empty() {
+                order.push(user);
+            }
+            senders.push(answer);
+        }
+        let answer_all = |user: &str,
+                          waiting: &mut HashMap<String, Vec<_>>,
+                          result: Result<RemotePicture>| {
+            for sender in waiting.remove(user).unwrap_or_default() {
+                let _: std::result::Result<(), _> = oneshot::Sender::send(sender, result.clone());
+            }
+        };
+        if let [user] = order.as_slice() {
+            self.note_api_call();
+            let result = self.inner.layers.backend.fetch_user(user).await;
+            return answer_all(user, &mut waiting, result);
+        }
+        self.debug(|| format!("{} user requests sent as one batch", order.len()));
+        for chunk in order.chunks(self.inner.config.batch.max_ids) {
+            self.note_api_call();
+            match self.inner.layers.backend.fetch_batch(chunk).await {
+                Ok(remotes) => {
+                    for remote in remotes {
+                        if let Some(user) = remote.user_id.clone() {
+                            answer_all(&user, &mut waiting, Ok(remote));
+                        }
+                    }
+                    for user in chunk {
+                        let unknown = Error::Network {
+                            status: 404,
+                            request: "batch".into(),
+                        };
+                        answer_all(user, &mut waiting, Err(unknown));
+                    }
+                }
+                Err(e) => chunk
+                    .iter()
+                    .for_each(|user| answer_all(user, &mut waiting, Err(e.clone()))),
+            }
+        }
+    }
+
     // ----- background work --------------------------------------------------------------------
 
     /// Refreshes a record whose presigned URL is about to expire, if the URL is what the app is
@@ -1378,8 +1472,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let now = self.now();
         let mut ignored = Vec::new();
         let before = self.stored_record(user_id, now, &mut ignored).0;
-        self.note_api_call();
-        let remote = match self.inner.layers.backend.fetch_user(user_id).await {
+        let remote = match self.fetch_user(user_id).await {
             Ok(remote) if remote.user_id.as_deref().is_none_or(|u| u == user_id) => remote,
             Ok(_) => {
                 return self.record_error(

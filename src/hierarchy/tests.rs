@@ -693,3 +693,62 @@ fn tabs_asking_for_the_same_user_at_once_share_one_request() {
         "one request served every tab"
     );
 }
+
+#[test]
+fn components_mounting_together_share_one_batch_call() {
+    let h = Harness::new(json!({"batchEndpoint": "/images/batch"}));
+    let users = h.users(40);
+    let cache = h.cache.clone();
+    let gets = join_all(users.into_iter().map(move |u| {
+        let cache = cache.clone();
+        async move { cache.get(&u, None).await.unwrap() }
+    }));
+    let pictures = h.run(gets);
+    assert!(pictures
+        .iter()
+        .all(|p| p.source == Source::Network && p.image_id.is_some()));
+    let counts = h.backend.counts();
+    assert_eq!(
+        (counts.batch_calls, counts.user_calls, counts.downloads),
+        (1, 0, 40)
+    );
+}
+
+#[test]
+fn a_stale_list_is_answered_from_storage_and_revalidated_in_one_batch_call() {
+    let h = Harness::new(json!({"batchEndpoint": "/images/batch"}));
+    let users = h.users(100);
+    let (c, u) = (h.cache.clone(), users.clone());
+    h.run(async move { c.prefetch(&u).await }).unwrap();
+    h.clock.advance(8.0 * 60.0 * MINUTE);
+    h.backend
+        .set_user("u7", Some("img7-new"), Some(fake_png("new", 2_500)));
+    let reloaded = h.tab();
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let sink = heard.clone();
+    reloaded.subscribe(Rc::new(move |u: &str| {
+        sink.borrow_mut().push(u.to_string())
+    }));
+    let (c, u) = (reloaded.clone(), users.clone());
+    let report = h.run(async move { c.prefetch(&u).await }).unwrap();
+    assert_eq!(
+        (report.indexeddb, report.api_calls),
+        (100, 0),
+        "answered before any request"
+    );
+    h.runtime.advance(1.0);
+    assert_eq!(
+        h.backend.counts().batch_calls,
+        2,
+        "one batch call revalidated the whole list"
+    );
+    assert_eq!(
+        *heard.borrow(),
+        vec!["u7".to_string()],
+        "only the changed picture is announced"
+    );
+    assert_eq!(
+        h.get_in(&reloaded, "u7").image_id.as_deref(),
+        Some("img7-new")
+    );
+}
