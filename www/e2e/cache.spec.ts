@@ -23,19 +23,22 @@ test.beforeEach(async ({ request }) => {
 test("first open loads from the network; the profile modal then opens from memory with no request", async ({ page, request }, testInfo) => {
   const backend = new Backend(request);
   const errors = collectErrors(page);
-  await page.goto(`/?ns=${namespaceFor(testInfo)}`);
+  const ns = namespaceFor(testInfo);
+  await page.goto(`/?ns=${ns}`);
   await picturesReady(page, '[data-testid="friends"]', FRIEND_IDS.length);
   await picturesReady(page, '[data-testid="me"]', 1);
-  await idbSettled(page, PICTURED_FRIENDS);
+  const settleMs = await idbSettled(page, ns);
 
   const cold = await backend.stats();
   const cache = await page.evaluate(() => window.orbitCache!.stats());
-  record(testInfo, `first open: ${cold.api.total} API calls (${cold.api.batch} batch for ${cold.api.batchIds} ids, ${cold.api.user} single), ${cold.images.ok} image downloads, ${cold.images.bytes} bytes; cache network hits ${cache.layers.network.hits}`);
+  record(testInfo, `first open: ${cold.api.total} API calls (${cold.api.batch} batch for ${cold.api.batchIds} ids, ${cold.api.user} single), ${cold.images.ok} image downloads, ${cold.images.bytes} bytes; cache network hits ${cache.layers.network.hits}; IndexedDB writes committed ${settleMs} ms after the pictures showed`);
   // The pictures came from the network: every pictured friend downloaded once, in batches.
   expect(cold.images.ok).toBeGreaterThanOrEqual(PICTURED_FRIENDS);
   expect(cold.images.ok).toBeLessThanOrEqual(PICTURED_FRIENDS + 1 + 8);
   expect(cache.layers.network.hits).toBeGreaterThan(0);
+  // 121 users (header + list) and 8 suggestions: batch calls of at most 100 ids, no call per user.
   expect(cold.api.batch).toBeGreaterThan(0);
+  expect(cold.api.total, "API calls for the first open").toBeLessThanOrEqual(4);
   expect(Object.values(cold.imagesById).every((n) => n === 1), "an image was downloaded twice").toBe(true);
   await snap(page, testInfo, "01-first-open");
 
@@ -62,10 +65,12 @@ test("first open loads from the network; the profile modal then opens from memor
 test("a reload costs no API call and no image byte for pictures seen before", async ({ page, request }, testInfo) => {
   const backend = new Backend(request);
   const errors = collectErrors(page);
-  await page.goto(`/?ns=${namespaceFor(testInfo)}`);
+  const ns = namespaceFor(testInfo);
+  await page.goto(`/?ns=${ns}`);
   await picturesReady(page, '[data-testid="friends"]', FRIEND_IDS.length);
   await picturesReady(page, '[data-testid="discover"]', 8);
-  await idbSettled(page, PICTURED_FRIENDS);
+  await picturesReady(page, '[data-testid="me"]', 1);
+  await idbSettled(page, ns);
 
   await backend.reset();
   await page.reload();
@@ -86,10 +91,12 @@ test("a reload costs no API call and no image byte for pictures seen before", as
 test("offline: seen pictures render, unseen ones show the default, no console errors", async ({ page, request }, testInfo) => {
   const backend = new Backend(request);
   const errors = collectErrors(page);
-  await page.goto(`/?ns=${namespaceFor(testInfo)}`);
+  const ns = namespaceFor(testInfo);
+  await page.goto(`/?ns=${ns}`);
   await picturesReady(page, '[data-testid="friends"]', FRIEND_IDS.length);
   await picturesReady(page, '[data-testid="discover"]', 8);
-  await idbSettled(page, PICTURED_FRIENDS);
+  await picturesReady(page, '[data-testid="me"]', 1);
+  await idbSettled(page, ns);
 
   // The switch cuts the cache's fetch (as a dropped link would); it survives the reload.
   await page.getByTestId("offline-switch").check({ force: true });

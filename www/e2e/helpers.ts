@@ -98,12 +98,50 @@ export async function picturesReady(page: Page, scope: string, expected: number,
   );
 }
 
-/** Waits until the cache has written what it fetched to IndexedDB (writes never delay answers). */
-export async function idbSettled(page: Page, minEntries: number): Promise<void> {
+/** Rows in the `images` store of the cache's IndexedDB database for namespace `ns` (read directly). */
+export async function storedImageCount(page: Page, ns: string): Promise<number> {
+  return page.evaluate(async (ns) => {
+    const info = (await indexedDB.databases()).find((d) => d.name?.includes(ns));
+    if (!info?.name) return 0;
+    return new Promise<number>((resolve) => {
+      const req = indexedDB.open(info.name!);
+      req.onerror = () => resolve(-1);
+      req.onsuccess = () => {
+        const db = req.result;
+        if (!db.objectStoreNames.contains("images")) {
+          db.close();
+          return resolve(0);
+        }
+        const count = db.transaction("images", "readonly").objectStore("images").count();
+        count.onsuccess = () => {
+          db.close();
+          resolve(count.result);
+        };
+        count.onerror = () => {
+          db.close();
+          resolve(-1);
+        };
+      };
+    });
+  }, ns);
+}
+
+/**
+ * Waits until the cache's IndexedDB writes (which never delay an answer) have committed: the
+ * database holds at least one image per distinct picture the page shows from an object URL.
+ * Returns how long that took.
+ */
+export async function idbSettled(page: Page, ns: string): Promise<number> {
+  const t0 = Date.now();
+  const shown = await page.evaluate(() => {
+    const imgs = [...document.querySelectorAll<HTMLImageElement>("img[data-avatar-user]")];
+    return new Set(imgs.filter((i) => i.src.startsWith("blob:")).map((i) => i.dataset.avatarUser)).size;
+  });
   await expect
-    .poll(async () => page.evaluate(() => window.orbitCache?.stats().idb?.entries ?? -1), { timeout: 15_000 })
-    .toBeGreaterThanOrEqual(minEntries);
+    .poll(() => storedImageCount(page, ns), { timeout: 20_000, message: `IndexedDB should hold ${shown} images` })
+    .toBeGreaterThanOrEqual(shown);
   await expect.poll(async () => page.evaluate(() => window.orbitCache?.stats().inFlight ?? -1)).toBe(0);
+  return Date.now() - t0;
 }
 
 /** Saves a screenshot under e2e-artifacts/ and attaches it to the test report. */

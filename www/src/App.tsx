@@ -28,6 +28,7 @@ export function App({ cache }: { cache: AvatarCache }) {
         void cache.prefetch([me.id, ...friends.map((f) => f.id)]).catch(() => undefined);
         setMe(me);
         setFriends(friends);
+        requestAnimationFrame(() => performance.mark("orbit:friends-rendered"));
       },
       (e: unknown) => live && setLoadError(e instanceof Error ? e.message : String(e)),
     );
