@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmarks: avatar-cache against a plain Map, localStorage + JSON.parse, raw IndexedDB,
+# idb-keyval and localForage on one data set, in headless Chromium and headless Firefox.
+# Installs what is missing (scripts/setup.sh), builds pkg/ when missing or older than the crate,
+# installs bench/'s npm packages when its lock changed, then runs bench/run.mjs.
+#
+#   scripts/bench.sh [--quick] [--browsers chromium,firefox] [--skip-setup]
+#
+#   --quick        fewer samples: a smoke run of every scenario (a minute)
+#   --browsers L   which engines, comma-separated; default chromium,firefox
+#   --skip-setup   do not run scripts/setup.sh
+#
+# Writes bench/results/results.json, results.md and chart.png (not committed) and prints the
+# markdown table. Figures are printed, never asserted: this is no test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+setup=1
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) args+=(--quick); shift ;;
+    --browsers) args+=(--browsers "$2"); shift 2 ;;
+    --skip-setup) setup=0; shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\033[1;36m[bench]\033[0m %s\n' "$*" >&2; }
+[ "$setup" = 1 ] && scripts/setup.sh
+source scripts/env.sh
+
+crate_changed_since() { [ ! -f "$1" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$1" -print -quit 2>/dev/null)" ]; }
+
+if crate_changed_since pkg/avatar_cache_bg.wasm || [ ! -f pkg/index.js ] || [ ! -f pkg/package.json ]; then
+  log "building pkg/ (missing or older than the crate)"
+  scripts/build-pkg.sh
+else
+  log "pkg/ is up to date"
+fi
+
+stamp=bench/node_modules/.avatar-cache-lock
+if [ ! -f "$stamp" ] || ! cmp -s bench/package-lock.json "$stamp"; then
+  log "npm: installing bench/ dependencies"
+  (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+  cp bench/package-lock.json "$stamp"
+fi
+
+# The same release build with its function names kept (own target dir, not stripped, wasm-opt
+# -Oz -g): run.mjs reads the name section to say which crates the .wasm bytes come from.
+names=bench/target/names/avatar_cache_named.wasm
+if crate_changed_since "$names"; then
+  log "building a named copy of the .wasm for the size breakdown"
+  if CARGO_TARGET_DIR=bench/target CARGO_PROFILE_RELEASE_STRIP=false \
+      cargo build --quiet --release --target wasm32-unknown-unknown --lib \
+    && wasm-bindgen --target web --out-dir bench/target/names --out-name avatar_cache \
+      bench/target/wasm32-unknown-unknown/release/avatar_cache.wasm \
+    && wasm-opt -Oz -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals bench/target/names/avatar_cache_bg.wasm -o "$names"; then
+    :
+  else
+    log "the named build failed: no size breakdown this time"
+    rm -f "$names"
+  fi
+fi
+[ -f "$names" ] && args+=(--wasm-names "$names")
+
+log "running the benchmarks (a few minutes; progress below)"
+exec node bench/run.mjs "${args[@]}"
