@@ -10,7 +10,7 @@ import react from "@vitejs/plugin-react";
 
 import { createBackend } from "./server/backend.mjs";
 
-const pkgDir = resolve(__dirname, process.env.AVATAR_CACHE_PKG ?? "../pkg");
+const pkgDir = resolve(import.meta.dirname, process.env.AVATAR_CACHE_PKG ?? "../pkg");
 
 function devBackend(): Plugin {
   const start = () =>
@@ -49,7 +49,7 @@ export default defineConfig({
   },
   server: {
     host: "127.0.0.1",
-    fs: { allow: [__dirname, pkgDir] },
+    fs: { allow: [import.meta.dirname, pkgDir] },
   },
   build: {
     target: "es2022",

@@ -70,8 +70,8 @@ export function DiagnosticsPanel({ cache }: { cache: AvatarCache }) {
 
       <div className="kpis">
         <div className="kpi">
-          <span className="kpi-value" data-testid="hit-rate">{(stats.hitRate * 100).toFixed(0)}%</span>
-          <span className="kpi-label">hit rate</span>
+          <span className="kpi-value" data-testid="hit-rate">{stats.gets > 0 ? `${(stats.hitRate * 100).toFixed(0)}%` : "—"}</span>
+          <span className="kpi-label" title={`${stats.gets} gets`}>hit rate</span>
         </div>
         <div className="kpi">
           <span className="kpi-value">{stats.inFlight}</span>

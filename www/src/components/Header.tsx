@@ -25,7 +25,7 @@ export function Header({ me, onEditProfile, onOpenProfile }: Props) {
         {me && (
           <div className="me" data-testid="me">
             <button className="me-button" onClick={onOpenProfile} title="Your profile">
-              <ProfilePicture userId={me.id} size={36} emoji="🙂" alt={me.name} className="avatar ring" data-testid="me-avatar" />
+              <ProfilePicture userId={me.id} size={36} alt={me.name} className="avatar ring" data-testid="me-avatar" />
               <span className="me-name">{me.name}</span>
             </button>
             <button className="btn small" onClick={onEditProfile} data-testid="edit-profile">
