@@ -1,0 +1,830 @@
+#![cfg(target_arch = "wasm32")]
+//! The IndexedDB layer in a real browser: round trips, LRU eviction inside the put transaction,
+//! untrusted rows, schema migration, blocked opens, lost connections, the bytes fallback and
+//! `clear`. Every test uses its own namespace, hence its own database.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use avatar_cache::key::{KeyLayer, Keys};
+use avatar_cache::layers::idb::{IdbImageStore, IMAGES_STORE, META_STORE, SCHEMA_VERSION};
+use avatar_cache::layers::{ImageStore, StoreUsage};
+use avatar_cache::record::{ImageMeta, StoredImage};
+use avatar_cache::{Config, Error, ManualClock};
+use futures::future::{select, Either};
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{
+    Blob, BlobPropertyBag, IdbDatabase, IdbFactory, IdbRequest, IdbTransaction, IdbTransactionMode,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const NOW: f64 = 1_800_000_000_000.0;
+
+/// A 1×1 transparent PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+thread_local! {
+    static COUNTER: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A namespace (and so a database) no other test or earlier run uses.
+fn namespace() -> String {
+    let n = COUNTER.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    format!("idb{n}t{}", js_sys::Date::now() as u64)
+}
+
+fn config(ns: &str) -> Config {
+    let mut c = Config {
+        namespace: ns.to_string(),
+        ..Config::default()
+    };
+    c.idb.open_timeout_ms = 2_000;
+    c
+}
+
+fn clock() -> Rc<ManualClock> {
+    Rc::new(ManualClock::new(NOW))
+}
+
+async fn open(c: &Config) -> IdbImageStore {
+    IdbImageStore::open(c, clock()).await.unwrap()
+}
+
+fn key(ns: &str, id: &str) -> String {
+    Keys::new(ns, 1).key(KeyLayer::Idb, id)
+}
+
+/// The PNG followed by `extra` bytes, so that sizes differ.
+fn png_bytes(extra: usize) -> Vec<u8> {
+    let mut bytes = PNG.to_vec();
+    bytes.extend((0..extra).map(|i| i as u8));
+    bytes
+}
+
+fn blob(bytes: &[u8], mime: &str) -> Blob {
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    Blob::new_with_u8_array_sequence_and_options(&parts, &options).unwrap()
+}
+
+fn meta(id: &str, bytes: usize, last_access: f64) -> ImageMeta {
+    ImageMeta {
+        image_id: id.to_string(),
+        mime: "image/png".into(),
+        bytes: bytes as u64,
+        etag: Some("\"etag-1\"".into()),
+        stored_at: NOW - 10.0,
+        last_access,
+        version: 1,
+    }
+}
+
+fn image(id: &str, extra: usize, last_access: f64) -> StoredImage<Blob> {
+    let bytes = png_bytes(extra);
+    StoredImage {
+        meta: meta(id, bytes.len(), last_access),
+        body: blob(&bytes, "image/png"),
+    }
+}
+
+async fn read_blob(blob: &Blob) -> Vec<u8> {
+    let buffer = JsFuture::from(blob.array_buffer()).await.unwrap();
+    Uint8Array::new(&buffer).to_vec()
+}
+
+async fn ids_present(store: &IdbImageStore, ids: &[&str]) -> Vec<bool> {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    store
+        .get_many(&ids)
+        .await
+        .unwrap()
+        .iter()
+        .map(Option::is_some)
+        .collect()
+}
+
+// ---- raw IndexedDB, as another tab or an older release would use it -------------------------
+
+fn factory() -> IdbFactory {
+    web_sys::window().unwrap().indexed_db().unwrap().unwrap()
+}
+
+fn sleep(ms: i32) -> JsFuture {
+    JsFuture::from(Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    }))
+}
+
+fn request_promise(request: &IdbRequest) -> JsFuture {
+    JsFuture::from(Promise::new(&mut |resolve, reject| {
+        let r = request.clone();
+        let ok = Closure::once_into_js(move || {
+            let _ = resolve.call1(&JsValue::NULL, &r.result().unwrap_or_default());
+        });
+        let r = request.clone();
+        let err = Closure::once_into_js(move || {
+            let error = r.error().ok().flatten().map(JsValue::from);
+            let _ = reject.call1(&JsValue::NULL, &error.unwrap_or_default());
+        });
+        request.set_onsuccess(Some(ok.unchecked_ref()));
+        request.set_onerror(Some(err.unchecked_ref()));
+    }))
+}
+
+async fn tx_done(tx: &IdbTransaction) {
+    JsFuture::from(Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(resolve.unchecked_ref()));
+        tx.set_onabort(Some(reject.unchecked_ref()));
+    }))
+    .await
+    .unwrap();
+}
+
+/// Opens `name` without any `versionchange` handler: like a tab that never lets go.
+async fn raw_open(
+    name: &str,
+    version: Option<u32>,
+    upgrade: impl FnOnce(&IdbDatabase) + 'static,
+) -> IdbDatabase {
+    let request = match version {
+        Some(v) => factory().open_with_u32(name, v),
+        None => factory().open(name),
+    }
+    .unwrap();
+    let r = request.clone();
+    let on_upgrade = Closure::once_into_js(move || {
+        upgrade(&r.result().unwrap().unchecked_into());
+    });
+    request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+    request_promise(&request).await.unwrap().unchecked_into()
+}
+
+/// Opens the current database, runs `f` in one readwrite transaction over `stores`, closes.
+async fn raw_write(name: &str, stores: &[&str], f: impl FnOnce(&IdbTransaction)) {
+    let db = raw_open(name, None, |_| {}).await;
+    let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+    let tx = db
+        .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)
+        .unwrap();
+    f(&tx);
+    tx_done(&tx).await;
+    db.close();
+}
+
+async fn raw_get(name: &str, store: &str, key: &str) -> JsValue {
+    let db = raw_open(name, None, |_| {}).await;
+    let tx = db.transaction_with_str(store).unwrap();
+    let request = tx
+        .object_store(store)
+        .unwrap()
+        .get(&JsValue::from_str(key))
+        .unwrap();
+    let value = request_promise(&request).await.unwrap();
+    db.close();
+    value
+}
+
+async fn raw_keys(name: &str, store: &str) -> Vec<String> {
+    let db = raw_open(name, None, |_| {}).await;
+    let tx = db.transaction_with_str(store).unwrap();
+    let request = tx.object_store(store).unwrap().get_all_keys().unwrap();
+    let keys: Array = request_promise(&request).await.unwrap().unchecked_into();
+    db.close();
+    keys.iter().filter_map(|k| k.as_string()).collect()
+}
+
+/// Deletes a database; `false` if that did not finish within `ms` (someone kept it open).
+async fn raw_delete(name: &str, ms: i32) -> bool {
+    let request = factory().delete_database(name).unwrap();
+    matches!(
+        select(request_promise(&request), sleep(ms)).await,
+        Either::Left((Ok(_), _))
+    )
+}
+
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
+    }
+    o.into()
+}
+
+/// An image row in the fallback form, which every engine can store.
+fn bytes_row(bytes: &[u8], mime: &str) -> JsValue {
+    object(&[
+        ("bytes", Uint8Array::from(bytes).buffer().into()),
+        ("mime", mime.into()),
+    ])
+}
+
+fn meta_value(m: &ImageMeta) -> JsValue {
+    serde_wasm_bindgen::to_value(m).unwrap()
+}
+
+// ---- tests ------------------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn round_trip_of_a_real_image_blob() {
+    let c = config(&namespace());
+    let store = open(&c).await;
+    assert!(store.is_available());
+    let img = image("avatar-1", 0, NOW);
+    assert_eq!(store.put(img.clone()).await.unwrap(), Vec::<String>::new());
+
+    let got = store.get("avatar-1").await.unwrap().unwrap();
+    assert_eq!(got.meta, img.meta);
+    assert_eq!(got.body.type_(), "image/png");
+    assert_eq!(read_blob(&got.body).await, PNG);
+    assert_eq!(
+        store.usage().await.unwrap(),
+        StoreUsage {
+            bytes: PNG.len() as u64,
+            entries: 1
+        }
+    );
+    // A Blob where the engine stores Blobs; bytes where it refuses them (WebKit's ephemeral
+    // sessions, like Safari's private browsing), chosen by the store itself.
+    let row = raw_get(
+        &c.database_name(),
+        IMAGES_STORE,
+        &key(&c.namespace, "avatar-1"),
+    )
+    .await;
+    let stored_blob = Reflect::get(&row, &"blob".into()).unwrap();
+    let stored_bytes = Reflect::get(&row, &"bytes".into()).unwrap();
+    if store.stores_bytes() {
+        assert!(stored_bytes.is_instance_of::<js_sys::ArrayBuffer>());
+    } else {
+        assert!(stored_blob.is_instance_of::<Blob>());
+    }
+
+    store.remove("avatar-1").await.unwrap();
+    assert!(store.get("avatar-1").await.unwrap().is_none());
+    assert_eq!(store.usage().await.unwrap(), StoreUsage::default());
+}
+
+#[wasm_bindgen_test]
+async fn get_many_answers_in_order_with_misses() {
+    let store = open(&config(&namespace())).await;
+    store.put(image("a", 1, NOW)).await.unwrap();
+    store.put(image("c", 3, NOW)).await.unwrap();
+    let ids: Vec<String> = ["c", "b", "a", "zz"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let got = store.get_many(&ids).await.unwrap();
+    let got: Vec<Option<String>> = got
+        .into_iter()
+        .map(|i| i.map(|i| i.meta.image_id))
+        .collect();
+    assert_eq!(got, [Some("c".into()), None, Some("a".into()), None]);
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn puts_evict_least_recently_used_by_entry_count() {
+    let mut c = config(&namespace());
+    c.idb.max_entries = 3;
+    let store = open(&c).await;
+    let name = c.database_name();
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        assert!(store
+            .put(image(id, i, NOW + i as f64))
+            .await
+            .unwrap()
+            .is_empty());
+    }
+    assert_eq!(store.put(image("d", 3, NOW + 3.0)).await.unwrap(), ["a"]);
+    // The write and the eviction committed together: the database never holds four images.
+    assert_eq!(raw_keys(&name, IMAGES_STORE).await.len(), 3);
+    assert_eq!(raw_keys(&name, META_STORE).await.len(), 3);
+    assert_eq!(store.put(image("e", 4, NOW + 4.0)).await.unwrap(), ["b"]);
+    assert_eq!(
+        ids_present(&store, &["a", "b", "c", "d", "e"]).await,
+        [false, false, true, true, true]
+    );
+    assert_eq!(store.usage().await.unwrap().entries, 3);
+    assert_eq!(raw_keys(&name, META_STORE).await.len(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn puts_evict_least_recently_used_by_bytes() {
+    let mut c = config(&namespace());
+    let size = png_bytes(100).len() as u64;
+    c.idb.max_bytes = 3 * size;
+    let store = open(&c).await;
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        assert!(store
+            .put(image(id, 100, NOW + i as f64))
+            .await
+            .unwrap()
+            .is_empty());
+    }
+    // One and a half images more than fits: the two oldest go.
+    let big = png_bytes(100 + size as usize / 2).len() as u64;
+    assert_eq!(
+        store
+            .put(image("d", 100 + size as usize / 2, NOW + 3.0))
+            .await
+            .unwrap(),
+        ["a", "b"]
+    );
+    assert_eq!(
+        ids_present(&store, &["a", "b", "c", "d"]).await,
+        [false, false, true, true]
+    );
+    let usage = store.usage().await.unwrap();
+    assert_eq!(usage.bytes, size + big);
+    assert!(usage.bytes <= c.idb.max_bytes);
+    // Larger than the whole budget: refused, nothing evicted.
+    let too_big = image("huge", 3 * size as usize, NOW + 4.0);
+    assert!(matches!(
+        store.put(too_big).await,
+        Err(Error::TooLarge { .. })
+    ));
+    assert_eq!(ids_present(&store, &["c", "d"]).await, [true, true]);
+}
+
+#[wasm_bindgen_test]
+async fn touch_changes_eviction_order() {
+    let mut c = config(&namespace());
+    c.idb.max_entries = 3;
+    let store = open(&c).await;
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        store.put(image(id, i, NOW + i as f64)).await.unwrap();
+    }
+    store
+        .touch(&[
+            ("a".to_string(), NOW + 10.0),
+            ("nope".to_string(), NOW + 10.0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.put(image("d", 3, NOW + 11.0)).await.unwrap(), ["b"]);
+    let a = store.get("a").await.unwrap().unwrap();
+    assert_eq!(a.meta.last_access, NOW + 10.0);
+    // The order survives a reopen: it was written to the database, not only to memory.
+    drop(store);
+    let store = open(&c).await;
+    assert_eq!(store.put(image("e", 4, NOW + 12.0)).await.unwrap(), ["c"]);
+}
+
+#[wasm_bindgen_test]
+async fn corrupt_meta_rows_are_misses_and_removed() {
+    let c = config(&namespace());
+    let store = open(&c).await;
+    let name = c.database_name();
+    let good = meta("x", PNG.len(), NOW);
+    let cases: Vec<(&str, JsValue)> = vec![
+        (
+            "wrong-version",
+            meta_value(&ImageMeta {
+                version: 7,
+                ..good.clone()
+            }),
+        ),
+        (
+            "html",
+            meta_value(&ImageMeta {
+                mime: "text/html".into(),
+                ..good.clone()
+            }),
+        ),
+        (
+            "svg",
+            meta_value(&ImageMeta {
+                mime: "image/svg+xml".into(),
+                ..good.clone()
+            }),
+        ),
+        (
+            "empty",
+            meta_value(&ImageMeta {
+                bytes: 0,
+                ..good.clone()
+            }),
+        ),
+        (
+            "lying-size",
+            meta_value(&ImageMeta {
+                bytes: 5,
+                ..good.clone()
+            }),
+        ),
+        (
+            "future",
+            meta_value(&ImageMeta {
+                stored_at: 9e15,
+                ..good.clone()
+            }),
+        ),
+        (
+            "missing-fields",
+            object(&[("imageId", "missing-fields".into())]),
+        ),
+        (
+            "not-an-object",
+            JsValue::from_str("<script>alert(1)</script>"),
+        ),
+        (
+            "another-image",
+            meta_value(&ImageMeta {
+                image_id: "victim".into(),
+                ..good.clone()
+            }),
+        ),
+    ];
+    let seeded: Vec<(String, JsValue)> = cases
+        .into_iter()
+        .map(|(id, value)| {
+            // Fix the id inside well-formed rows, so that only the named defect remains.
+            if let Ok(mut m) = serde_wasm_bindgen::from_value::<ImageMeta>(value.clone()) {
+                if m.image_id == "x" {
+                    m.image_id = id.to_string();
+                    return (id.to_string(), meta_value(&m));
+                }
+            }
+            (id.to_string(), value)
+        })
+        .collect();
+    let rows = seeded.clone();
+    let ns = c.namespace.clone();
+    raw_write(&name, &[IMAGES_STORE, META_STORE], move |tx| {
+        let images = tx.object_store(IMAGES_STORE).unwrap();
+        let metas = tx.object_store(META_STORE).unwrap();
+        for (id, value) in &rows {
+            let k = JsValue::from_str(&key(&ns, id));
+            images
+                .put_with_key(&bytes_row(PNG, "image/png"), &k)
+                .unwrap();
+            metas.put_with_key(value, &k).unwrap();
+        }
+    })
+    .await;
+
+    for (id, _) in &seeded {
+        let result = store.get(id).await;
+        assert!(
+            matches!(
+                result,
+                Err(Error::CorruptEntry {
+                    layer: "indexeddb",
+                    ..
+                })
+            ),
+            "{id}: {result:?}"
+        );
+    }
+    assert!(raw_keys(&name, IMAGES_STORE).await.is_empty());
+    assert!(raw_keys(&name, META_STORE).await.is_empty());
+    for (id, _) in &seeded {
+        assert!(store.get(id).await.unwrap().is_none());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn corrupt_rows_are_misses_in_get_many_too() {
+    let c = config(&namespace());
+    let store = open(&c).await;
+    store.put(image("ok", 0, NOW)).await.unwrap();
+    let name = c.database_name();
+    let k = key(&c.namespace, "bad");
+    raw_write(&name, &[IMAGES_STORE, META_STORE], move |tx| {
+        let k = JsValue::from_str(&k);
+        tx.object_store(IMAGES_STORE)
+            .unwrap()
+            .put_with_key(&JsValue::from_str("not an image row"), &k)
+            .unwrap();
+        tx.object_store(META_STORE)
+            .unwrap()
+            .put_with_key(&meta_value(&meta("bad", PNG.len(), NOW)), &k)
+            .unwrap();
+    })
+    .await;
+    assert_eq!(ids_present(&store, &["bad", "ok"]).await, [false, true]);
+    assert_eq!(raw_keys(&name, META_STORE).await, [key(&c.namespace, "ok")]);
+}
+
+#[wasm_bindgen_test]
+async fn old_version_and_corrupt_rows_are_cleaned_on_open() {
+    let ns = namespace();
+    let v1 = config(&ns);
+    let store = open(&v1).await;
+    store.put(image("a", 0, NOW)).await.unwrap();
+    store.put(image("b", 1, NOW)).await.unwrap();
+    drop(store);
+    let name = v1.database_name();
+    // A current-version row whose metadata is an HTML page, and an image without metadata.
+    let v2_keys = Keys::new(&ns, 2);
+    let html = v2_keys.key(KeyLayer::Idb, "html");
+    let orphan = v2_keys.key(KeyLayer::Idb, "orphan");
+    let (h, o) = (html.clone(), orphan.clone());
+    raw_write(&name, &[IMAGES_STORE, META_STORE], move |tx| {
+        let images = tx.object_store(IMAGES_STORE).unwrap();
+        let row = bytes_row(PNG, "text/html");
+        images.put_with_key(&row, &h.as_str().into()).unwrap();
+        images.put_with_key(&row, &o.as_str().into()).unwrap();
+        let m = ImageMeta {
+            mime: "text/html".into(),
+            version: 2,
+            ..meta("html", PNG.len(), NOW)
+        };
+        tx.object_store(META_STORE)
+            .unwrap()
+            .put_with_key(&meta_value(&m), &h.as_str().into())
+            .unwrap();
+    })
+    .await;
+
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    let store = open(&v2).await;
+    assert!(raw_keys(&name, IMAGES_STORE).await.is_empty());
+    assert!(raw_keys(&name, META_STORE).await.is_empty());
+    assert_eq!(store.usage().await.unwrap(), StoreUsage::default());
+    assert!(store.get("a").await.unwrap().is_none());
+    store.put(image("a", 0, NOW)).await.unwrap();
+    assert_eq!(
+        raw_keys(&name, IMAGES_STORE).await,
+        [v2_keys.key(KeyLayer::Idb, "a")]
+    );
+}
+
+/// Writes one schema-1 row (metadata beside the Blob); `false` if the engine refuses Blobs.
+async fn seed_schema_1_row(db: &IdbDatabase, k: &str, m: &ImageMeta, bytes: &[u8]) -> bool {
+    let tx = db
+        .transaction_with_str_and_mode(IMAGES_STORE, IdbTransactionMode::Readwrite)
+        .unwrap();
+    let row = meta_value(m);
+    Reflect::set(&row, &"blob".into(), &blob(bytes, &m.mime)).unwrap();
+    tx.object_store(IMAGES_STORE)
+        .unwrap()
+        .put_with_key(&row, &k.into())
+        .unwrap();
+    JsFuture::from(Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(resolve.unchecked_ref()));
+        tx.set_onabort(Some(reject.unchecked_ref()));
+    }))
+    .await
+    .is_ok()
+}
+
+#[wasm_bindgen_test]
+async fn a_schema_1_database_is_migrated_on_open() {
+    let c = config(&namespace());
+    let name = c.database_name();
+    // Schema 1: a single `images` store, metadata beside the blob.
+    let db = raw_open(&name, Some(1), |db| {
+        db.create_object_store(IMAGES_STORE).unwrap();
+    })
+    .await;
+    let bytes = png_bytes(7);
+    let kept = meta("kept", bytes.len(), NOW);
+    let has_blob = seed_schema_1_row(&db, &key(&c.namespace, "kept"), &kept, &bytes).await;
+    db.close();
+    let junk = key(&c.namespace, "junk");
+    raw_write(&name, &[IMAGES_STORE], move |tx| {
+        tx.object_store(IMAGES_STORE)
+            .unwrap()
+            .put_with_key(&"junk".into(), &junk.as_str().into())
+            .unwrap();
+    })
+    .await;
+
+    let store = open(&c).await;
+    if has_blob {
+        let got = store.get("kept").await.unwrap().unwrap();
+        assert_eq!(got.meta, kept);
+        assert_eq!(read_blob(&got.body).await, bytes);
+        assert_eq!(
+            raw_keys(&name, IMAGES_STORE).await,
+            [key(&c.namespace, "kept")]
+        );
+        assert_eq!(
+            raw_keys(&name, META_STORE).await,
+            [key(&c.namespace, "kept")]
+        );
+    } else {
+        // This engine cannot hold a schema-1 row (a Blob): only the junk row was there.
+        assert!(raw_keys(&name, IMAGES_STORE).await.is_empty());
+    }
+    assert!(store.get("junk").await.unwrap().is_none());
+    store.put(image("new", 0, NOW)).await.unwrap();
+    assert!(store.get("new").await.unwrap().is_some());
+    let expected = if has_blob { 2 } else { 1 };
+    assert_eq!(store.usage().await.unwrap().entries, expected);
+    drop(store);
+    let db = raw_open(&name, None, |_| {}).await;
+    assert_eq!(db.version() as u32, SCHEMA_VERSION);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_blocked_open_gives_up_within_the_timeout() {
+    let mut c = config(&namespace());
+    c.idb.open_timeout_ms = 300;
+    let name = c.database_name();
+    // Another tab holds the database open at an older version and ignores `versionchange`.
+    let other_tab = raw_open(&name, Some(1), |db| {
+        db.create_object_store(IMAGES_STORE).unwrap();
+    })
+    .await;
+
+    let started = js_sys::Date::now();
+    let result = IdbImageStore::open(&c, clock()).await;
+    let waited = js_sys::Date::now() - started;
+    assert!(
+        matches!(
+            result,
+            Err(Error::StorageUnavailable {
+                layer: "indexeddb",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!((250.0..1_500.0).contains(&waited), "waited {waited} ms");
+
+    // Once the other tab lets go, the abandoned open must not keep a connection of its own:
+    // deleting the database is not blocked.
+    other_tab.close();
+    assert!(
+        raw_delete(&name, 2_000).await,
+        "an abandoned connection blocks"
+    );
+    let store = open(&c).await;
+    store.put(image("a", 0, NOW)).await.unwrap();
+    assert!(store.get("a").await.unwrap().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_connection_is_reopened_on_next_use() {
+    let c = config(&namespace());
+    let store = open(&c).await;
+    store.put(image("a", 0, NOW)).await.unwrap();
+    // Another tab deletes the database: the store lets go at once, so the delete completes.
+    assert!(
+        raw_delete(&c.database_name(), 2_000).await,
+        "the store blocked the delete"
+    );
+
+    assert!(store.get("a").await.unwrap().is_none());
+    assert!(store.is_available());
+    assert_eq!(store.usage().await.unwrap(), StoreUsage::default());
+    store.put(image("b", 0, NOW)).await.unwrap();
+    assert!(store.get("b").await.unwrap().is_some());
+    assert_eq!(store.usage().await.unwrap().entries, 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_reopen_makes_the_store_unavailable() {
+    let c = config(&namespace());
+    let store = open(&c).await;
+    store.put(image("a", 0, NOW)).await.unwrap();
+    // Another tab replaces the database with a newer schema than this code knows.
+    let name = c.database_name();
+    let newer = raw_open(&name, Some(SCHEMA_VERSION + 1), |_| {}).await;
+    newer.close();
+
+    let result = store.get("a").await;
+    assert!(
+        matches!(
+            result,
+            Err(Error::StorageUnavailable {
+                layer: "indexeddb",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(!store.is_available());
+    assert!(matches!(
+        store.put(image("b", 0, NOW)).await,
+        Err(Error::StorageUnavailable { .. })
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn the_bytes_fallback_round_trips() {
+    let c = config(&namespace());
+    let store = IdbImageStore::open_storing_bytes(&c, clock())
+        .await
+        .unwrap();
+    assert!(store.stores_bytes());
+    let bytes = png_bytes(33);
+    let img = StoredImage {
+        meta: meta("b", bytes.len(), NOW),
+        body: blob(&bytes, "image/png"),
+    };
+    store.put(img.clone()).await.unwrap();
+    let got = store.get("b").await.unwrap().unwrap();
+    assert_eq!(got.meta, img.meta);
+    assert_eq!(got.body.type_(), "image/png");
+    assert_eq!(read_blob(&got.body).await, bytes);
+    let row = raw_get(&c.database_name(), IMAGES_STORE, &key(&c.namespace, "b")).await;
+    assert!(Reflect::get(&row, &"blob".into()).unwrap().is_undefined());
+    assert_eq!(
+        Reflect::get(&row, &"mime".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("image/png")
+    );
+    // A Blob store reads what the bytes store wrote.
+    drop(store);
+    let store = open(&c).await;
+    assert_eq!(
+        read_blob(&store.get("b").await.unwrap().unwrap().body).await,
+        bytes
+    );
+}
+
+#[wasm_bindgen_test]
+async fn clear_empties_only_its_own_database() {
+    let mine = config(&namespace());
+    let theirs = config(&namespace());
+    let a = open(&mine).await;
+    let b = open(&theirs).await;
+    a.put(image("x", 0, NOW)).await.unwrap();
+    b.put(image("x", 0, NOW)).await.unwrap();
+    let foreign = format!("app-db-{}", namespace());
+    let db = raw_open(&foreign, Some(1), |db| {
+        db.create_object_store("things").unwrap();
+    })
+    .await;
+    db.close();
+    raw_write(&foreign, &["things"], |tx| {
+        tx.object_store("things")
+            .unwrap()
+            .put_with_key(&"kept".into(), &"k".into())
+            .unwrap();
+    })
+    .await;
+
+    a.clear().await.unwrap();
+
+    assert!(a.get("x").await.unwrap().is_none());
+    assert_eq!(a.usage().await.unwrap(), StoreUsage::default());
+    assert!(raw_keys(&mine.database_name(), IMAGES_STORE)
+        .await
+        .is_empty());
+    assert!(b.get("x").await.unwrap().is_some());
+    assert_eq!(
+        raw_get(&foreign, "things", "k")
+            .await
+            .as_string()
+            .as_deref(),
+        Some("kept")
+    );
+    assert!(raw_delete(&foreign, 2_000).await);
+}
+
+#[wasm_bindgen_test]
+async fn unsafe_or_unusable_images_are_refused() {
+    let store = open(&config(&namespace())).await;
+    let html = StoredImage {
+        meta: ImageMeta {
+            mime: "text/html".into(),
+            ..meta("h", 5, NOW)
+        },
+        body: blob(b"<b>x</b>", "text/html"),
+    };
+    assert!(matches!(
+        store.put(html).await,
+        Err(Error::NotAnImage { .. })
+    ));
+    let empty = StoredImage {
+        meta: meta("e", 0, NOW),
+        body: blob(&[], "image/png"),
+    };
+    assert!(matches!(
+        store.put(empty).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        store.get("").await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    store.close();
+    assert!(!store.is_available());
+    assert_eq!(store.get("h").await, Err(Error::Closed));
+}
