@@ -74,6 +74,7 @@ fi
 if [ -f www/e2e-artifacts/report.json ]; then
   node -e '
     const r = JSON.parse(require("fs").readFileSync("www/e2e-artifacts/report.json", "utf8")).stats;
-    console.log(`e2e: ${r.expected} passed, ${r.unexpected} failed` + (r.skipped ? `, ${r.skipped} skipped` : ""));'
+    if (r.flaky) console.log(`e2e: ${r.flaky} flaky (passed on a retry)`);
+    console.log(`e2e: ${r.expected + r.flaky} passed, ${r.unexpected} failed` + (r.skipped ? `, ${r.skipped} skipped` : ""));'
 fi
 exit "$status"
