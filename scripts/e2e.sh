@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests: builds what they need (www/ dependencies, pkg/ when missing or older than
-# the crate, the app), starts the dev backend on free ports, runs Playwright against Debian's
-# Chromium, stops the backend, and exits non-zero on failure.
+# the crate, the app), runs the React entry's unit tests, starts the dev backend on free ports,
+# runs Playwright against Debian's Chromium, stops the backend, and exits non-zero on failure.
 #
 #   scripts/e2e.sh                 every spec
 #   scripts/e2e.sh -g "reload"     Playwright arguments pass through
@@ -36,6 +36,9 @@ elif [ ! -f pkg/react.js ] || [ -n "$(find react scripts/package-pkg.mjs -newer 
 else
   log "pkg/ is up to date"
 fi
+
+log "unit tests of the React entry"
+(cd www && node --test test/)
 
 log "building the app"
 (cd www && npm run --silent build)
