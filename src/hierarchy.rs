@@ -14,8 +14,8 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use futures::channel::oneshot;
+use futures::future::join_all;
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
-use futures::stream::{self, StreamExt};
 
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
@@ -106,10 +106,12 @@ pub struct PrefetchReport {
 }
 
 /// What changed, for subscribers in this tab and messages to other tabs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// One user's picture changed or was forgotten.
+    /// One user's picture was forgotten (invalidated, or could not be confirmed).
     User(String),
+    /// One user's picture was replaced by this record (after an upload).
+    Updated(PictureRecord),
     /// Everything was cleared.
     All,
 }
@@ -192,6 +194,7 @@ struct Inner<I> {
     in_flight: RefCell<HashMap<String, SharedLoad>>,
     writes: RefCell<HashMap<String, Shared<LocalBoxFuture<'static, ()>>>>,
     queue: RefCell<Vec<(String, oneshot::Sender<Result<RemotePicture>>)>>,
+    slots: Rc<Slots>,
     refreshing: RefCell<HashSet<String>>,
     stats: RefCell<Stats>,
     listeners: RefCell<Vec<(u64, Listener)>>,
@@ -239,6 +242,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let hierarchy = Hierarchy {
             inner: Rc::new(Inner {
                 keys: Keys::new(&config.namespace, config.version),
+                slots: Slots::new(config.batch.concurrency),
                 config,
                 layers,
                 memory: RefCell::new(memory),
@@ -283,6 +287,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let mut memory = self.inner.memory.borrow_mut();
         let entry = memory.record(user_id, now)?.clone();
         let url = self.memory_url(&mut memory, &entry.record, now)?;
+        drop(memory);
+        if entry.record.opaque {
+            // The app shows this URL itself: keep it signed even if nobody calls get.
+            self.maybe_refresh_url(&entry.record, now);
+        }
         Some(Picture {
             user_id: user_id.to_string(),
             image_id: entry.record.image_id.clone(),
@@ -343,29 +352,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 None => pending.push(user),
             }
         }
-        let (need_network, from_idb) = self.preload_stored(&pending).await;
-        if let Some(endpoint) = self
-            .inner
-            .config
-            .batch_endpoint
-            .as_ref()
-            .filter(|_| !need_network.is_empty())
-        {
-            self.debug(|| {
-                format!(
-                    "prefetch: {} users via batch {endpoint}",
-                    need_network.len()
-                )
-            });
-            self.resolve_batch(&need_network).await;
-        }
-        let concurrency = self.inner.config.batch.concurrency;
-        let answers: Vec<Picture> = stream::iter(pending.iter())
-            .map(|user| self.get(user, None).map(|r| r.ok()))
-            .buffer_unordered(concurrency)
-            .filter_map(|p| async move { p })
-            .collect()
-            .await;
+        let from_idb = self.preload_stored(&pending).await;
+        // Every get at once: the users the backend must describe go out together (one batch
+        // call per `batch.maxIds` with a batch endpoint), and downloads queue for the network
+        // slots (`batch.concurrency`). A component asking for the same user meanwhile joins the
+        // same load.
+        let gets = pending.iter().map(|user| self.get(user, None));
+        let answers: Vec<Picture> = join_all(gets).await.into_iter().flatten().collect();
         for picture in answers {
             match picture.source {
                 Source::Memory | Source::Local if from_idb.contains(&picture.user_id) => {
@@ -445,11 +438,17 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 }
             }
         };
-        match record {
-            Some(record) => self.store_record(record),
-            None => self.forget_record(user_id),
-        }
-        self.changed(Change::User(user_id.to_string()), true);
+        let change = match record {
+            Some(record) => {
+                self.store_record(record.clone());
+                Change::Updated(record)
+            }
+            None => {
+                self.forget_record(user_id);
+                Change::User(user_id.to_string())
+            }
+        };
+        self.changed(change, true);
         Ok(())
     }
 
@@ -472,6 +471,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
             }
         }
         if let Some(images) = self.inner.layers.images.clone() {
+            // A background write still under way would land after the clear.
+            self.settle_writes().await;
             if let Err(e) = images.clear().await {
                 self.record_error(StatLayer::IndexedDb, &e);
             }
@@ -487,7 +488,40 @@ impl<I: Clone + 'static> Hierarchy<I> {
             Change::User(user) => {
                 self.inner.memory.borrow_mut().remove_record(user);
             }
-            Change::All => self.forget_all_in_memory(),
+            // The record itself travels with the message: localStorage writes reach other
+            // tabs with a delay (Chromium), so reading it back there could find the old one.
+            Change::Updated(record) => {
+                let now = self.now();
+                let mut memory = self.inner.memory.borrow_mut();
+                if record.version == self.inner.config.version && record.check("sync", now).is_ok()
+                {
+                    memory.put_record(record.clone(), now);
+                } else {
+                    memory.remove_record(&record.user_id);
+                }
+            }
+            Change::All => {
+                self.forget_all_in_memory();
+                // The other tab cleared the store; what this tab was still writing would land
+                // after that clear: remove it once written.
+                if !self.inner.writes.borrow().is_empty() {
+                    let this = self.clone();
+                    self.inner.layers.runtime.spawn(
+                        async move {
+                            let ids = this.settle_writes().await;
+                            if let Some(images) = this.available_images() {
+                                for id in ids {
+                                    if let Err(e) = images.remove(&id).await {
+                                        this.record_error(StatLayer::IndexedDb, &e);
+                                    }
+                                }
+                            }
+                            this.refresh_usage();
+                        }
+                        .boxed_local(),
+                    );
+                }
+            }
         }
         self.refresh_usage();
         self.changed(change.clone(), false);
@@ -942,37 +976,24 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// Reads, in one IndexedDB transaction, the stored images of users whose records are known,
-    /// so the gets that follow find them in memory. Returns the users that need the backend
-    /// (no usable record) and the users whose image came from IndexedDB.
-    async fn preload_stored(&self, users: &[String]) -> (Vec<String>, HashSet<String>) {
+    /// so the gets that follow find them in memory. Returns the users whose image came from
+    /// IndexedDB.
+    async fn preload_stored(&self, users: &[String]) -> HashSet<String> {
         let now = self.now();
-        let swr = self.inner.config.stale_while_revalidate;
-        let mut need_network = Vec::new();
-        // Users whose image must come from IndexedDB: (user, image, record fresh).
-        let mut wanted: Vec<(String, String, bool)> = Vec::new();
+        let mut wanted: Vec<(String, String)> = Vec::new();
         for user in users {
             let mut consulted = Vec::new();
-            match self.stored_record(user, now, &mut consulted) {
-                (Some(record), _, fresh) => {
-                    // A stale record is answered from storage at once and revalidated in the
-                    // background (all of them in one batch call), unless the app wants fresh
-                    // answers only or the image is not stored either.
-                    if !fresh && !swr {
-                        need_network.push(user.clone());
-                        continue;
-                    }
-                    if let (Some(id), false) = (record.image_id.clone(), record.opaque) {
-                        if self.inner.memory.borrow().image_untouched(&id).is_none() {
-                            wanted.push((user.clone(), id, fresh));
-                        }
+            if let (Some(record), _, _) = self.stored_record(user, now, &mut consulted) {
+                if let (Some(id), false) = (record.image_id.clone(), record.opaque) {
+                    if self.inner.memory.borrow().image_untouched(&id).is_none() {
+                        wanted.push((user.clone(), id));
                     }
                 }
-                (None, _, _) => need_network.push(user.clone()),
             }
         }
         let mut adopted = HashSet::new();
         if let Some(images) = self.available_images().filter(|_| !wanted.is_empty()) {
-            let mut ids: Vec<String> = wanted.iter().map(|(_, id, _)| id.clone()).collect();
+            let mut ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
             ids.sort();
             ids.dedup();
             match images.get_many(&ids).await {
@@ -987,45 +1008,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 Err(e) => self.record_error(StatLayer::IndexedDb, &e),
             }
         }
-        let mut from_idb = HashSet::new();
-        for (user, id, fresh) in wanted {
-            if adopted.contains(&id) {
-                from_idb.insert(user);
-            } else if !fresh {
-                need_network.push(user);
-            }
-        }
-        (need_network, from_idb)
-    }
-
-    /// Asks the batch endpoint about `users` (in chunks of `batch.maxIds`) and stores the
-    /// records it returns, so the gets that follow need no API call of their own.
-    async fn resolve_batch(&self, users: &[String]) {
-        let now = self.now();
-        for chunk in users.chunks(self.inner.config.batch.max_ids) {
-            self.note_api_call();
-            match self.inner.layers.backend.fetch_batch(chunk).await {
-                Ok(remotes) => {
-                    let asked: HashSet<&str> = chunk.iter().map(String::as_str).collect();
-                    for remote in remotes {
-                        let Some(user) = remote
-                            .user_id
-                            .clone()
-                            .filter(|u| asked.contains(u.as_str()))
-                        else {
-                            continue;
-                        };
-                        let record = self.record_from_remote(&user, remote, now);
-                        self.inner
-                            .memory
-                            .borrow_mut()
-                            .put_record(record.clone(), now);
-                        self.write_local(&record);
-                    }
-                }
-                Err(e) => self.record_error(StatLayer::Network, &e),
-            }
-        }
+        wanted
+            .into_iter()
+            .filter(|(_, id)| adopted.contains(id))
+            .map(|(user, _)| user)
+            .collect()
     }
 
     // ----- network ----------------------------------------------------------------------------
@@ -1175,14 +1162,16 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let image_id = record.image_id.clone().ok_or_else(|| Error::BadResponse {
             reason: "no image to download".into(),
         })?;
+        let slot = self.inner.slots.acquire().await;
         self.inner.stats.borrow_mut().downloads += 1;
-        match self
+        let download = self
             .inner
             .layers
             .backend
             .download(&record.remote_url, etag)
-            .await?
-        {
+            .await;
+        drop(slot);
+        match download? {
             Download::Image {
                 body,
                 mime,
@@ -1312,6 +1301,23 @@ impl<I: Clone + 'static> Hierarchy<I> {
         );
     }
 
+    /// Waits for every IndexedDB write under way; returns the image ids they wrote.
+    async fn settle_writes(&self) -> Vec<String> {
+        let pending: Vec<(String, Shared<LocalBoxFuture<'static, ()>>)> = self
+            .inner
+            .writes
+            .borrow()
+            .iter()
+            .map(|(id, write)| (id.clone(), write.clone()))
+            .collect();
+        let mut ids = Vec::with_capacity(pending.len());
+        for (id, write) in pending {
+            write.await;
+            ids.push(id);
+        }
+        ids
+    }
+
     /// Resolves once no IndexedDB write of `image_id` is pending.
     async fn written(&self, image_id: &str) {
         let pending = self.inner.writes.borrow().get(image_id).cloned();
@@ -1346,6 +1352,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// page of stale pictures) go out together as one batch call.
     async fn fetch_user(&self, user_id: &str) -> Result<RemotePicture> {
         if self.inner.config.batch_endpoint.is_none() {
+            let _slot = self.inner.slots.acquire().await;
             self.note_api_call();
             return self.inner.layers.backend.fetch_user(user_id).await;
         }
@@ -1391,6 +1398,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 let _: std::result::Result<(), _> = oneshot::Sender::send(sender, result.clone());
             }
         };
+        let _slot = self.inner.slots.acquire().await;
         if let [user] = order.as_slice() {
             self.note_api_call();
             let result = self.inner.layers.backend.fetch_user(user).await;
@@ -1426,12 +1434,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Refreshes a record whose presigned URL is about to expire, if the URL is what the app is
     /// shown (an opaque image) or what a later download would need (bytes not stored).
     fn maybe_refresh_url(&self, record: &PictureRecord, now: Millis) {
-        if record.image_id.is_none()
-            || !presign::needs_refresh(
-                record.url_expires_at,
-                now,
-                self.inner.config.refresh_margin_ms,
-            )
+        // Never more than half the URL's life early: a 20 s URL is not refreshed continuously
+        // because the margin is 10 minutes.
+        let lifetime = (record.url_expires_at - record.fetched_at).max(0.0);
+        let margin = self.inner.config.refresh_margin_ms.min(lifetime / 2.0);
+        if record.image_id.is_none() || !presign::needs_refresh(record.url_expires_at, now, margin)
         {
             return;
         }
@@ -1487,10 +1494,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let record = self.record_from_remote(user_id, remote, now);
         match self.complete(record, now).await {
             Ok((after, _, _)) => {
-                let changed = before.as_ref().is_none_or(|b| {
-                    b.image_id != after.image_id
-                        || ((b.opaque || after.opaque) && b.remote_url != after.remote_url)
-                });
+                // A newly signed URL alone is no change: a shown picture keeps its (still valid)
+                // URL, and the next peek hands out the new one.
+                let changed = before
+                    .as_ref()
+                    .is_none_or(|b| b.image_id != after.image_id || b.opaque != after.opaque);
                 self.emit(|| CacheEvent::Refresh {
                     user_id: user_id.to_string(),
                     changed,
@@ -1740,6 +1748,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         match change {
             Change::User(user) => listeners.iter().for_each(|l| l(user)),
+            Change::Updated(record) => listeners.iter().for_each(|l| l(&record.user_id)),
             Change::All => {
                 // Everyone who might be showing a picture: memory is empty now, so tell each
                 // listener with the wildcard id "*" as well as nothing else is known.
@@ -1765,5 +1774,8 @@ enum Fetched {
     Opaque,
 }
 
+mod slots;
 #[cfg(test)]
 mod tests;
+
+use slots::Slots;

@@ -168,10 +168,10 @@ impl Stats {
         self.recent_errors.iter()
     }
 
-    /// Gets answered without the network, over all gets (1 when there were none).
+    /// Gets answered without the network, over all gets (0 when there were none).
     pub fn hit_rate(&self) -> f64 {
         if self.gets == 0 {
-            return 1.0;
+            return 0.0;
         }
         let cached = self.memory.hits + self.local.hits + self.indexeddb.hits;
         cached as f64 / self.gets as f64

@@ -14,6 +14,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use crate::config::Config;
 use crate::hierarchy::{Change, Hierarchy};
+use crate::record::PictureRecord;
 
 /// One message on the channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +24,10 @@ struct Message {
     version: u32,
     /// The user whose picture changed; `None` when everything was cleared.
     user_id: Option<String>,
+    /// The user's new record (JSON, as localStorage holds it), when there is one. Decoded as
+    /// untrusted on arrival.
+    #[serde(default)]
+    record: Option<String>,
 }
 
 /// A running cross-tab link. Dropping it does not stop it; call [`CrossTab::stop`].
@@ -51,9 +56,14 @@ impl CrossTab {
             if message.namespace != ns || message.version != v || receiver.is_closed() {
                 return;
             }
-            let change = match message.user_id {
-                Some(user) => Change::User(user),
-                None => Change::All,
+            let now = js_sys::Date::now();
+            let change = match (message.user_id, message.record) {
+                (Some(user), Some(text)) => match PictureRecord::decode(&text, &user, v, now) {
+                    Ok(record) => Change::Updated(record),
+                    Err(_) => Change::User(user),
+                },
+                (Some(user), None) => Change::User(user),
+                (None, _) => Change::All,
             };
             receiver.apply_remote_change(&change);
         });
@@ -66,7 +76,12 @@ impl CrossTab {
                 version,
                 user_id: match change {
                     Change::User(user) => Some(user.clone()),
+                    Change::Updated(record) => Some(record.user_id.clone()),
                     Change::All => None,
+                },
+                record: match change {
+                    Change::Updated(record) => Some(record.to_json()),
+                    _ => None,
                 },
             };
             if let Ok(value) = serde_wasm_bindgen::to_value(&message) {
