@@ -9,6 +9,10 @@
 //   --quick          fewer samples: a smoke run of every scenario
 //   --wasm-names F   a wasm with a name section (see scripts/bench.sh): its biggest functions
 //                    and crates are listed beside the sizes
+//   --only STEPS     only these page steps, comma-separated (populate and the comparison
+//                    stores always run): hits, localStorage layer, prefetch, cold miss,
+//                    LRU eviction, start-up
+//   --pkg DIR        the package to measure (default ../pkg), e.g. a second build for an A/B run
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -33,6 +37,7 @@ const browsers = opt("--browsers", "chromium,firefox").split(",").filter(Boolean
 const quick = args.includes("--quick");
 const outDir = resolve(here, opt("--out", "results"));
 const wasmNames = opt("--wasm-names", null);
+const pkgDir = resolve(opt("--pkg", join(root, "pkg")));
 const PAGE_TIMEOUT_MS = 20 * 60_000;
 
 const CHROMIUM_ARGS = [
@@ -145,7 +150,7 @@ async function minify(code) {
 
 async function sizes() {
   const gz = (b) => gzipSync(b, { level: 9 }).length;
-  const pkg = join(root, "pkg");
+  const pkg = pkgDir;
   const entry = async (label, files, { minified = false } = {}) => {
     const parts = files.map((f) => readFileSync(f));
     const raw = parts.reduce((a, b) => a + b.length, 0);
@@ -198,6 +203,10 @@ function judge(results, size) {
   add("IndexedDB-layer hit vs idb-keyval get", "≤ 1×", (r) => {
     const ratio = p50(r, "hit.idb") / p50(r, "hit.idb.keyval");
     return { value: `${ratio.toFixed(2)}× (${ms(p50(r, "hit.idb"))} vs ${ms(p50(r, "hit.idb.keyval"))})`, met: ratio <= 1 };
+  });
+  add("(context, not an issue target) IndexedDB-layer hit vs raw get + createObjectURL, the same output", "≤ 1.2×", (r) => {
+    const ratio = p50(r, "hit.idb") / p50(r, "hit.idb.raw-url");
+    return { value: `${ratio.toFixed(2)}× (${ms(p50(r, "hit.idb"))} vs ${ms(p50(r, "hit.idb.raw-url"))})`, met: ratio <= 1.2 };
   });
   add("get from memory", "≤ 20 µs", (r) => ({ value: us(p50(r, "hit.memory")), met: p50(r, "hit.memory") <= 20 }));
   add("peek", "≤ 2 µs", (r) => ({ value: us(p50(r, "hit.peek")), met: p50(r, "hit.peek") <= 2 }));
@@ -263,6 +272,14 @@ function markdown(report) {
     });
     lines.push(`| cold miss overhead, backend +${lat} ms | **avatar-cache − bare fetch** | ${cells.join(" | ")} | difference of the p50s above |`);
   }
+  for (const [what, at, below] of [["avatar-cache", "lru.evict", "lru.put"], ["raw IndexedDB", "lru.raw.evict", "lru.raw.put"]]) {
+    const cells = ok.map((n) => {
+      const r = report.browsers[n];
+      const d = p50(r, at) - p50(r, below);
+      return Number.isFinite(d) ? `${d >= 0 ? "+" : "−"}${fmtUs(Math.abs(d))}` : "–";
+    });
+    lines.push(`| time to make room for one at the cap | ${what === "avatar-cache" ? `**${what}**` : what} | ${cells.join(" | ")} | p50 at the cap − p50 below it |`);
+  }
   lines.push("");
   lines.push("Bundle sizes (bytes; gzip -9; \"min+gzip\" minifies the JS with terser first, as an app bundler would):");
   lines.push("");
@@ -312,13 +329,17 @@ async function screenshotSvg(svg, pngPath) {
 
 // ----- main -----------------------------------------------------------------------------------------
 
-if (!existsSync(join(root, "pkg", "avatar_cache_bg.wasm"))) {
-  log("pkg/ is missing: run scripts/build-pkg.sh (scripts/bench.sh does)");
+if (!existsSync(join(pkgDir, "avatar_cache_bg.wasm")) || !existsSync(join(pkgDir, "index.js"))) {
+  log(`${pkgDir} holds no built package: run scripts/build-pkg.sh (scripts/bench.sh does)`);
   process.exit(1);
 }
 mkdirSync(outDir, { recursive: true });
-const server = await startServer();
-const url = `${server.url}/index.html${quick ? "?quick=1" : ""}`;
+const server = await startServer({ pkgDir });
+const only = opt("--only", null);
+const query = new URLSearchParams();
+if (quick) query.set("quick", "1");
+if (only) query.set("only", ["populate", "comparison stores", ...only.split(",")].join(","));
+const url = `${server.url}/index.html${query.size ? `?${query}` : ""}`;
 log(`server on ${server.url}`);
 const results = {};
 try {

@@ -213,10 +213,18 @@ async function run() {
     ["LRU eviction", () => eviction(open)],
     ["start-up", startup],
   ];
+  // ?only=populate,hits runs the named steps; ?profile=hits brackets them with the profiler
+  // hooks that profile.mjs exposes.
+  const only = params.get("only")?.split(",");
+  const profiled = params.get("profile")?.split(",") ?? [];
   for (const [name, step] of steps) {
+    if (only && !only.includes(name)) continue;
     progress(`--- ${name}`);
     try {
+      const profile = profiled.includes(name) && window.__benchProfile;
+      if (profile) await window.__benchProfile("start");
       await step();
+      if (profile) await window.__benchProfile("stop", name);
     } catch (e) {
       const message = `${name}: ${e?.stack ?? e}`;
       result.errors.push(message);
@@ -286,6 +294,10 @@ async function hits(open) {
     r.onerror = () => reject(r.error);
   }), { from: warm });
   row("hit.idb.raw", "hit", "get: IndexedDB layer", "raw IndexedDB get", raw, "1 op/sample, one readonly transaction per get");
+  const kvs = await eachAsync(USERS - warm, (i) => kv.get(imageOf(users[i]), kvStore), { from: warm });
+  row("hit.idb.keyval", "hit", "get: IndexedDB layer", "idb-keyval get", kvs, "1 op/sample");
+  const lfs = await eachAsync(USERS - warm, (i) => lf.getItem(imageOf(users[i])), { from: warm });
+  row("hit.idb.localforage", "hit", "get: IndexedDB layer", "localForage getItem", lfs, "1 op/sample");
   // Where the layer's time goes: the same reads as avatar-cache's IndexedDB layer does them
   // (metadata + image from two stores in one transaction, answered on the transaction's
   // complete event), then an object URL.
@@ -295,6 +307,15 @@ async function hits(open) {
     return done(tx).then(() => r.result);
   }, { from: warm });
   row("hit.idb.raw-commit", "hit", "get: IndexedDB layer", "raw get, answered on the transaction's complete event", commit, "1 op/sample (breakdown)");
+  const withUrl = await eachAsync(USERS - warm, (i) => new Promise((resolve, reject) => {
+    const r = rawDb.transaction("images", "readonly").objectStore("images").get(imageOf(users[i]));
+    r.onsuccess = () => resolve(URL.revokeObjectURL(URL.createObjectURL(r.result)));
+    r.onerror = () => reject(r.error);
+  }), { from: warm });
+  row("hit.idb.raw-url", "hit", "get: IndexedDB layer", "raw get + URL.createObjectURL (a hand-written cache's answer)", withUrl, "1 op/sample");
+  const stored = await Promise.all(users.slice(0, 100).map((u) => kv.get(imageOf(u), kvStore)));
+  const urlOnly = batchedSync(QUICK ? 20 : 60, 10, (i) => URL.revokeObjectURL(URL.createObjectURL(stored[i % stored.length])));
+  row("hit.idb.url", "hit", "get: IndexedDB layer", "URL.createObjectURL + revoke alone", urlOnly, "10 ops/sample (breakdown)");
   const likeOurs = await eachAsync(USERS - warm, (i) => {
     const tx = rawDb.transaction(["meta", "images"], "readonly");
     tx.objectStore("meta").get(imageOf(users[i]));
@@ -302,10 +323,6 @@ async function hits(open) {
     return done(tx).then(() => URL.revokeObjectURL(URL.createObjectURL(r.result)));
   }, { from: warm });
   row("hit.idb.raw-like-ours", "hit", "get: IndexedDB layer", "raw meta + image gets on complete + object URL", likeOurs, "1 op/sample (breakdown: the layer's IndexedDB work in plain JS)");
-  const kvs = await eachAsync(USERS - warm, (i) => kv.get(imageOf(users[i]), kvStore), { from: warm });
-  row("hit.idb.keyval", "hit", "get: IndexedDB layer", "idb-keyval get", kvs, "1 op/sample");
-  const lfs = await eachAsync(USERS - warm, (i) => lf.getItem(imageOf(users[i])), { from: warm });
-  row("hit.idb.localforage", "hit", "get: IndexedDB layer", "localForage getItem", lfs, "1 op/sample");
 
   // Memory now holds every user.
   const S = QUICK ? 50 : 200;
