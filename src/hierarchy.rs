@@ -1434,10 +1434,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Refreshes a record whose presigned URL is about to expire, if the URL is what the app is
     /// shown (an opaque image) or what a later download would need (bytes not stored).
     fn maybe_refresh_url(&self, record: &PictureRecord, now: Millis) {
-        // Never more than half the URL's life early: a 20 s URL is not refreshed continuously
-        // because the margin is 10 minutes.
+        // Never earlier than a quarter into the URL's life: a 20 s URL is not refreshed on
+        // every use because the margin is 10 minutes.
         let lifetime = (record.url_expires_at - record.fetched_at).max(0.0);
-        let margin = self.inner.config.refresh_margin_ms.min(lifetime / 2.0);
+        let margin = self.inner.config.refresh_margin_ms.min(lifetime * 0.75);
         if record.image_id.is_none() || !presign::needs_refresh(record.url_expires_at, now, margin)
         {
             return;
@@ -1494,11 +1494,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let record = self.record_from_remote(user_id, remote, now);
         match self.complete(record, now).await {
             Ok((after, _, _)) => {
-                // A newly signed URL alone is no change: a shown picture keeps its (still valid)
-                // URL, and the next peek hands out the new one.
-                let changed = before
-                    .as_ref()
-                    .is_none_or(|b| b.image_id != after.image_id || b.opaque != after.opaque);
+                // Without CORS the app shows the presigned URL itself: a newly signed one is a
+                // change it must hear about before the old one expires.
+                let changed = before.as_ref().is_none_or(|b| {
+                    b.image_id != after.image_id
+                        || b.opaque != after.opaque
+                        || (after.opaque && b.remote_url != after.remote_url)
+                });
                 self.emit(|| CacheEvent::Refresh {
                     user_id: user_id.to_string(),
                     changed,
