@@ -3,12 +3,6 @@ import { expect, test } from "@playwright/test";
 
 import { Backend, DEFAULT_CONTROL, FRIEND_IDS, collectErrors, namespaceFor, picturesReady, record, snap } from "./helpers";
 
-// Known cache bug (see www/README.md): the receiving tab re-reads the user's record from
-// localStorage, which Chromium propagates between tabs asynchronously, so about half the time it
-// reads the old record and keeps the old picture. Retries keep CI usable; Playwright reports the
-// test as "flaky" when a retry was needed.
-test.describe.configure({ retries: 3 });
-
 test.beforeEach(async ({ request }) => {
   await new Backend(request).control(DEFAULT_CONTROL);
 });
