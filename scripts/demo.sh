@@ -47,5 +47,5 @@ fi
 log "building the app"
 npm run --silent build
 log "open the URL below; Ctrl-C stops the demo"
-exec node server/main.mjs --port "$port" --static dist \
+exec node server/main.mjs --port "$port" --static dist --pkg ../pkg \
   --latency "$latency" --storage-latency "$((latency * 2 / 3))" --jitter "$((latency / 2))" --url-lifetime "$lifetime"

@@ -48,7 +48,7 @@ port=$(free_port)
 storage_port=$(free_port)
 while [ "$storage_port" = "$port" ]; do storage_port=$(free_port); done
 server_log=$(mktemp -t avatar-e2e-server.XXXXXX)
-node www/server/main.mjs --port "$port" --storage-port "$storage_port" --static www/dist --quiet >"$server_log" 2>&1 &
+node www/server/main.mjs --port "$port" --storage-port "$storage_port" --static www/dist --pkg pkg --quiet >"$server_log" 2>&1 &
 server_pid=$!
 cleanup() {
   kill "$server_pid" 2>/dev/null || true

@@ -2,7 +2,7 @@
 // Runs the dev backend on its own: the app origin (API + the built app from --static) and the
 // object-storage origin on the next port.
 //
-//   node server/main.mjs [--port 5173] [--storage-port PORT+1] [--static dist]
+//   node server/main.mjs [--port 5173] [--storage-port PORT+1] [--static dist] [--pkg ../pkg]
 //                        [--latency MS] [--storage-latency MS] [--jitter MS] [--url-lifetime SEC]
 //
 // --port 0 picks free ports. The first line printed is `avatar-cache demo: <url>`.
@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
     "storage-port": { type: "string" },
     host: { type: "string", default: "127.0.0.1" },
     static: { type: "string" },
+    pkg: { type: "string" },
     latency: { type: "string", default: "0" },
     "storage-latency": { type: "string" },
     jitter: { type: "string", default: "0" },
@@ -33,10 +34,20 @@ const TYPES = {
   ".png": "image/png", ".ico": "image/x-icon", ".map": "application/json",
 };
 
-function serveStatic(root) {
+function serveStatic(root, pkg) {
   const base = resolve(root);
+  const pkgBase = pkg ? resolve(pkg) : undefined;
   return (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    // --pkg serves the raw npm package under /pkg/, for the plain ES-module page (plain.html).
+    if (pkgBase && path.startsWith("/pkg/")) {
+      const file = normalize(join(pkgBase, path.slice("/pkg/".length)));
+      if (!file.startsWith(pkgBase) || !existsSync(file) || statSync(file).isDirectory()) {
+        return res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
+      }
+      res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Cache-Control": "no-cache" });
+      return createReadStream(file).pipe(res);
+    }
     let file = normalize(join(base, path));
     if (!file.startsWith(base)) return res.writeHead(403).end();
     if (!existsSync(file) || statSync(file).isDirectory()) {
@@ -64,7 +75,7 @@ const backend = await createBackend({
   urlLifetimeSec: Number(args["url-lifetime"]),
   log: args.quiet ? undefined : (line) => console.log(`[backend] ${line}`),
 });
-const files = args.static ? serveStatic(args.static) : (req, res) => res.writeHead(404).end("no --static directory");
+const files = args.static ? serveStatic(args.static, args.pkg) : (req, res) => res.writeHead(404).end("no --static directory");
 const app = http.createServer((req, res) => {
   backend.handle(req, res, () => files(req, res)).catch((e) => {
     if (!res.headersSent) res.writeHead(500).end(String(e));
