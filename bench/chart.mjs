@@ -16,7 +16,8 @@ function fmtUs(us) {
   if (us < 10) return `${us.toFixed(2)} µs`;
   if (us < 1000) return `${us.toFixed(0)} µs`;
   if (us < 10_000) return `${(us / 1000).toFixed(2)} ms`;
-  return `${(us / 1000).toFixed(1)} ms`;
+  if (us < 1_000_000) return `${(us / 1000).toFixed(1)} ms`;
+  return `${(us / 1_000_000).toFixed(1)} s`;
 }
 
 /** The SVG for `report` (as run.mjs writes it to results.json). */
@@ -32,7 +33,7 @@ export function renderChart(report) {
   const rowH = browsers.length * (barH + 2) + 10;
   const groupGap = 26;
   const lo = Math.log10(0.005);
-  const hi = Math.log10(300_000);
+  const hi = Math.log10(1_000_000);
   const x = (us) => plotX + ((Math.log10(Math.max(us, 0.005)) - lo) / (hi - lo)) * plotW;
 
   const out = [];
@@ -89,7 +90,7 @@ export function renderChart(report) {
   const plotBottom = y;
   // Log axis: a grid line per decade.
   const grid = [];
-  for (let e = -2; e <= 5; e++) {
+  for (let e = -2; e <= 6; e++) {
     const us = 10 ** e;
     const gx = x(us);
     grid.push(`<line x1="${gx}" x2="${gx}" y1="80" y2="${plotBottom}" class="grid"/>`);
@@ -149,7 +150,7 @@ export function renderChart(report) {
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="16" y="26" class="title">avatar-cache benchmarks: p50 per operation (bar), p95 (whisker), log scale</text>`);
   out.push(`<text x="16" y="48" class="sub">${esc(subtitle)}</text>`);
-  out.push(`<text x="16" y="64" class="sub">${esc(report.machine)} · ${esc(report.generatedAt)}</text>`);
+  out.push(`<text x="16" y="64" class="sub">${esc(report.machine)} · ${esc(report.generatedAt)}${report.load ? ` · load average ${report.load.before.toFixed(1)} → ${report.load.after.toFixed(1)}` : ""}</text>`);
   out.push(...legend, ...grid, ...body, "</svg>");
   return out.join("\n");
 }

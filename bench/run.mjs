@@ -236,7 +236,7 @@ function markdown(report) {
   const names = Object.keys(report.browsers);
   const ok = names.filter((n) => !report.browsers[n].error);
   const lines = [];
-  lines.push(`Run ${report.generatedAt} on ${report.machine}.`);
+  lines.push(`Run ${report.generatedAt} on ${report.machine}; load average (1 min) ${report.load.before.toFixed(1)} at the start, ${report.load.after.toFixed(1)} at the end${report.load.before > 1.5 || report.load.after > 1.5 ? " (other work was running: figures are noisier than on an idle machine)" : ""}.`);
   for (const n of names) {
     const r = report.browsers[n];
     if (r.error) {
@@ -297,6 +297,12 @@ function markdown(report) {
     for (const g of report.wasmNames.groups.slice(0, 12)) {
       lines.push(`| ${g.name} | ${g.bytes.toLocaleString("en")} | ${(100 * g.bytes / report.wasmNames.codeBytes).toFixed(1)} % |`);
     }
+    lines.push("");
+    lines.push(`Code section ${report.wasmNames.codeBytes.toLocaleString("en")} bytes, data section ${report.wasmNames.dataBytes.toLocaleString("en")} bytes. Largest functions (\`js_sys::futures::future_to_promise\` closures hold the async bodies of the exported methods, inlined):`);
+    lines.push("");
+    for (const f of report.wasmNames.top.slice(0, 10)) {
+      lines.push(`- ${f.bytes.toLocaleString("en")} B \`${f.name.replace(/\[[0-9a-f]+\]/g, "").replace(/::h[0-9a-f]{16}$/, "").slice(0, 120)}\``);
+    }
   }
   lines.push("");
   lines.push("Targets (judged on p50):");
@@ -334,6 +340,7 @@ if (!existsSync(join(pkgDir, "avatar_cache_bg.wasm")) || !existsSync(join(pkgDir
   process.exit(1);
 }
 mkdirSync(outDir, { recursive: true });
+const loadBefore = os.loadavg()[0];
 const server = await startServer({ pkgDir });
 const only = opt("--only", null);
 const query = new URLSearchParams();
@@ -363,6 +370,7 @@ const report = {
   generatedAt: new Date().toISOString(),
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
   quick,
+  load: { before: loadBefore, after: os.loadavg()[0] },
   browsers: results,
   sizes: size,
   wasmNames: wasmNames && existsSync(wasmNames) ? wasmNameSizes(readFileSync(wasmNames)) : null,
