@@ -189,8 +189,11 @@ function judge(results, size) {
     const per = {};
     for (const [name, r] of Object.entries(results)) {
       if (!r || r.error) continue;
-      const v = check(r);
-      per[name] = v;
+      let v = null;
+      try {
+        v = check(r);
+      } catch {}
+      per[name] = !v || /NaN|undefined/.test(v.value) ? { value: "not measured", met: null } : v;
     }
     targets.push({ what, target, per });
   };
@@ -212,8 +215,8 @@ function judge(results, size) {
   add("peek", "≤ 2 µs", (r) => ({ value: us(p50(r, "hit.peek")), met: p50(r, "hit.peek") <= 2 }));
   add("prefetch of 100 stored users after a reload", "≤ 10 ms", (r) => ({ value: ms(p50(r, "prefetch.100")), met: p50(r, "prefetch.100") <= 10_000 }));
   add("prefetch of 100 users already in memory", "≤ 10 ms", (r) => ({ value: ms(p50(r, "prefetch.100.memory")), met: p50(r, "prefetch.100.memory") <= 10_000 }));
-  add(`start-up: instantiate + open (${"IndexedDB holding the data set"})`, "≤ 30 ms", (r) => ({ value: ms(p50(r, "startup.total.stored")), met: p50(r, "startup.total.stored") <= 30_000 }));
-  add("start-up: instantiate + open (empty IndexedDB)", "≤ 30 ms", (r) => ({ value: ms(p50(r, "startup.total.empty")), met: p50(r, "startup.total.empty") <= 30_000 }));
+  add("start-up: instantiate + open (return visit: IndexedDB holding the data set)", "≤ 30 ms", (r) => ({ value: ms(p50(r, "startup.total.stored")), met: p50(r, "startup.total.stored") <= 30_000 }));
+  add("start-up: instantiate + open (first visit: a new database)", "≤ 30 ms", (r) => ({ value: ms(p50(r, "startup.total.empty")), met: p50(r, "startup.total.empty") <= 30_000 }));
   const total = size.entries.find((e) => e.label.startsWith("avatar-cache total"));
   targets.push({
     what: "bundle: .wasm + JS glue, gzip",
@@ -312,7 +315,8 @@ function markdown(report) {
   for (const t of report.targets) {
     const cells = ok.map((n) => {
       const v = t.per[n] ?? t.per.any;
-      return v ? `${v.met ? "✅ met" : "❌ missed"}: ${v.value}` : "–";
+      if (!v || v.met === null) return "–";
+      return `${v.met ? "✅ met" : "❌ missed"}: ${v.value}`;
     });
     lines.push(`| ${t.what} | ${t.target} | ${cells.join(" | ")} |`);
   }

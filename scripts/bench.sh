@@ -4,10 +4,12 @@
 # Installs what is missing (scripts/setup.sh), builds pkg/ when missing or older than the crate,
 # installs bench/'s npm packages when its lock changed, then runs bench/run.mjs.
 #
-#   scripts/bench.sh [--quick] [--browsers chromium,firefox] [--skip-setup]
+#   scripts/bench.sh [--quick] [--browsers chromium,firefox] [--only STEPS] [--skip-setup]
 #
 #   --quick        fewer samples: a smoke run of every scenario (a minute)
 #   --browsers L   which engines, comma-separated; default chromium,firefox
+#   --only STEPS   some scenarios only: hits, localStorage layer, prefetch, cold miss,
+#                  LRU eviction, start-up (comma-separated)
 #   --skip-setup   do not run scripts/setup.sh
 #
 # Writes bench/results/results.json, results.md and chart.png (not committed) and prints the
@@ -21,8 +23,9 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) args+=(--quick); shift ;;
     --browsers) args+=(--browsers "$2"); shift 2 ;;
+    --only) args+=(--only "$2"); shift 2 ;;
     --skip-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
