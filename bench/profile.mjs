@@ -52,6 +52,7 @@ await page.waitForFunction(() => window.__BENCH_RESULT__, null, { timeout: 600_0
 await browser.close();
 await server.close();
 
+mkdirSync(join(here, "results"), { recursive: true });
 for (const [name, profile] of profiles) {
   writeFileSync(join(here, "results", `${name.replace(/\W+/g, "-")}.cpuprofile`), JSON.stringify(profile));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
