@@ -335,22 +335,22 @@ impl Config {
             serde_json::Value::Object(_) => {
                 serde_path_to_error::deserialize(value).map_err(|e| {
                     let path = e.path().to_string();
-                    let field = if path == "." {
-                        "config".to_string()
-                    } else {
-                        path
-                    };
                     let reason = e.into_inner().to_string();
                     match reason.strip_prefix("unknown field ") {
-                        Some(rest) => Error::config(
-                            rest.split(',')
-                                .next()
-                                .unwrap_or(rest)
-                                .trim_matches('`')
-                                .to_string(),
-                            "is not a config field (check the spelling)",
+                        Some(rest) => {
+                            // The path already ends with the unknown field's name.
+                            let name = rest.split(',').next().unwrap_or(rest).trim_matches('`');
+                            let field = if path == "." { name.to_string() } else { path };
+                            Error::config(field, "is not a config field (check the spelling)")
+                        }
+                        None => Error::config(
+                            if path == "." {
+                                "config".to_string()
+                            } else {
+                                path
+                            },
+                            reason,
                         ),
-                        None => Error::config(field, reason),
                     }
                 })?
             }
@@ -716,7 +716,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused_by_name() {
         assert_eq!(field_of(json!({"ttl": 5})), "ttl");
-        assert_eq!(field_of(json!({"memory": {"ttl": 5}})), "ttl");
+        assert_eq!(field_of(json!({"memory": {"ttl": 5}})), "memory.ttl");
     }
 
     #[test]

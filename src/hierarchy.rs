@@ -39,6 +39,9 @@ pub const TOUCH_FLUSH_MS: Millis = 2_000.0;
 /// batch endpoint). A `setTimeout(0)`: the components of one render pass share a call.
 pub const BATCH_WINDOW_MS: Millis = 0.0;
 
+/// The longest a batch waits for loads still acquiring their cross-tab lock.
+pub const BATCH_MAX_WAIT_MS: Millis = 50.0;
+
 /// Which layer answered a `get`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
@@ -194,6 +197,7 @@ struct Inner<I> {
     in_flight: RefCell<HashMap<String, SharedLoad>>,
     writes: RefCell<HashMap<String, Shared<LocalBoxFuture<'static, ()>>>>,
     queue: RefCell<Vec<(String, oneshot::Sender<Result<RemotePicture>>)>>,
+    heading: Cell<usize>,
     slots: Rc<Slots>,
     refreshing: RefCell<HashSet<String>>,
     stats: RefCell<Stats>,
@@ -249,6 +253,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 in_flight: RefCell::new(HashMap::new()),
                 writes: RefCell::new(HashMap::new()),
                 queue: RefCell::new(Vec::new()),
+                heading: Cell::new(0),
                 refreshing: RefCell::new(HashSet::new()),
                 stats: RefCell::new(Stats::default()),
                 listeners: RefCell::new(Vec::new()),
@@ -417,6 +422,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 now,
             )),
             Some(id) => {
+                let uploaded = image.is_some();
                 if let Some((body, mime, bytes)) = image {
                     self.store_image(id, body, mime, bytes, None, now, true)
                         .await;
@@ -433,7 +439,19 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     )),
                     Err(e) => {
                         self.record_error(StatLayer::Network, &e);
-                        None
+                        // Offline right after an upload: the bytes are here, so show them. The
+                        // record carries no usable URL (expired at once) and is stale from the
+                        // start, so the next get revalidates it with the backend.
+                        uploaded.then(|| PictureRecord {
+                            user_id: user_id.to_string(),
+                            image_id: Some(id.to_string()),
+                            remote_url: self.inner.config.image_url(id),
+                            url_expires_at: now,
+                            fetched_at: now - self.inner.config.local.ttl_ms,
+                            etag: None,
+                            version: self.inner.config.version,
+                            opaque: false,
+                        })
                     }
                 }
             }
@@ -740,9 +758,16 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let (answer_tx, answer_rx) = oneshot::channel();
         let this = self.clone();
         let (user, hint_owned) = (user_id.to_string(), hint.map(str::to_string));
+        // Until this load knows whether it needs the backend, a batch about to go out waits
+        // for it (locks are granted one event-loop turn at a time).
+        self.inner.heading.set(self.inner.heading.get() + 1);
         let task = async move {
             let hint = hint_owned.as_deref();
-            let picture = match this.load_stored(&user, hint, start).await {
+            let stored = this.load_stored(&user, hint, start).await;
+            this.inner
+                .heading
+                .set(this.inner.heading.get().saturating_sub(1));
+            let picture = match stored {
                 Ok(picture) => picture,
                 Err(miss) => {
                     this.load_from_network(&user, hint, start, miss.consulted, miss.fallback)
@@ -1368,6 +1393,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
             self.inner.layers.runtime.spawn(
                 async move {
                     window.await;
+                    // Loads still waiting for their cross-tab lock are about to ask too.
+                    let deadline = this.now() + BATCH_MAX_WAIT_MS;
+                    while this.inner.heading.get() > 0 && this.now() < deadline {
+                        this.inner.layers.runtime.sleep(1.0).await;
+                    }
                     this.flush_user_queue().await;
                 }
                 .boxed_local(),

@@ -873,3 +873,48 @@ async fn clear_right_after_a_get_leaves_no_image_behind() {
         "the image was downloaded again: clear left nothing behind"
     );
 }
+
+#[wasm_bindgen_test]
+async fn prefetch_of_a_hundred_users_costs_one_batch_call() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let users: Vec<String> = (0..100).map(|i| format!("b{i}")).collect();
+    let cache = open(config(&ns, &backend, json!({ "batchEndpoint": BATCH_URL }))).await;
+    let report = cache.prefetch(&users).await;
+    assert_eq!(number(&report, "network"), 100.0);
+    assert_eq!(number(&report, "apiCalls"), 1.0);
+    assert_eq!(backend.calls(Endpoint::Batch), 1);
+    assert_eq!(backend.calls(Endpoint::User), 0);
+    assert_eq!(backend.calls(Endpoint::Download), 100);
+}
+
+#[wasm_bindgen_test]
+async fn components_mounting_together_share_one_batch_call() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let cache = open(config(&ns, &backend, json!({ "batchEndpoint": BATCH_URL }))).await;
+    let users: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+    let pictures = join_all(users.iter().map(|u| cache.get(u))).await;
+    assert!(pictures.iter().all(|p| p.source == "network"));
+    assert_eq!(backend.calls(Endpoint::Batch), 1);
+    assert_eq!(backend.calls(Endpoint::User), 0);
+}
+
+#[wasm_bindgen_test]
+async fn an_upload_made_while_offline_is_shown_from_the_bytes_it_came_with() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    assert_eq!(cache.get("u1").await.source, "network");
+    backend.fault(Endpoint::Image, Fault::Reject);
+    backend.fault(Endpoint::User, Fault::Reject);
+    let upload = blob(&png("img-upload"), "image/png");
+    cache
+        .set_picture("u1", Some("img-upload"), Some(&upload))
+        .await
+        .unwrap();
+    let picture = cache.get("u1").await;
+    assert_eq!(picture.image_id.as_deref(), Some("img-upload"));
+    assert_ne!(picture.source, "default");
+    assert_eq!(fetch_bytes(&picture.url).await.unwrap(), png("img-upload"));
+}

@@ -82,7 +82,8 @@ pub trait ImageStore<I> {
     fn touch<'a>(&'a self, accesses: &'a [(String, Millis)]) -> LocalFuture<'a, Result<()>>;
     /// Removes one image.
     fn remove<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<()>>;
-    /// Removes every image (and deletes the cache's own database, in the browser).
+    /// Removes every image (in the browser: empties the cache's own database, which, unlike
+    /// deleting it, another tab cannot block).
     fn clear(&self) -> LocalFuture<'_, Result<()>>;
     /// Bytes and entries stored.
     fn usage(&self) -> LocalFuture<'_, Result<StoreUsage>>;
