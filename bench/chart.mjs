@@ -37,7 +37,7 @@ export function renderChart(report) {
   const x = (us) => plotX + ((Math.log10(Math.max(us, 0.005)) - lo) / (hi - lo)) * plotW;
 
   const out = [];
-  let y = 96;
+  let y = 112;
   const groups = [];
   for (const r of order) {
     const g = groups.at(-1);
@@ -93,8 +93,8 @@ export function renderChart(report) {
   for (let e = -2; e <= 6; e++) {
     const us = 10 ** e;
     const gx = x(us);
-    grid.push(`<line x1="${gx}" x2="${gx}" y1="80" y2="${plotBottom}" class="grid"/>`);
-    grid.push(`<text x="${gx}" y="74" class="axis" text-anchor="middle">${esc(fmtUs(us).replace(/\.00 /, " ").replace(/\.0 /, " "))}</text>`);
+    grid.push(`<line x1="${gx}" x2="${gx}" y1="96" y2="${plotBottom}" class="grid"/>`);
+    grid.push(`<text x="${gx}" y="90" class="axis" text-anchor="middle">${esc(fmtUs(us).replace(/\.00 /, " ").replace(/\.0 /, " "))}</text>`);
     grid.push(`<text x="${gx}" y="${plotBottom + 14}" class="axis" text-anchor="middle">${esc(fmtUs(us).replace(/\.00 /, " ").replace(/\.0 /, " "))}</text>`);
   }
 
