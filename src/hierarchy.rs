@@ -736,10 +736,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             Err(miss) => miss,
         };
         match self.inner.layers.locks.clone() {
-            None => {
-                self.load_from_network(user_id, hint, start, miss.consulted, miss.fallback)
-                    .await
-            }
+            None => self.load_from_network(user_id, hint, start, miss).await,
             Some(locks) => self.load_under_lock(locks, user_id, hint, start).await,
         }
     }
@@ -769,10 +766,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 .set(this.inner.heading.get().saturating_sub(1));
             let picture = match stored {
                 Ok(picture) => picture,
-                Err(miss) => {
-                    this.load_from_network(&user, hint, start, miss.consulted, miss.fallback)
-                        .await
-                }
+                Err(miss) => this.load_from_network(&user, hint, start, miss).await,
             };
             let image_id = picture.image_id.clone();
             let _ = answer_tx.send(picture);
@@ -808,6 +802,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let stored = stored.filter(|r| hint.is_none_or(|h| r.image_id.as_deref() == Some(h)));
 
         let mut fallback = None;
+        let mut known = None;
         if let Some(record) = stored {
             if let Some(found) = self.find_image(&record, now, &mut consulted).await {
                 let stale = !fresh || found.stale;
@@ -828,25 +823,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 }
                 fallback = Some((record.clone(), found.url, source));
             } else if fresh && !record.opaque && !presign::is_expired(record.url_expires_at, now) {
-                // The record is good but its bytes were evicted: download them with the URL we
-                // have, no API call needed.
-                consulted.push(StatLayer::Network);
-                if let Some((url, bytes, etag)) = self.download_image(&record, None, now).await {
-                    let record = PictureRecord {
-                        etag: etag.or(record.etag.clone()),
-                        ..record
-                    };
-                    self.store_record(record.clone());
-                    return Ok(self.answer(
-                        &record,
-                        url,
-                        Source::Network,
-                        false,
-                        start,
-                        &consulted,
-                        bytes,
-                    ));
-                }
+                // The record is good but its bytes are not stored (evicted, or another tab is
+                // still writing them): the network step downloads them with the URL we have,
+                // no API call needed.
+                known = Some(record);
             }
         } else if let Some(hint) = hint {
             // The app knows the image id: if its bytes are stored, no request is needed now.
@@ -876,6 +856,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         Err(StoredMiss {
             consulted,
             fallback,
+            known,
         })
     }
 
@@ -1049,12 +1030,34 @@ impl<I: Clone + 'static> Hierarchy<I> {
         user_id: &str,
         hint: Option<&str>,
         start: Millis,
-        mut consulted: Vec<StatLayer>,
-        fallback: Option<(PictureRecord, String, Source)>,
+        miss: StoredMiss,
     ) -> Picture {
+        let StoredMiss {
+            mut consulted,
+            fallback,
+            known,
+        } = miss;
         let now = self.now();
         if !consulted.contains(&StatLayer::Network) {
             consulted.push(StatLayer::Network);
+        }
+        if let Some(record) = known {
+            if let Some((url, bytes, etag)) = self.download_image(&record, None, now).await {
+                let record = PictureRecord {
+                    etag: etag.or(record.etag.clone()),
+                    ..record
+                };
+                self.store_record(record.clone());
+                return self.answer(
+                    &record,
+                    url,
+                    Source::Network,
+                    false,
+                    start,
+                    &consulted,
+                    bytes,
+                );
+            }
         }
         let remote = match hint {
             Some(h) => {
@@ -1794,6 +1797,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
 struct StoredMiss {
     consulted: Vec<StatLayer>,
     fallback: Option<(PictureRecord, String, Source)>,
+    /// A fresh record whose bytes are missing: download them, no API call.
+    known: Option<PictureRecord>,
 }
 
 /// The outcome of a download, once the bytes are live.
