@@ -1048,15 +1048,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     ..record
                 };
                 self.store_record(record.clone());
-                return self.answer(
-                    &record,
-                    url,
-                    Source::Network,
-                    false,
-                    start,
-                    &consulted,
-                    bytes,
-                );
+                return self.network_answer(&record, url, start, &consulted, bytes);
             }
         }
         let remote = match hint {
@@ -1083,15 +1075,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             Err(e) => Err(e),
         };
         match outcome {
-            Ok((record, url, bytes)) => self.answer(
-                &record,
-                url,
-                Source::Network,
-                false,
-                start,
-                &consulted,
-                bytes,
-            ),
+            Ok((record, url, bytes)) => self.network_answer(&record, url, start, &consulted, bytes),
             Err(e) => {
                 self.record_error(StatLayer::Network, &e);
                 match fallback {
@@ -1690,6 +1674,17 @@ impl<I: Clone + 'static> Hierarchy<I> {
             stale,
             load_ms,
         }
+    }
+
+    fn network_answer(
+        &self,
+        record: &PictureRecord,
+        url: String,
+        start: Millis,
+        consulted: &[StatLayer],
+        bytes: u64,
+    ) -> Picture {
+        self.answer(record, url, Source::Network, false, start, consulted, bytes)
     }
 
     fn fallback_default(&self, user_id: &str, start: Millis, consulted: &[StatLayer]) -> Picture {
