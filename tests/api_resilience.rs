@@ -528,6 +528,45 @@ async fn a_cache_without_indexeddb_works_and_stores_no_image() {
     assert_eq!(fetch_bytes(&again.url).await.unwrap(), png("img-u1"));
 }
 
+#[wasm_bindgen_test]
+async fn a_browser_without_indexeddb_works_from_the_other_layers() {
+    // As in some private modes and sandboxed frames: `indexedDB` is simply not there.
+    let global = js_sys::global();
+    let descriptor =
+        Object::get_own_property_descriptor(&global.clone().into(), &"indexedDB".into());
+    let hide = Function::new_with_args(
+        "g",
+        "Object.defineProperty(g, 'indexedDB', { value: undefined, configurable: true });",
+    );
+    hide.call1(&JsValue::UNDEFINED, &global).unwrap();
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let opened = try_open(config(&ns, &backend, json!({}))).await;
+    let restore = Function::new_with_args("g, d", "if (d === undefined) { delete g.indexedDB; } else { Object.defineProperty(g, 'indexedDB', d); }");
+    let cache = match opened {
+        Ok(cache) => cache,
+        Err(e) => {
+            restore
+                .call2(&JsValue::UNDEFINED, &global, &descriptor)
+                .unwrap();
+            panic!("open rejected without IndexedDB: {e:?}");
+        }
+    };
+    let first = cache.get("u1").await;
+    let second = cache.get("u1").await;
+    let stats = cache.stats();
+    restore
+        .call2(&JsValue::UNDEFINED, &global, &descriptor)
+        .unwrap();
+    assert_eq!(
+        (first.source.as_str(), second.source.as_str()),
+        ("network", "memory")
+    );
+    assert_eq!(fetch_bytes(&first.url).await.unwrap(), png("img-u1"));
+    assert!(field(&stats, "idb").is_null());
+    assert!(cache.has_error("indexeddb", "STORAGE_UNAVAILABLE"));
+}
+
 /// Opens `name` at `version` with a raw IndexedDB connection that ignores `versionchange`, so
 /// it blocks every upgrade until it is closed. Resolves with the connection (or rejects).
 async fn hold_database(name: &str, version: u32) -> Result<JsValue, JsValue> {

@@ -828,3 +828,36 @@ async fn unsafe_or_unusable_images_are_refused() {
     assert!(!store.is_available());
     assert_eq!(store.get("h").await, Err(Error::Closed));
 }
+
+#[wasm_bindgen_test]
+async fn a_full_origin_evicts_a_quarter_and_retries_once() {
+    let c = config(&namespace());
+    let store = open(&c).await;
+    let name = c.database_name();
+    let ids = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for (i, id) in ids.iter().enumerate() {
+        store.put(image(id, i, NOW + i as f64)).await.unwrap();
+    }
+
+    // One refusal: the oldest quarter goes in the retry's own transaction, then the write lands.
+    store.refuse_writes_for_quota(1);
+    let evicted = store.put(image("new", 9, NOW + 10.0)).await.unwrap();
+    // Nine entries counting the new one: a quarter is three.
+    assert_eq!(evicted, ["a", "b", "c"]);
+    assert_eq!(
+        ids_present(&store, &["a", "b", "c", "d", "new"]).await,
+        [false, false, false, true, true]
+    );
+    assert_eq!(raw_keys(&name, META_STORE).await.len(), 6);
+
+    // Still full after the retry: the write is refused, nothing else is lost.
+    store.refuse_writes_for_quota(2);
+    let refused = store.put(image("late", 11, NOW + 11.0)).await;
+    assert_eq!(refused, Err(Error::QuotaExceeded { layer: "indexeddb" }));
+    assert_eq!(raw_keys(&name, META_STORE).await.len(), 6);
+    assert_eq!(
+        ids_present(&store, &["d", "new", "late"]).await,
+        [true, true, false]
+    );
+    assert_eq!(store.usage().await.unwrap().entries, 6);
+}

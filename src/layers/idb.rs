@@ -123,6 +123,9 @@ pub struct IdbImageStore {
     /// stopped answering); `None` while it is usable.
     unavailable: RefCell<Option<String>>,
     closed: Cell<bool>,
+    /// Writes still to be refused as if the origin's quota were used up (see
+    /// [`IdbImageStore::refuse_writes_for_quota`]).
+    quota_faults: Cell<u32>,
 }
 
 impl std::fmt::Debug for IdbImageStore {
@@ -180,6 +183,7 @@ impl IdbImageStore {
             store_bytes: Cell::new(store_bytes || BLOBS_REFUSED.with(Cell::get)),
             unavailable: RefCell::new(None),
             closed: Cell::new(false),
+            quota_faults: Cell::new(0),
         };
         // The bounded wait covers the whole open: the connection and the first load.
         let opening = async {
@@ -203,6 +207,14 @@ impl IdbImageStore {
     /// Whether images are stored as bytes + MIME type rather than as Blobs.
     pub fn stores_bytes(&self) -> bool {
         self.store_bytes.get()
+    }
+
+    /// Makes the next `writes` writes fail as a full origin makes them fail
+    /// (`QuotaExceededError`), without touching the database: browsers offer no portable way to
+    /// fill an origin's quota from a test, and the recovery (evict, retry once) must be tested.
+    #[doc(hidden)]
+    pub fn refuse_writes_for_quota(&self, writes: u32) {
+        self.quota_faults.set(writes);
     }
 
     /// Runs one operation under the watchdog: an engine that neither commits nor aborts a
@@ -503,7 +515,12 @@ impl IdbImageStore {
         let mut blob_fallback_tried = false;
         let mut quota_retry_tried = false;
         loop {
-            let outcome = write(&conn, &self.keys, &key, &value, &meta_value, &victims).await;
+            let outcome = if self.quota_faults.get() > 0 {
+                self.quota_faults.set(self.quota_faults.get() - 1);
+                Err(Error::QuotaExceeded { layer: LAYER })
+            } else {
+                write(&conn, &self.keys, &key, &value, &meta_value, &victims).await
+            };
             let error = match outcome {
                 Ok(()) => return Ok(victims),
                 Err(e) => e,
