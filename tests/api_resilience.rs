@@ -532,8 +532,7 @@ async fn a_cache_without_indexeddb_works_and_stores_no_image() {
 async fn a_browser_without_indexeddb_works_from_the_other_layers() {
     // As in some private modes and sandboxed frames: `indexedDB` is simply not there.
     let global = js_sys::global();
-    let descriptor =
-        Object::get_own_property_descriptor(&global.clone().into(), &"indexedDB".into());
+    let descriptor = Object::get_own_property_descriptor(&global, &"indexedDB".into());
     let hide = Function::new_with_args(
         "g",
         "Object.defineProperty(g, 'indexedDB', { value: undefined, configurable: true });",
