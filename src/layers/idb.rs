@@ -300,12 +300,19 @@ impl IdbImageStore {
     async fn load(&self, conn: &Conn) -> Result<()> {
         let tx = conn.transaction(IdbTransactionMode::Readonly)?;
         let done = TxFuture::new(&tx);
-        let meta_rows = CursorFuture::new(store(&tx, META_STORE)?.open_cursor().map_err(js_error)?);
+        // Two bulk reads of the metadata (keys and values come back in the same key order)
+        // rather than a cursor: one event each instead of one per row, which is what start-up
+        // with thousands of stored images costs.
+        let metas = store(&tx, META_STORE)?;
+        let meta_keys = RequestFuture::new(metas.get_all_keys().map_err(js_error)?);
+        let meta_values = RequestFuture::new(metas.get_all().map_err(js_error)?);
         let image_keys =
             RequestFuture::new(store(&tx, IMAGES_STORE)?.get_all_keys().map_err(js_error)?);
-        let meta_rows = meta_rows.await?;
+        let meta_keys: Array = meta_keys.await?.unchecked_into();
+        let meta_values: Array = meta_values.await?.unchecked_into();
         let image_keys: Array = image_keys.await?.unchecked_into();
         done.await?;
+        let meta_rows: Vec<(JsValue, JsValue)> = meta_keys.iter().zip(meta_values.iter()).collect();
 
         let images: HashSet<String> = image_keys.iter().filter_map(|k| k.as_string()).collect();
         let now = self.clock.now_ms();
