@@ -989,7 +989,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let mut wanted: Vec<(String, String)> = Vec::new();
         for user in users {
             let mut consulted = Vec::new();
-            if let (Some(record), _, _) = self.stored_record(user, now, &mut consulted) {
+            if let (Some(record), source, fresh) = self.stored_record(user, now, &mut consulted) {
+                if source == Source::Local && fresh {
+                    // Read once: the get that follows finds it in memory.
+                    self.promote(&record, now);
+                }
                 if let (Some(id), false) = (record.image_id.clone(), record.opaque) {
                     if self.inner.memory.borrow().image_untouched(&id).is_none() {
                         wanted.push((user.clone(), id));
