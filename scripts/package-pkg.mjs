@@ -65,9 +65,18 @@ if (AvatarCache && typeof AvatarCache.open === "function" && !AvatarCache.open._
 );
 writeFileSync(
   join(pkgDir, "index.d.ts"),
-  `// The main entry of avatar-cache: the generated bindings; \`AvatarCache.open()\` loads the
-// WebAssembly module itself.
-export * from "./${bindings}";
+  `// The main entry of avatar-cache: the public part of the generated bindings (the raw wasm
+// exports stay internal); \`AvatarCache.open()\` loads the WebAssembly module itself.
+export { AvatarCache, version } from "./${bindings}";
+export type {
+  AvatarCacheConfig,
+  CacheEvent,
+  CacheStats,
+  LayerStats,
+  Picture,
+  PictureSource,
+  PrefetchReport,
+} from "./${bindings}";
 
 /** Loads the WebAssembly module once (\`AvatarCache.open\` does this itself). */
 export declare function ready(): Promise<void>;
