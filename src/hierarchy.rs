@@ -192,7 +192,7 @@ pub type ChangeHook = Rc<dyn Fn(&Change)>;
 struct Inner<I> {
     config: Rc<Config>,
     layers: Layers<I>,
-    memory: RefCell<MemoryLayer>,
+    memory: RefCell<MemoryLayer<I>>,
     keys: Keys,
     in_flight: RefCell<HashMap<String, SharedLoad>>,
     writes: RefCell<HashMap<String, Shared<LocalBoxFuture<'static, ()>>>>,
@@ -599,7 +599,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Live object URLs and the bytes they pin.
     pub fn object_urls(&self) -> (usize, u64) {
         let memory = self.inner.memory.borrow();
-        (memory.image_count(), memory.image_bytes())
+        (memory.url_count(), memory.image_bytes())
     }
 
     /// What IndexedDB held when last measured (`None` without IndexedDB).
@@ -667,7 +667,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// The URL memory can hand out for `record`, if it holds one.
     fn memory_url(
         &self,
-        memory: &mut MemoryLayer,
+        memory: &mut MemoryLayer<I>,
         record: &PictureRecord,
         now: Millis,
     ) -> Option<String> {
@@ -675,8 +675,21 @@ impl<I: Clone + 'static> Hierarchy<I> {
             None => Some(self.inner.config.default_image_url.clone()),
             Some(_) if record.opaque => (!presign::is_expired(record.url_expires_at, now))
                 .then(|| record.remote_url.clone()),
-            Some(id) => memory.image(id, now).map(|i| i.url.clone()),
+            Some(id) => {
+                let urls = &self.inner.layers.urls;
+                memory.image_url(id, now, |body| urls.create(body))
+            }
         }
+    }
+
+    /// The object URL of an image memory holds (made now if it was never asked for), with the
+    /// image's download time and ETag.
+    fn live_image(&self, image_id: &str, now: Millis) -> Option<(String, Millis, Option<String>)> {
+        let urls = &self.inner.layers.urls;
+        let mut memory = self.inner.memory.borrow_mut();
+        let url = memory.image_url(image_id, now, |body| urls.create(body))?;
+        let image = memory.image_untouched(image_id)?;
+        Some((url, image.stored_at, image.etag.clone()))
     }
 
     /// A fresh answer from memory alone, counted as a memory hit.
@@ -919,28 +932,29 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 etag: None,
             });
         }
-        if let Some(image) = self.inner.memory.borrow_mut().image(image_id, now) {
-            let stale = !is_fresh(image.stored_at, now, self.inner.config.idb.ttl_ms);
+        if let Some((url, stored_at, etag)) = self.live_image(image_id, now) {
+            let stale = !is_fresh(stored_at, now, self.inner.config.idb.ttl_ms);
             return Some(FoundImage {
-                url: image.url.clone(),
+                url,
                 source: Source::Memory,
                 stale,
-                etag: image.etag.clone(),
+                etag,
             });
         }
         let images = self.available_images()?;
         consulted.push(StatLayer::IndexedDb);
         match images.get(image_id).await {
             Ok(Some(stored)) => {
-                let url = self.adopt_stored(stored, now)?;
-                let memory = self.inner.memory.borrow();
-                let image = memory.image_untouched(image_id)?;
-                let stale = !is_fresh(image.stored_at, now, self.inner.config.idb.ttl_ms);
+                if !self.adopt_stored(stored, now) {
+                    return None;
+                }
+                let (url, stored_at, etag) = self.live_image(image_id, now)?;
+                let stale = !is_fresh(stored_at, now, self.inner.config.idb.ttl_ms);
                 Some(FoundImage {
                     url,
                     source: Source::IndexedDb,
                     stale,
-                    etag: image.etag.clone(),
+                    etag,
                 })
             }
             Ok(None) => None,
@@ -951,18 +965,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Makes an image read from IndexedDB live in memory; returns its object URL.
-    fn adopt_stored(&self, stored: StoredImage<I>, now: Millis) -> Option<String> {
-        let url = match self.inner.layers.urls.create(&stored.body) {
-            Ok(url) => url,
-            Err(e) => {
-                self.record_error(StatLayer::Memory, &e);
-                return None;
-            }
-        };
+    /// Puts an image read from IndexedDB into memory (its object URL is made when first asked
+    /// for); `false` if memory could not keep it (larger than the whole memory budget).
+    fn adopt_stored(&self, stored: StoredImage<I>, now: Millis) -> bool {
         let meta = stored.meta;
         let image = MemoryImage {
-            url: url.clone(),
+            url: None,
+            body: stored.body,
             bytes: meta.bytes,
             stored_at: meta.stored_at,
             etag: meta.etag,
@@ -978,7 +987,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .memory
             .borrow()
             .image_untouched(&meta.image_id)
-            .map(|_| url)
+            .is_some()
     }
 
     /// Reads, in one IndexedDB transaction, the stored images of users whose records are known,
@@ -1010,7 +1019,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 Ok(found) => {
                     for stored in found.into_iter().flatten() {
                         let id = stored.meta.image_id.clone();
-                        if self.adopt_stored(stored, now).is_some() {
+                        if self.adopt_stored(stored, now) {
                             adopted.insert(id);
                         }
                     }
@@ -1195,12 +1204,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 etag,
             } => {
                 self.inner.stats.borrow_mut().bytes_downloaded += bytes;
-                let url = self
-                    .store_image(&image_id, body, mime, bytes, etag.clone(), now, false)
+                self.store_image(&image_id, body, mime, bytes, etag.clone(), now, false)
                     .await;
-                let url = url.ok_or_else(|| Error::BadResponse {
-                    reason: "image could not be made into a URL".into(),
-                })?;
+                let (url, _, _) =
+                    self.live_image(&image_id, now)
+                        .ok_or_else(|| Error::BadResponse {
+                            reason: "image could not be made into a URL".into(),
+                        })?;
                 Ok(Fetched::Image { url, bytes, etag })
             }
             Download::NotModified => {
@@ -1216,19 +1226,15 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     last_access: now,
                     ..stored.meta.clone()
                 };
-                let live = self.inner.memory.borrow_mut().renew_image(&image_id, now);
-                let url = match live {
-                    Some(url) => url,
-                    None => self
-                        .adopt_stored(
-                            StoredImage {
-                                meta: meta.clone(),
-                                body: stored.body.clone(),
-                            },
-                            now,
-                        )
-                        .ok_or(Error::Closed)?,
-                };
+                let held = self.inner.memory.borrow_mut().renew_image(&image_id, now);
+                if !held {
+                    let copy = StoredImage {
+                        meta: meta.clone(),
+                        body: stored.body.clone(),
+                    };
+                    self.adopt_stored(copy, now);
+                }
+                let (url, _, _) = self.live_image(&image_id, now).ok_or(Error::Closed)?;
                 self.spawn_idb_put(StoredImage {
                     meta: meta.clone(),
                     body: stored.body,
@@ -1243,8 +1249,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Makes `body` live in memory and stores it in IndexedDB (awaited when `wait`, else in the
-    /// background). Returns the object URL.
+    /// Puts `body` in memory and stores it in IndexedDB (awaited when `wait`, else in the
+    /// background). `false` if memory could not keep it (larger than its whole budget).
     #[allow(clippy::too_many_arguments)]
     async fn store_image(
         &self,
@@ -1255,16 +1261,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
         etag: Option<String>,
         now: Millis,
         wait: bool,
-    ) -> Option<String> {
-        let url = match self.inner.layers.urls.create(&body) {
-            Ok(url) => url,
-            Err(e) => {
-                self.record_error(StatLayer::Memory, &e);
-                return None;
-            }
-        };
+    ) -> bool {
         let image = MemoryImage {
-            url: url.clone(),
+            url: None,
+            body: body.clone(),
             bytes,
             stored_at: now,
             etag: etag.clone(),
@@ -1274,8 +1274,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .memory
             .borrow_mut()
             .put_image(image_id, image, now);
-        let kept = !dropped.contains(&url);
         self.revoke(dropped);
+        let kept = self
+            .inner
+            .memory
+            .borrow()
+            .image_untouched(image_id)
+            .is_some();
         let meta = ImageMeta {
             image_id: image_id.to_string(),
             mime,
@@ -1291,7 +1296,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         } else {
             self.spawn_idb_put(stored);
         }
-        kept.then_some(url)
+        kept
     }
 
     fn spawn_idb_put(&self, image: StoredImage<I>) {

@@ -1,9 +1,10 @@
-//! The memory layer: user → picture record, image → object URL, both LRU-bounded.
+//! The memory layer: user → picture record, image → body and object URL, both LRU-bounded.
 //!
-//! Pure Rust, synchronous: `peek` reads it on the first frame. It never creates or revokes an
-//! object URL itself; it tells the caller which URLs fell out (evicted or replaced) so the caller
-//! revokes them through [`super::ObjectUrls`]. A URL leaves this map before it is revoked, so a
-//! revoked URL is never handed out again.
+//! Pure Rust, synchronous: `peek` reads it on the first frame. An image's object URL is made
+//! the first time it is asked for (a prefetch that only warms memory makes none). The layer
+//! never revokes a URL itself; it tells the caller which URLs fell out (evicted or replaced) so
+//! the caller revokes them through [`super::ObjectUrls`]. A URL leaves this map before it is
+//! revoked, so a revoked URL is never handed out again.
 
 use std::collections::HashMap;
 
@@ -21,11 +22,13 @@ pub struct MemoryRecord {
     pub fresh_until: Millis,
 }
 
-/// An image's object URL held in memory.
+/// An image held in memory: its body and, once asked for, its object URL.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MemoryImage {
-    /// The object URL (`blob:`), owned by the cache.
-    pub url: String,
+pub struct MemoryImage<I> {
+    /// The object URL (`blob:`), owned by the cache; `None` until first asked for.
+    pub url: Option<String>,
+    /// The body the URL is made from.
+    pub body: I,
     /// The image's size, which counts against the memory byte budget.
     pub bytes: u64,
     /// When the image bytes were downloaded (for the IndexedDB freshness they came with).
@@ -36,16 +39,16 @@ pub struct MemoryImage {
 
 /// The memory layer's two maps and their LRU bookkeeping.
 #[derive(Debug)]
-pub struct MemoryLayer {
+pub struct MemoryLayer<I> {
     records: HashMap<String, MemoryRecord>,
     record_order: LruIndex<String>,
-    images: HashMap<String, MemoryImage>,
+    images: HashMap<String, MemoryImage<I>>,
     image_order: LruIndex<String>,
     record_ttl_ms: Millis,
     outer_ttl_ms: Option<Millis>,
 }
 
-impl MemoryLayer {
+impl<I> MemoryLayer<I> {
     /// A memory layer bounded by `config.memory` (entries for records; entries and bytes for
     /// images).
     pub fn new(config: &Config) -> Self {
@@ -110,8 +113,8 @@ impl MemoryLayer {
         self.records.remove(user_id).map(|r| r.record)
     }
 
-    /// The object URL of `image_id`, marking it recently used.
-    pub fn image(&mut self, image_id: &str, now: Millis) -> Option<&MemoryImage> {
+    /// The image `image_id`, marking it recently used.
+    pub fn image(&mut self, image_id: &str, now: Millis) -> Option<&MemoryImage<I>> {
         if self.image_order.touch(&image_id.to_string(), now) {
             self.images.get(image_id)
         } else {
@@ -119,44 +122,65 @@ impl MemoryLayer {
         }
     }
 
-    /// The object URL of `image_id` without touching the LRU order.
-    pub fn image_untouched(&self, image_id: &str) -> Option<&MemoryImage> {
+    /// The image `image_id` without touching the LRU order.
+    pub fn image_untouched(&self, image_id: &str) -> Option<&MemoryImage<I>> {
         self.images.get(image_id)
     }
 
-    /// Stores an image's object URL. Returns the URLs that must now be revoked: the one it
-    /// replaces, the ones evicted to make room, or the new one itself if it is larger than the
-    /// whole byte budget.
-    pub fn put_image(&mut self, image_id: &str, image: MemoryImage, now: Millis) -> Vec<String> {
+    /// The object URL of `image_id`, marking it recently used; made with `create` the first
+    /// time. `None` if memory does not hold the image or the URL cannot be made.
+    pub fn image_url<E>(
+        &mut self,
+        image_id: &str,
+        now: Millis,
+        create: impl FnOnce(&I) -> Result<String, E>,
+    ) -> Option<String> {
+        if !self.image_order.touch(&image_id.to_string(), now) {
+            return None;
+        }
+        let image = self.images.get_mut(image_id)?;
+        if image.url.is_none() {
+            image.url = Some(create(&image.body).ok()?);
+        }
+        image.url.clone()
+    }
+
+    /// Stores an image. Returns the object URLs that must now be revoked: the one it replaces,
+    /// the ones evicted to make room, or its own if it is larger than the whole byte budget.
+    pub fn put_image(&mut self, image_id: &str, image: MemoryImage<I>, now: Millis) -> Vec<String> {
         let mut dropped = Vec::new();
         if let Some(old) = self.images.remove(image_id) {
             if old.url != image.url {
-                dropped.push(old.url);
+                dropped.extend(old.url);
             }
         }
         let bytes = image.bytes;
         self.images.insert(image_id.to_string(), image);
         for evicted in self.image_order.insert(image_id.to_string(), bytes, now) {
             if let Some(img) = self.images.remove(&evicted) {
-                dropped.push(img.url);
+                dropped.extend(img.url);
             }
         }
         dropped
     }
 
     /// Marks the bytes of `image_id` as confirmed current at `now` (a 304 from object storage);
-    /// returns its URL if memory holds it.
-    pub fn renew_image(&mut self, image_id: &str, now: Millis) -> Option<String> {
+    /// `false` if memory does not hold them.
+    pub fn renew_image(&mut self, image_id: &str, now: Millis) -> bool {
         self.image_order.touch(&image_id.to_string(), now);
-        let image = self.images.get_mut(image_id)?;
-        image.stored_at = now;
-        Some(image.url.clone())
+        match self.images.get_mut(image_id) {
+            Some(image) => {
+                image.stored_at = now;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Forgets the image `image_id`; returns its URL for revocation.
     pub fn remove_image(&mut self, image_id: &str) -> Option<String> {
         self.image_order.remove(&image_id.to_string());
-        self.images.remove(image_id).map(|i| i.url)
+        self.images.remove(image_id).and_then(|i| i.url)
     }
 
     /// Forgets everything; returns every URL for revocation.
@@ -164,7 +188,7 @@ impl MemoryLayer {
         self.records.clear();
         self.record_order.clear();
         self.image_order.clear();
-        self.images.drain().map(|(_, i)| i.url).collect()
+        self.images.drain().filter_map(|(_, i)| i.url).collect()
     }
 
     /// How many records are held.
@@ -172,9 +196,14 @@ impl MemoryLayer {
         self.records.len()
     }
 
-    /// How many object URLs are live.
+    /// How many images are held.
     pub fn image_count(&self) -> usize {
         self.images.len()
+    }
+
+    /// How many object URLs are live.
+    pub fn url_count(&self) -> usize {
+        self.images.values().filter(|i| i.url.is_some()).count()
     }
 
     /// Bytes pinned by live object URLs.
@@ -188,7 +217,7 @@ impl MemoryLayer {
     }
 
     /// Every image held, for diagnostics.
-    pub fn images(&self) -> impl Iterator<Item = (&String, &MemoryImage)> {
+    pub fn images(&self) -> impl Iterator<Item = (&String, &MemoryImage<I>)> {
         self.images.iter()
     }
 }
@@ -217,9 +246,10 @@ mod tests {
         }
     }
 
-    fn image(url: &str, bytes: u64) -> MemoryImage {
+    fn image(url: &str, bytes: u64) -> MemoryImage<()> {
         MemoryImage {
-            url: url.into(),
+            url: Some(url.into()),
+            body: (),
             bytes,
             stored_at: 0.0,
             etag: None,
@@ -228,7 +258,7 @@ mod tests {
 
     #[test]
     fn promotion_does_not_extend_a_record_beyond_its_local_ttl() {
-        let mut m = MemoryLayer::new(&config(10, 1000));
+        let mut m = MemoryLayer::<()>::new(&config(10, 1000));
         let minute = 60_000.0;
         m.put_record(record("u", 0.0), 40.0 * minute);
         assert_eq!(
@@ -244,7 +274,7 @@ mod tests {
 
     #[test]
     fn records_are_bounded_by_entries_in_lru_order() {
-        let mut m = MemoryLayer::new(&config(2, 1000));
+        let mut m = MemoryLayer::<()>::new(&config(2, 1000));
         m.put_record(record("a", 0.0), 1.0);
         m.put_record(record("b", 0.0), 2.0);
         assert!(m.record("a", 3.0).is_some());
@@ -255,7 +285,7 @@ mod tests {
 
     #[test]
     fn evicted_and_replaced_images_are_returned_for_revocation() {
-        let mut m = MemoryLayer::new(&config(10, 100));
+        let mut m = MemoryLayer::<()>::new(&config(10, 100));
         assert!(m.put_image("i1", image("blob:1", 60), 1.0).is_empty());
         assert_eq!(m.put_image("i1", image("blob:1b", 60), 2.0), vec!["blob:1"]);
         assert_eq!(m.put_image("i2", image("blob:2", 60), 3.0), vec!["blob:1b"]);
