@@ -351,18 +351,57 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         let start = self.tick();
         let mut pending = Vec::new();
+        let now = self.now();
         for user in users {
-            match self.memory_answer(&user, None, start) {
-                Some(_) => report.memory += 1,
+            match self.ready_in_memory(&user, now) {
+                Some(record) => {
+                    let consulted = [StatLayer::Memory];
+                    self.answer(
+                        &record,
+                        String::new(),
+                        Source::Memory,
+                        false,
+                        start,
+                        &consulted,
+                        0,
+                    );
+                    self.maybe_refresh_url(&record, now);
+                    report.memory += 1;
+                }
                 None => pending.push(user),
             }
         }
         let from_idb = self.preload_stored(&pending).await;
-        // Every get at once: the users the backend must describe go out together (one batch
-        // call per `batch.maxIds` with a batch endpoint), and downloads queue for the network
-        // slots (`batch.concurrency`). A component asking for the same user meanwhile joins the
-        // same load.
-        let gets = pending.iter().map(|user| self.get(user, None));
+        // What the preload made ready is done: counted as IndexedDB answers, with no object URL
+        // made until a component asks for the picture.
+        let now = self.now();
+        let consulted = [StatLayer::Memory, StatLayer::Local, StatLayer::IndexedDb];
+        let mut rest = Vec::with_capacity(pending.len());
+        for user in pending {
+            match self
+                .ready_in_memory(&user, now)
+                .filter(|_| from_idb.contains(&user))
+            {
+                Some(record) => {
+                    self.answer(
+                        &record,
+                        String::new(),
+                        Source::IndexedDb,
+                        false,
+                        start,
+                        &consulted,
+                        0,
+                    );
+                    report.indexeddb += 1;
+                }
+                None => rest.push(user),
+            }
+        }
+        // Every other get at once: the users the backend must describe go out together (one
+        // batch call per `batch.maxIds` with a batch endpoint), and downloads queue for the
+        // network slots (`batch.concurrency`). A component asking for the same user meanwhile
+        // joins the same load.
+        let gets = rest.iter().map(|user| self.get(user, None));
         let answers: Vec<Picture> = join_all(gets).await.into_iter().flatten().collect();
         for picture in answers {
             match picture.source {
@@ -690,6 +729,22 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let url = memory.image_url(image_id, now, |body| urls.create(body))?;
         let image = memory.image_untouched(image_id)?;
         Some((url, image.stored_at, image.etag.clone()))
+    }
+
+    /// The record of `user_id` if memory holds it fresh with its picture (bytes, or a usable
+    /// URL): what a get would answer from memory, without making an object URL.
+    fn ready_in_memory(&self, user_id: &str, now: Millis) -> Option<PictureRecord> {
+        let mut memory = self.inner.memory.borrow_mut();
+        let entry = memory
+            .record(user_id, now)
+            .filter(|e| now < e.fresh_until)?;
+        let record = entry.record.clone();
+        let ready = match &record.image_id {
+            None => true,
+            Some(_) if record.opaque => !presign::is_expired(record.url_expires_at, now),
+            Some(id) => memory.image(id, now).is_some(),
+        };
+        ready.then_some(record)
     }
 
     /// A fresh answer from memory alone, counted as a memory hit.
