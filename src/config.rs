@@ -5,8 +5,6 @@
 //! field. A field of the wrong type, an unknown field or an out-of-range value is an
 //! [`Error::ConfigInvalid`] naming the field as it is spelled in `AvatarCacheConfig`.
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result};
 
 /// One minute in milliseconds.
@@ -24,8 +22,7 @@ pub const DEFAULT_ALLOWED_TYPES: &[&str] = &[
 ];
 
 /// How `fetch` sends credentials (the `RequestCredentials` of the Fetch standard).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credentials {
     /// Never send cookies.
     Omit,
@@ -207,15 +204,14 @@ impl Default for Config {
 }
 
 /// The config object as JavaScript spells it; every field optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawConfig {
     api_base: Option<String>,
     user_path: Option<String>,
     image_path: Option<String>,
     batch_endpoint: Option<String>,
     default_image_url: Option<String>,
-    headers: Option<std::collections::BTreeMap<String, String>>,
+    headers: Option<Vec<(String, String)>>,
     credentials: Option<Credentials>,
     namespace: Option<String>,
     version: Option<f64>,
@@ -235,23 +231,20 @@ struct RawConfig {
     debug: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawMemory {
     ttl_ms: Option<f64>,
     max_entries: Option<f64>,
     max_bytes: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawLocal {
     ttl_ms: Option<f64>,
     enabled: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawIdb {
     ttl_ms: Option<f64>,
     max_bytes: Option<f64>,
@@ -260,26 +253,183 @@ struct RawIdb {
     open_timeout_ms: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawRetry {
     attempts: Option<f64>,
     base_delay_ms: Option<f64>,
     max_delay_ms: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawBreaker {
     failures: Option<f64>,
     cooldown_ms: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawBatch {
     max_ids: Option<f64>,
     concurrency: Option<f64>,
+}
+
+/// The fields `AvatarCacheConfig` has at its top level.
+const TOP_FIELDS: &[&str] = &[
+    "apiBase",
+    "userPath",
+    "imagePath",
+    "batchEndpoint",
+    "defaultImageUrl",
+    "headers",
+    "credentials",
+    "namespace",
+    "version",
+    "memory",
+    "local",
+    "idb",
+    "refreshMarginMs",
+    "urlLifetimeMs",
+    "staleWhileRevalidate",
+    "retry",
+    "breaker",
+    "batch",
+    "requestTimeoutMs",
+    "maxImageBytes",
+    "allowedTypes",
+    "crossTab",
+    "debug",
+];
+
+/// One object of the config as JSON, read field by field: every error names the field by its
+/// path (`idb.maxBytes`), unknown fields are refused, `null` counts as absent.
+struct Fields<'a> {
+    map: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    prefix: String,
+}
+
+fn kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+impl<'a> Fields<'a> {
+    fn new(
+        value: Option<&'a serde_json::Value>,
+        prefix: &str,
+        known: &[&str],
+    ) -> Result<Fields<'a>> {
+        let map = match value {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Object(map)) => Some(map),
+            Some(other) => {
+                let field = if prefix.is_empty() {
+                    "config"
+                } else {
+                    prefix.trim_end_matches('.')
+                };
+                return Err(Error::config(
+                    field,
+                    format!("must be an object, not {}", kind(other)),
+                ));
+            }
+        };
+        if let Some(unknown) = map.and_then(|m| m.keys().find(|k| !known.contains(&k.as_str()))) {
+            return Err(Error::config(
+                format!("{prefix}{unknown}"),
+                "is not a config field (check the spelling)",
+            ));
+        }
+        Ok(Fields {
+            map,
+            prefix: prefix.to_string(),
+        })
+    }
+
+    fn child(&self, name: &str, known: &[&str]) -> Result<Fields<'a>> {
+        Fields::new(self.get(name), &format!("{}{name}.", self.prefix), known)
+    }
+
+    fn get(&self, name: &str) -> Option<&'a serde_json::Value> {
+        self.map?.get(name).filter(|v| !v.is_null())
+    }
+
+    fn wrong(&self, name: &str, expected: &str, got: &serde_json::Value) -> Error {
+        Error::config(
+            format!("{}{name}", self.prefix),
+            format!("must be {expected}, not {}", kind(got)),
+        )
+    }
+
+    fn number(&self, name: &str) -> Result<Option<f64>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(name, "a number", v)),
+        }
+    }
+
+    fn boolean(&self, name: &str) -> Result<Option<bool>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| self.wrong(name, "true or false", v)),
+        }
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .map(|s| Some(s.to_string()))
+                .ok_or_else(|| self.wrong(name, "a string", v)),
+        }
+    }
+
+    fn strings(&self, name: &str) -> Result<Option<Vec<String>>> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.wrong(name, "an array of strings", v))?;
+        items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| self.wrong(name, "an array of strings", item))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
+    fn string_map(&self, name: &str) -> Result<Option<Vec<(String, String)>>> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        let map = v
+            .as_object()
+            .ok_or_else(|| self.wrong(name, "an object of strings", v))?;
+        map.iter()
+            .map(|(k, item)| {
+                let value = item
+                    .as_str()
+                    .ok_or_else(|| self.wrong(name, "an object of strings", item))?;
+                Ok((k.clone(), value.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
 }
 
 /// The longest duration any `*Ms` field accepts: one year.
@@ -330,38 +480,82 @@ impl Config {
     /// Reads and validates the config object handed over from JavaScript (as JSON; `null` or
     /// `undefined` means all defaults).
     pub fn from_json(value: serde_json::Value) -> Result<Config> {
-        let raw: RawConfig = match value {
-            serde_json::Value::Null => RawConfig::default(),
-            serde_json::Value::Object(_) => {
-                serde_path_to_error::deserialize(value).map_err(|e| {
-                    let path = e.path().to_string();
-                    let reason = e.into_inner().to_string();
-                    match reason.strip_prefix("unknown field ") {
-                        Some(rest) => {
-                            // The path already ends with the unknown field's name.
-                            let name = rest.split(',').next().unwrap_or(rest).trim_matches('`');
-                            let field = if path == "." { name.to_string() } else { path };
-                            Error::config(field, "is not a config field (check the spelling)")
-                        }
-                        None => Error::config(
-                            if path == "." {
-                                "config".to_string()
-                            } else {
-                                path
-                            },
-                            reason,
-                        ),
-                    }
-                })?
-            }
-            other => {
+        let top = Fields::new(Some(&value), "", TOP_FIELDS)?;
+        let memory = top.child("memory", &["ttlMs", "maxEntries", "maxBytes"])?;
+        let local = top.child("local", &["ttlMs", "enabled"])?;
+        let idb = top.child(
+            "idb",
+            &[
+                "ttlMs",
+                "maxBytes",
+                "maxEntries",
+                "enabled",
+                "openTimeoutMs",
+            ],
+        )?;
+        let retry = top.child("retry", &["attempts", "baseDelayMs", "maxDelayMs"])?;
+        let breaker = top.child("breaker", &["failures", "cooldownMs"])?;
+        let batch = top.child("batch", &["maxIds", "concurrency"])?;
+        let credentials = match top.string("credentials")?.as_deref() {
+            None => None,
+            Some("omit") => Some(Credentials::Omit),
+            Some("same-origin") => Some(Credentials::SameOrigin),
+            Some("include") => Some(Credentials::Include),
+            Some(other) => {
                 return Err(Error::config(
-                    "config",
-                    format!("must be an object, got {other}"),
+                    "credentials",
+                    format!("must be \"omit\", \"same-origin\" or \"include\", not \"{other}\""),
                 ))
             }
         };
-        Self::from_raw(raw)
+        Self::from_raw(RawConfig {
+            api_base: top.string("apiBase")?,
+            user_path: top.string("userPath")?,
+            image_path: top.string("imagePath")?,
+            batch_endpoint: top.string("batchEndpoint")?,
+            default_image_url: top.string("defaultImageUrl")?,
+            headers: top.string_map("headers")?,
+            credentials,
+            namespace: top.string("namespace")?,
+            version: top.number("version")?,
+            memory: Some(RawMemory {
+                ttl_ms: memory.number("ttlMs")?,
+                max_entries: memory.number("maxEntries")?,
+                max_bytes: memory.number("maxBytes")?,
+            }),
+            local: Some(RawLocal {
+                ttl_ms: local.number("ttlMs")?,
+                enabled: local.boolean("enabled")?,
+            }),
+            idb: Some(RawIdb {
+                ttl_ms: idb.number("ttlMs")?,
+                max_bytes: idb.number("maxBytes")?,
+                max_entries: idb.number("maxEntries")?,
+                enabled: idb.boolean("enabled")?,
+                open_timeout_ms: idb.number("openTimeoutMs")?,
+            }),
+            refresh_margin_ms: top.number("refreshMarginMs")?,
+            url_lifetime_ms: top.number("urlLifetimeMs")?,
+            stale_while_revalidate: top.boolean("staleWhileRevalidate")?,
+            retry: Some(RawRetry {
+                attempts: retry.number("attempts")?,
+                base_delay_ms: retry.number("baseDelayMs")?,
+                max_delay_ms: retry.number("maxDelayMs")?,
+            }),
+            breaker: Some(RawBreaker {
+                failures: breaker.number("failures")?,
+                cooldown_ms: breaker.number("cooldownMs")?,
+            }),
+            batch: Some(RawBatch {
+                max_ids: batch.number("maxIds")?,
+                concurrency: batch.number("concurrency")?,
+            }),
+            request_timeout_ms: top.number("requestTimeoutMs")?,
+            max_image_bytes: top.number("maxImageBytes")?,
+            allowed_types: top.strings("allowedTypes")?,
+            cross_tab: top.boolean("crossTab")?,
+            debug: top.boolean("debug")?,
+        })
     }
 
     fn from_raw(raw: RawConfig) -> Result<Config> {
@@ -555,7 +749,7 @@ impl Config {
                 out
             }
         };
-        let headers = raw.headers.unwrap_or_default().into_iter().collect();
+        let headers = raw.headers.unwrap_or_default();
         Ok(Config {
             api_base,
             user_path,
