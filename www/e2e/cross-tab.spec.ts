@@ -56,3 +56,35 @@ test("a new picture uploaded in one tab shows in the other tab within a second",
   await snap(b, testInfo, "06-other-tab-after-upload");
   expect(errors).toEqual([]);
 });
+
+test("tabs asking for the same unseen user at once share one request", async ({ context, request }, testInfo) => {
+  const backend = new Backend(request);
+  await backend.control({ ...DEFAULT_CONTROL, latencyMs: 150, storageLatencyMs: 100 });
+  const ns = namespaceFor(testInfo);
+  const pages = await Promise.all([0, 1, 2].map(() => context.newPage()));
+  const errors = pages.flatMap((p) => collectErrors(p));
+  for (const p of pages) {
+    await p.goto(`/?ns=${ns}`);
+    await picturesReady(p, '[data-testid="me"]', 1);
+  }
+  // User 420 is in none of the app's lists: nobody has fetched it yet.
+  await backend.reset();
+  const answers = await Promise.all(
+    pages.map((p) =>
+      p.evaluate(async () => {
+        const picture = await window.orbitCache!.get("420");
+        return { source: picture.source, imageId: picture.imageId };
+      }),
+    ),
+  );
+  const stats = await backend.stats();
+  const imageId = answers[0].imageId!;
+  const downloads = stats.imagesById[imageId] ?? 0;
+  const sources = answers.map((a) => a.source);
+  record(testInfo, `three tabs, one unseen user: answered from ${sources.join(", ")}; API calls for it: ${stats.apiByUser["420"] ?? 0}, downloads of its image: ${downloads}`);
+  expect(answers.every((a) => a.imageId === imageId)).toBe(true);
+  expect(sources.filter((s) => s === "network")).toHaveLength(1);
+  expect(stats.apiByUser["420"] ?? 0).toBe(1);
+  expect(downloads).toBe(1);
+  expect(errors).toEqual([]);
+});
