@@ -41,3 +41,27 @@ test("a presigned URL near expiry is refreshed in the background (bucket without
   expect(status).toBe("opaque");
   await snap(page, testInfo, "07-after-url-refresh");
 });
+
+test("with the page's clock 55 minutes on, a get renews the hour-long URL in the background", async ({ page, request }, testInfo) => {
+  const backend = new Backend(request);
+  await backend.control({ ...DEFAULT_CONTROL, cors: false, urlLifetimeSec: 3600 });
+  await backend.reset();
+  // Playwright's clock: the page's Date and timers, moved forward without waiting.
+  await page.clock.install({ time: Date.now() });
+  await page.goto(`/?ns=${namespaceFor(testInfo)}`);
+  await picturesReady(page, '[data-testid="me"]', 1);
+  const first = await page.evaluate(async () => (await window.orbitCache!.get("1")).url);
+  expect(first, "opaque mode hands out the presigned URL").toContain("X-Amz-Expires=3600");
+  const callsBefore = (await backend.stats()).apiByUser["1"] ?? 0;
+
+  // 55 minutes later the URL expires within the 10-minute margin.
+  await page.clock.fastForward("55:00");
+  const answer = await page.evaluate(async () => {
+    const p = await window.orbitCache!.get("1");
+    return { url: p.url, source: p.source };
+  });
+  expect(answer.url, "answered at once with the URL it has").toBe(first);
+  await expect.poll(async () => (await backend.stats()).apiByUser["1"] ?? 0, { timeout: 5_000 }).toBeGreaterThan(callsBefore);
+  await expect.poll(async () => page.evaluate(async () => (await window.orbitCache!.get("1")).url), { timeout: 5_000 }).not.toBe(first);
+  record(testInfo, `page clock +55 min: answered from ${answer.source} with the old URL, renewed in the background`);
+});
