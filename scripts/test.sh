@@ -39,7 +39,18 @@ wasm_suite() { # wasm_suite <engine>: the whole wasm test suite in one engine, a
   esac
   env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown --test engine -- --nocapture prints_the_engine_user_agent 2>&1 \
     | grep -m1 'ENGINE USER AGENT' | sed "s/^/[$engine] /"
-  env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown
+  if env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown; then
+    return 0
+  fi
+  # WebKitGTK's JavaScriptCore has (rarely) faulted inside wasm with "Out of bounds memory
+  # access" in code that is fine in every other run and engine. One rerun, said out loud: a
+  # failure that repeats still fails the step.
+  if [ "$engine" = webkit ]; then
+    echo "[webkit] the suite failed; rerunning it once (the failure above stays in the log)" >&2
+    env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown
+    return
+  fi
+  return 1
 }
 
 lint() {
