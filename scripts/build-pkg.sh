@@ -8,5 +8,8 @@ profile=--release
 [ "${1:-}" = "--dev" ] && profile=--dev
 wasm-pack build --mode no-install --target web "$profile" --out-dir pkg --out-name avatar_cache
 if [ -f scripts/package-pkg.mjs ]; then node scripts/package-pkg.mjs; fi
+# The same package as one file: `npm install <path>/pkg/avatar-cache.tgz` installs a copy, which
+# bundlers resolve like any registry package (a directory install is a symlink, see www/README.md).
+(cd pkg && rm -f avatar-cache*.tgz && npm pack --silent >/dev/null && mv avatar-cache-*.tgz avatar-cache.tgz)
 wasm=pkg/avatar_cache_bg.wasm
 printf '[pkg] %s: %s bytes raw, %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
