@@ -1110,176 +1110,154 @@ fn request_error(request: &IdbRequest) -> Error {
     }
 }
 
-/// The result of one request.
-struct RequestFuture {
-    request: IdbRequest,
-    slot: SharedSlot<Result<JsValue>>,
-    _on_success: Closure<dyn FnMut()>,
-    _on_error: Closure<dyn FnMut()>,
+/// A value settled by the first of two IndexedDB events (success or error, complete or abort).
+/// The handlers stay alive as long as the future and are removed when it is dropped.
+struct EventFuture<T> {
+    slot: SharedSlot<Result<T>>,
+    _handlers: [Closure<dyn FnMut()>; 2],
+    detach: Box<dyn Fn()>,
 }
 
-impl RequestFuture {
-    fn new(request: IdbRequest) -> Self {
+impl<T: 'static> EventFuture<T> {
+    /// Runs `first` and `second` on their events; `attach` installs the two handlers, `detach`
+    /// removes them.
+    fn on_events(
+        mut first: impl FnMut(&SharedSlot<Result<T>>) + 'static,
+        mut second: impl FnMut(&SharedSlot<Result<T>>) + 'static,
+        attach: impl FnOnce(&js_sys::Function, &js_sys::Function),
+        detach: impl Fn() + 'static,
+    ) -> Self {
         let slot = slot();
-        let on_success = {
-            let (slot, request) = (slot.clone(), request.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                settle(&slot, request.result().map_err(js_error));
-            })
+        let first = {
+            let slot = slot.clone();
+            Closure::<dyn FnMut()>::new(move || first(&slot))
         };
-        let on_error = {
-            let (slot, request) = (slot.clone(), request.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                settle(&slot, Err(request_error(&request)));
-            })
+        let second = {
+            let slot = slot.clone();
+            Closure::<dyn FnMut()>::new(move || second(&slot))
         };
-        request.set_onsuccess(Some(on_success.as_ref().unchecked_ref()));
-        request.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        RequestFuture {
-            request,
+        attach(
+            first.as_ref().unchecked_ref(),
+            second.as_ref().unchecked_ref(),
+        );
+        EventFuture {
             slot,
-            _on_success: on_success,
-            _on_error: on_error,
+            _handlers: [first, second],
+            detach: Box::new(detach),
         }
+    }
+
+    /// A request: `on_success` settles (or, for a cursor, keeps going); an error settles with
+    /// the request's error.
+    fn request(
+        request: IdbRequest,
+        mut on_success: impl FnMut(&IdbRequest, &SharedSlot<Result<T>>) + 'static,
+    ) -> Self {
+        let (for_success, for_error, for_detach) =
+            (request.clone(), request.clone(), request.clone());
+        EventFuture::on_events(
+            move |slot| on_success(&for_success, slot),
+            move |slot| {
+                settle(slot, Err(request_error(&for_error)));
+            },
+            |success, error| {
+                request.set_onsuccess(Some(success));
+                request.set_onerror(Some(error));
+            },
+            move || {
+                for_detach.set_onsuccess(None);
+                for_detach.set_onerror(None);
+            },
+        )
     }
 }
 
-impl Future for RequestFuture {
-    type Output = Result<JsValue>;
+impl<T> Future for EventFuture<T> {
+    type Output = Result<T>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         poll_slot(&self.slot, cx)
     }
 }
 
-impl Drop for RequestFuture {
+impl<T> Drop for EventFuture<T> {
     fn drop(&mut self) {
-        self.request.set_onsuccess(None);
-        self.request.set_onerror(None);
+        (self.detach)();
+    }
+}
+
+/// The result of one request.
+type RequestFuture = EventFuture<JsValue>;
+
+impl RequestFuture {
+    fn new(request: IdbRequest) -> Self {
+        EventFuture::request(request, |request, slot| {
+            settle(slot, request.result().map_err(js_error));
+        })
     }
 }
 
 /// Every `(key, value)` of a cursor, in key order.
-struct CursorFuture {
-    request: IdbRequest,
-    slot: SharedSlot<Result<Vec<(JsValue, JsValue)>>>,
-    _on_success: Closure<dyn FnMut()>,
-    _on_error: Closure<dyn FnMut()>,
-}
+type CursorFuture = EventFuture<Vec<(JsValue, JsValue)>>;
 
 impl CursorFuture {
     fn new(request: IdbRequest) -> Self {
-        let slot = slot();
         let rows = Rc::new(RefCell::new(Vec::new()));
-        let on_success = {
-            let (slot, request) = (slot.clone(), request.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                let cursor = match request.result() {
-                    Ok(c) if c.is_null() || c.is_undefined() => {
-                        settle(&slot, Ok(rows.take()));
-                        return;
-                    }
-                    Ok(c) => c.unchecked_into::<IdbCursorWithValue>(),
-                    Err(e) => {
-                        settle(&slot, Err(js_error(e)));
-                        return;
-                    }
-                };
-                let row = cursor
-                    .key()
-                    .and_then(|k| cursor.value().map(|v| (k, v)))
-                    .and_then(|row| cursor.continue_().map(|()| row));
-                match row {
-                    Ok(row) => rows.borrow_mut().push(row),
-                    Err(e) => {
-                        settle(&slot, Err(js_error(e)));
-                    }
+        EventFuture::request(request, move |request, slot| {
+            let cursor = match request.result() {
+                Ok(c) if c.is_null() || c.is_undefined() => {
+                    settle(slot, Ok(rows.take()));
+                    return;
                 }
-            })
-        };
-        let on_error = {
-            let (slot, request) = (slot.clone(), request.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                settle(&slot, Err(request_error(&request)));
-            })
-        };
-        request.set_onsuccess(Some(on_success.as_ref().unchecked_ref()));
-        request.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        CursorFuture {
-            request,
-            slot,
-            _on_success: on_success,
-            _on_error: on_error,
-        }
-    }
-}
-
-impl Future for CursorFuture {
-    type Output = Result<Vec<(JsValue, JsValue)>>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        poll_slot(&self.slot, cx)
-    }
-}
-
-impl Drop for CursorFuture {
-    fn drop(&mut self) {
-        self.request.set_onsuccess(None);
-        self.request.set_onerror(None);
+                Ok(c) => c.unchecked_into::<IdbCursorWithValue>(),
+                Err(e) => {
+                    settle(slot, Err(js_error(e)));
+                    return;
+                }
+            };
+            let row = cursor
+                .key()
+                .and_then(|k| cursor.value().map(|v| (k, v)))
+                .and_then(|row| cursor.continue_().map(|()| row));
+            match row {
+                Ok(row) => rows.borrow_mut().push(row),
+                Err(e) => {
+                    settle(slot, Err(js_error(e)));
+                }
+            }
+        })
     }
 }
 
 /// Resolves when a transaction commits (`Ok`) or aborts (`Err` with the transaction's error,
 /// e.g. `QuotaExceededError` at commit, as [`Error::QuotaExceeded`]).
-struct TxFuture {
-    tx: IdbTransaction,
-    slot: SharedSlot<Result<()>>,
-    _on_complete: Closure<dyn FnMut()>,
-    _on_abort: Closure<dyn FnMut()>,
-}
+type TxFuture = EventFuture<()>;
 
 impl TxFuture {
     fn new(tx: &IdbTransaction) -> Self {
-        let slot = slot();
-        let on_complete = {
-            let slot = slot.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                settle(&slot, Ok(()));
-            })
-        };
-        let on_abort = {
-            let (slot, tx) = (slot.clone(), tx.clone());
-            Closure::<dyn FnMut()>::new(move || {
-                let error = match tx.error() {
+        let (for_abort, for_attach, for_detach) = (tx.clone(), tx.clone(), tx.clone());
+        EventFuture::on_events(
+            |slot| {
+                settle(slot, Ok(()));
+            },
+            move |slot| {
+                let error = match for_abort.error() {
                     Some(e) => js_error(e.into()),
                     None => Error::Js {
                         name: "AbortError".into(),
                         message: "the transaction was aborted".into(),
                     },
                 };
-                settle(&slot, Err(error));
-            })
-        };
-        tx.set_oncomplete(Some(on_complete.as_ref().unchecked_ref()));
-        tx.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
-        TxFuture {
-            tx: tx.clone(),
-            slot,
-            _on_complete: on_complete,
-            _on_abort: on_abort,
-        }
-    }
-}
-
-impl Future for TxFuture {
-    type Output = Result<()>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        poll_slot(&self.slot, cx)
-    }
-}
-
-impl Drop for TxFuture {
-    fn drop(&mut self) {
-        self.tx.set_oncomplete(None);
-        self.tx.set_onabort(None);
+                settle(slot, Err(error));
+            },
+            |complete, abort| {
+                for_attach.set_oncomplete(Some(complete));
+                for_attach.set_onabort(Some(abort));
+            },
+            move || {
+                for_detach.set_oncomplete(None);
+                for_detach.set_onabort(None);
+            },
+        )
     }
 }
 
