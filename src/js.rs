@@ -847,6 +847,10 @@ struct EntryRow {
 /// does not grow the timeline without bound.
 struct Timeline {
     performance: web_sys::Performance,
+    /// `performance.measure`, looked up once.
+    measure: Function,
+    /// The entry name for each of [`Timeline::SOURCES`], made once.
+    names: Vec<(&'static str, JsValue)>,
     count: std::cell::Cell<u32>,
 }
 
@@ -857,27 +861,42 @@ impl Timeline {
     fn new() -> Option<Timeline> {
         let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
         let performance: web_sys::Performance = performance.dyn_into().ok()?;
+        let measure = Reflect::get(&performance, &"measure".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let names = Self::SOURCES
+            .iter()
+            .map(|source| {
+                (
+                    *source,
+                    JsValue::from_str(&format!("avatar-cache get \u{2190} {source}")),
+                )
+            })
+            .collect();
         Some(Timeline {
             performance,
+            measure,
+            names,
             count: std::cell::Cell::new(0),
         })
-    }
-
-    fn name(source: &str) -> String {
-        format!("avatar-cache get \u{2190} {source}")
     }
 
     fn measure_get(&self, user_id: &str, source: &str, ms: f64, stale: bool) {
         let count = self.count.get() + 1;
         if count > Self::KEEP {
-            for source in Self::SOURCES {
-                self.performance
-                    .clear_measures_with_measure_name(&Self::name(source));
+            for (_, name) in &self.names {
+                if let Some(name) = name.as_string() {
+                    self.performance.clear_measures_with_measure_name(&name);
+                }
             }
             self.count.set(1);
         } else {
             self.count.set(count);
         }
+        let Some((_, name)) = self.names.iter().find(|(s, _)| *s == source) else {
+            return;
+        };
         let end = self.performance.now();
         let options = Object::new();
         let detail = Object::new();
@@ -886,12 +905,7 @@ impl Timeline {
         let _ = Reflect::set(&options, &"start".into(), &(end - ms).into());
         let _ = Reflect::set(&options, &"end".into(), &end.into());
         let _ = Reflect::set(&options, &"detail".into(), &detail);
-        let measure = Reflect::get(&self.performance, &"measure".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        if let Some(measure) = measure {
-            let _ = measure.call2(&self.performance, &Self::name(source).into(), &options);
-        }
+        let _ = self.measure.call2(&self.performance, name, &options);
     }
 }
 
