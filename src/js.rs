@@ -731,7 +731,7 @@ fn stats_out(shared: &Shared) -> StatsOut {
             network: layer_out(&s.network, true),
         },
         hit_rate: s.hit_rate(),
-        gets: s.gets,
+        gets: s.gets(),
         api_calls: s.api_calls,
         downloads: s.downloads,
         bytes_downloaded: s.bytes_downloaded,

@@ -102,8 +102,6 @@ pub struct Stats {
     pub network: LayerCounters,
     /// Gets answered with the default picture because nothing better was available.
     pub defaults: u64,
-    /// All gets.
-    pub gets: u64,
     /// Backend API calls made (user, image and batch endpoints).
     pub api_calls: u64,
     /// Image downloads made (including 304 answers).
@@ -131,7 +129,6 @@ impl Stats {
     /// Counts a finished get: a hit for the layer that answered, a miss for each layer consulted
     /// before it.
     pub fn record_get(&mut self, source: Source, ms: f64, stale: bool, consulted: &[StatLayer]) {
-        self.gets += 1;
         let answered = match source {
             Source::Memory => Some(StatLayer::Memory),
             Source::Local => Some(StatLayer::Local),
@@ -168,13 +165,19 @@ impl Stats {
         self.recent_errors.iter()
     }
 
+    /// All gets: each was answered by exactly one layer or by the default picture.
+    pub fn gets(&self) -> u64 {
+        self.memory.hits + self.local.hits + self.indexeddb.hits + self.network.hits + self.defaults
+    }
+
     /// Gets answered without the network, over all gets (0 when there were none).
     pub fn hit_rate(&self) -> f64 {
-        if self.gets == 0 {
+        let gets = self.gets();
+        if gets == 0 {
             return 0.0;
         }
         let cached = self.memory.hits + self.local.hits + self.indexeddb.hits;
-        cached as f64 / self.gets as f64
+        cached as f64 / gets as f64
     }
 }
 

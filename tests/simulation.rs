@@ -159,7 +159,7 @@ fn simulate(config: serde_json::Value, stranger_share: f64, seed: u64) -> Outcom
         }
         runtime.advance(5_000.0);
         let stats = cache.stats();
-        outcome.shown += stats.gets;
+        outcome.shown += stats.gets();
         outcome.answered_from_cache += stats.memory.hits + stats.local.hits + stats.indexeddb.hits;
         outcome.baseline_bytes += shown
             .iter()

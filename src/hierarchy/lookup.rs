@@ -62,14 +62,15 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let now = self.now();
         let (record, url) = {
             let mut memory = self.inner.memory.borrow_mut();
-            let entry = memory.record(user_id, now)?.clone();
+            let entry = memory.record(user_id, now)?;
             if now >= entry.fresh_until
                 || hint.is_some_and(|h| entry.record.image_id.as_deref() != Some(h))
             {
                 return None;
             }
-            let url = self.memory_url(&mut memory, &entry.record, now)?;
-            (entry.record, url)
+            let record = entry.record.clone();
+            let url = self.memory_url(&mut memory, &record, now)?;
+            (record, url)
         };
         self.maybe_refresh_url(&record, now);
         Some(self.answer(

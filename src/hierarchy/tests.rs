@@ -172,7 +172,7 @@ fn second_get_is_a_memory_hit_without_requests_and_peek_sees_it() {
     assert_eq!((h.api_calls(), h.downloads()), (1, 1));
     let stats = h.cache.stats();
     assert_eq!(
-        (stats.memory.hits, stats.network.hits, stats.gets),
+        (stats.memory.hits, stats.network.hits, stats.gets()),
         (1, 1, 2)
     );
 }
