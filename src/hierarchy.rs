@@ -374,15 +374,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             match self.ready_in_memory(&user, now) {
                 Some(record) => {
                     let consulted = [StatLayer::Memory];
-                    self.answer(
-                        &record,
-                        String::new(),
-                        Source::Memory,
-                        false,
-                        start,
-                        &consulted,
-                        0,
-                    );
+                    self.count_answer(&record.user_id, Source::Memory, false, start, &consulted, 0);
                     self.maybe_refresh_url(&record, now);
                     report.memory += 1;
                 }
@@ -401,9 +393,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 .filter(|_| from_idb.contains(&user))
             {
                 Some(record) => {
-                    self.answer(
-                        &record,
-                        String::new(),
+                    self.count_answer(
+                        &record.user_id,
                         Source::IndexedDb,
                         false,
                         start,

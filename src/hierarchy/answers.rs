@@ -15,18 +15,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         consulted: &[StatLayer],
         bytes: u64,
     ) -> Picture {
-        let load_ms = (self.tick() - start).max(0.0);
-        self.inner
-            .stats
-            .borrow_mut()
-            .record_get(source, load_ms, stale, consulted);
-        self.emit(|| CacheEvent::Load {
-            user_id: record.user_id.clone(),
-            source,
-            ms: load_ms,
-            bytes,
-            stale,
-        });
+        let load_ms = self.count_answer(&record.user_id, source, stale, start, consulted, bytes);
         Picture {
             user_id: record.user_id.clone(),
             image_id: record.image_id.clone(),
@@ -35,6 +24,31 @@ impl<I: Clone + 'static> Hierarchy<I> {
             stale,
             load_ms,
         }
+    }
+
+    /// Counts a finished lookup in the stats and tells `onEvent`; returns how long it took.
+    pub(super) fn count_answer(
+        &self,
+        user_id: &str,
+        source: Source,
+        stale: bool,
+        start: Millis,
+        consulted: &[StatLayer],
+        bytes: u64,
+    ) -> Millis {
+        let load_ms = (self.tick() - start).max(0.0);
+        self.inner
+            .stats
+            .borrow_mut()
+            .record_get(source, load_ms, stale, consulted);
+        self.emit(|| CacheEvent::Load {
+            user_id: user_id.to_string(),
+            source,
+            ms: load_ms,
+            bytes,
+            stale,
+        });
+        load_ms
     }
 
     pub(super) fn network_answer(
@@ -54,18 +68,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         start: Millis,
         consulted: &[StatLayer],
     ) -> Picture {
-        let load_ms = (self.tick() - start).max(0.0);
-        self.inner
-            .stats
-            .borrow_mut()
-            .record_get(Source::Default, load_ms, false, consulted);
-        self.emit(|| CacheEvent::Load {
-            user_id: user_id.to_string(),
-            source: Source::Default,
-            ms: load_ms,
-            bytes: 0,
-            stale: false,
-        });
+        self.count_answer(user_id, Source::Default, false, start, consulted, 0);
         self.default_picture(user_id, start)
     }
 
