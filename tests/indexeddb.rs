@@ -3,7 +3,8 @@
 //! untrusted rows, schema migration, blocked opens, lost connections, the bytes fallback and
 //! `clear`. Every test uses its own namespace, hence its own database.
 
-use std::cell::Cell;
+mod common;
+
 use std::rc::Rc;
 
 use avatar_cache::key::{KeyLayer, Keys};
@@ -11,6 +12,7 @@ use avatar_cache::layers::idb::{IdbImageStore, IMAGES_STORE, META_STORE, SCHEMA_
 use avatar_cache::layers::{ImageStore, StoreUsage};
 use avatar_cache::record::{ImageMeta, StoredImage};
 use avatar_cache::{Config, Error, ManualClock};
+use common::namespace;
 use futures::future::{select, Either};
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
@@ -33,19 +35,6 @@ const PNG: &[u8] = &[
     0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
     0x42, 0x60, 0x82,
 ];
-
-thread_local! {
-    static COUNTER: Cell<u32> = const { Cell::new(0) };
-}
-
-/// A namespace (and so a database) no other test or earlier run uses.
-fn namespace() -> String {
-    let n = COUNTER.with(|c| {
-        c.set(c.get() + 1);
-        c.get()
-    });
-    format!("idb{n}t{}", js_sys::Date::now() as u64)
-}
 
 fn config(ns: &str) -> Config {
     let mut c = Config {

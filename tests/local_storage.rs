@@ -2,7 +2,8 @@
 //! The localStorage layer in a real browser: round trips, the key shape, untrusted values,
 //! hostile ids, `clear` and a full storage quota. Every test uses its own namespace.
 
-use std::cell::Cell;
+mod common;
+
 use std::rc::Rc;
 
 use avatar_cache::key::{KeyLayer, Keys};
@@ -10,25 +11,13 @@ use avatar_cache::layers::local::LocalRecordStore;
 use avatar_cache::layers::RecordStore;
 use avatar_cache::record::PictureRecord;
 use avatar_cache::{Config, Error, ManualClock};
+use common::namespace;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const NOW: f64 = 1_800_000_000_000.0;
-
-thread_local! {
-    static COUNTER: Cell<u32> = const { Cell::new(0) };
-}
-
-/// A namespace no other test (or earlier run) uses.
-fn namespace() -> String {
-    let n = COUNTER.with(|c| {
-        c.set(c.get() + 1);
-        c.get()
-    });
-    format!("ls{n}t{}", js_sys::Date::now() as u64)
-}
 
 fn config(ns: &str, version: u32) -> Config {
     Config {
