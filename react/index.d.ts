@@ -16,11 +16,14 @@ export interface CachedPicture {
   loadMs: number;
 }
 
+/** What subscribers hear: one user's picture changed, or everything was cleared. */
+export type PictureChange = { userId: string } | { all: true };
+
 /** What the hook needs from an `AvatarCache`. */
 export interface PictureSourceCache {
   peek(userId: string): CachedPicture | undefined;
   get(userId: string, imageId?: string): Promise<CachedPicture>;
-  subscribe(listener: (userId: string) => void): () => void;
+  subscribe(listener: (change: PictureChange) => void): () => void;
 }
 
 /** The inline SVG silhouette shown when no emoji and no default URL are given. */

@@ -55,12 +55,13 @@ function hubFor(cache) {
   if (hub) return hub;
   const byUser = new Map();
   let unsubscribe = null;
-  const notify = (userId) => {
-    const listeners = typeof userId === "string" ? byUser.get(userId) : undefined;
-    if (listeners) {
-      for (const l of [...listeners]) l();
-    } else if (typeof userId !== "string" || userId === "" || userId === "*") {
-      // A notification that names no single user (e.g. after clear): everyone re-reads.
+  // A change is `{ userId }` (that user's listeners re-read) or `{ all: true }` after a clear
+  // (everyone re-reads).
+  const notify = (change) => {
+    if (change && typeof change.userId === "string") {
+      const listeners = byUser.get(change.userId);
+      if (listeners) for (const l of [...listeners]) l();
+    } else {
       for (const set of [...byUser.values()]) for (const l of [...set]) l();
     }
   };

@@ -199,7 +199,8 @@ pub struct Layers<I> {
 }
 
 type SharedLoad = Shared<LocalBoxFuture<'static, Picture>>;
-type Listener = Rc<dyn Fn(&str)>;
+/// A subscriber: told the user whose picture changed, or `None` when everything was cleared.
+type Listener = Rc<dyn Fn(Option<&str>)>;
 
 /// Told of loads, evictions, errors, refreshes and (with `debug`) decisions.
 pub type EventHook = Rc<dyn Fn(&CacheEvent)>;
@@ -593,9 +594,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.changed(change.clone(), false);
     }
 
-    /// Registers `listener`, called with a user id whenever that user's picture changes (and
-    /// with every user held when the cache is cleared). Returns the id to unsubscribe with.
-    pub fn subscribe(&self, listener: Rc<dyn Fn(&str)>) -> u64 {
+    /// Registers `listener`, called with `Some(user)` whenever that user's picture changes and
+    /// with `None` when the cache is cleared. Returns the id to unsubscribe with.
+    pub fn subscribe(&self, listener: Listener) -> u64 {
         let id = self.inner.next_listener.get();
         self.inner.next_listener.set(id + 1);
         self.inner.listeners.borrow_mut().push((id, listener));

@@ -141,6 +141,9 @@ export type CacheEvent =
   | { type: "error"; layer: string; reason: string }
   | { type: "refresh"; userId: string; changed: boolean }
   | { type: "debug"; message: string };
+
+/** What subscribers hear: one user's picture changed, or everything was cleared. */
+export type Change = { userId: string } | { all: true };
 "#;
 
 #[wasm_bindgen]
@@ -629,25 +632,34 @@ impl AvatarCache {
         })
     }
 
-    /// Calls `listener(userId)` whenever that user's picture changes in this tab or another
-    /// (`"*"` when everything was cleared). Returns the function that unsubscribes. Shaped for
-    /// React's `useSyncExternalStore`.
+    /// Calls `listener(change)` whenever a picture changes in this tab or another:
+    /// `{ userId }` for one user, `{ all: true }` after `clear()` (no user id can mean "all").
+    /// Returns the function that unsubscribes. Shaped for React's `useSyncExternalStore`.
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(userId: string) => void")] listener: Function,
+        #[wasm_bindgen(unchecked_param_type = "(change: Change) => void")] listener: Function,
     ) -> JsValue {
         let shared = Rc::downgrade(&self.shared);
-        let id = self.shared.hierarchy.subscribe(Rc::new(move |user: &str| {
-            if let Some(shared) = shared.upgrade() {
-                if user == "*" {
-                    shared.peeks.borrow_mut().clear();
-                } else {
-                    shared.peeks.borrow_mut().remove(user);
+        let id = self
+            .shared
+            .hierarchy
+            .subscribe(Rc::new(move |user: Option<&str>| {
+                let change = Object::new();
+                if let Some(shared) = shared.upgrade() {
+                    match user {
+                        None => shared.peeks.borrow_mut().clear(),
+                        Some(user) => {
+                            shared.peeks.borrow_mut().remove(user);
+                        }
+                    }
                 }
-            }
-            let _ = listener.call1(&JsValue::UNDEFINED, &JsValue::from_str(user));
-        }));
+                let _ = match user {
+                    None => Reflect::set(&change, &"all".into(), &JsValue::TRUE),
+                    Some(user) => Reflect::set(&change, &"userId".into(), &user.into()),
+                };
+                let _ = listener.call1(&JsValue::UNDEFINED, &change);
+            }));
         let hierarchy = self.shared.hierarchy.clone();
         Closure::<dyn FnMut()>::new(move || hierarchy.unsubscribe(id)).into_js_value()
     }

@@ -16,7 +16,7 @@
 //! const cache = await AvatarCache.open({ apiBase: "/images" });
 //! const pic = cache.peek("42") ?? (await cache.get("42"));
 //! img.src = pic.url;                       // an object URL owned by the cache
-//! cache.subscribe((userId) => rerender(userId));
+//! cache.subscribe((change) => rerender(change)); // { userId } or { all: true }
 //! await cache.setPicture("42", newImageId); // after an upload: every tab updates
 //! await cache.clear();                      // on logout: every layer, every tab
 //! ```

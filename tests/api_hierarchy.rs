@@ -469,7 +469,7 @@ async fn clear_removes_only_the_caches_own_keys_and_stored_images() {
     let heard = cache.subscribe();
 
     cache.clear().await;
-    assert!(heard.heard("*"), "subscribers hear the wildcard");
+    assert!(heard.heard("{all}"), "subscribers hear {{ all: true }}");
     assert!(keys_with_prefix(&format!("{ns}:")).is_empty());
     for (key, value) in &foreign {
         assert_eq!(
@@ -704,7 +704,7 @@ async fn clear_reaches_every_open_instance() {
 
     cache.clear().await;
     wait_until("the other instance to hear the clear", 3_000, || {
-        heard.heard("*")
+        heard.heard("{all}")
     })
     .await;
     assert!(other_tab.peek("u1").is_undefined());

@@ -146,13 +146,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
             return;
         }
         match change {
-            Change::User(user) => listeners.iter().for_each(|l| l(user)),
-            Change::Updated(record) => listeners.iter().for_each(|l| l(&record.user_id)),
-            Change::All => {
-                // Everyone who might be showing a picture: memory is empty now, so tell each
-                // listener with the wildcard id "*" as well as nothing else is known.
-                listeners.iter().for_each(|l| l("*"));
-            }
+            Change::User(user) => listeners.iter().for_each(|l| l(Some(user))),
+            Change::Updated(record) => listeners.iter().for_each(|l| l(Some(&record.user_id))),
+            Change::All => listeners.iter().for_each(|l| l(None)),
         }
     }
 }

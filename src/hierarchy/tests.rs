@@ -247,8 +247,8 @@ fn stale_record_is_served_at_once_and_revalidated_in_the_background() {
     let first = h.get("u0");
     let notified = Rc::new(RefCell::new(Vec::new()));
     let sink = notified.clone();
-    h.cache.subscribe(Rc::new(move |u: &str| {
-        sink.borrow_mut().push(u.to_string())
+    h.cache.subscribe(Rc::new(move |u: Option<&str>| {
+        sink.borrow_mut().push(u.unwrap_or("<all>").to_string())
     }));
 
     h.clock.advance(45.0 * MINUTE);
@@ -509,7 +509,7 @@ fn set_picture_with_bytes_reaches_another_tab_without_a_download() {
     })));
     let heard = Rc::new(RefCell::new(0));
     let count = heard.clone();
-    other.subscribe(Rc::new(move |_: &str| *count.borrow_mut() += 1));
+    other.subscribe(Rc::new(move |_: Option<&str>| *count.borrow_mut() += 1));
 
     h.backend
         .set_user("u0", Some("img-up"), Some(fake_png("up", 1_500)));
@@ -726,8 +726,8 @@ fn a_stale_list_is_answered_from_storage_and_revalidated_in_one_batch_call() {
     let reloaded = h.tab();
     let heard = Rc::new(RefCell::new(Vec::new()));
     let sink = heard.clone();
-    reloaded.subscribe(Rc::new(move |u: &str| {
-        sink.borrow_mut().push(u.to_string())
+    reloaded.subscribe(Rc::new(move |u: Option<&str>| {
+        sink.borrow_mut().push(u.unwrap_or("<all>").to_string())
     }));
     let (c, u) = (reloaded.clone(), users.clone());
     let report = h.run(async move { c.prefetch(&u).await }).unwrap();

@@ -756,9 +756,16 @@ impl Cache {
     pub fn subscribe(&self) -> Heard {
         let heard = Rc::new(RefCell::new(Vec::new()));
         let sink = heard.clone();
-        let listener = Closure::<dyn FnMut(JsValue)>::new(move |user: JsValue| {
-            sink.borrow_mut()
-                .push(user.as_string().expect("listener gets a string"));
+        // Each change is recorded as its user id, or "{all}" for `{ all: true }`.
+        let listener = Closure::<dyn FnMut(JsValue)>::new(move |change: JsValue| {
+            let user = Reflect::get(&change, &"userId".into()).unwrap();
+            let all = Reflect::get(&change, &"all".into()).unwrap();
+            let heard = match (user.as_string(), all.as_bool()) {
+                (Some(user), None) => user,
+                (None, Some(true)) => "{all}".to_string(),
+                _ => panic!("a change is {{ userId }} or {{ all: true }}: {change:?}"),
+            };
+            sink.borrow_mut().push(heard);
         })
         .into_js_value();
         let unsubscribe = self
