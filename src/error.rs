@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::vocabulary::Layer;
+
 /// Everything that can go wrong inside avatar-cache.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
@@ -27,19 +29,19 @@ pub enum Error {
     /// A storage layer is not available in this browser or context (private mode, no IndexedDB).
     StorageUnavailable {
         /// `local` or `indexeddb`.
-        layer: &'static str,
+        layer: Layer,
         /// What the browser said.
         reason: String,
     },
     /// The browser refused a write because the origin's storage quota is used up.
     QuotaExceeded {
         /// `local` or `indexeddb`.
-        layer: &'static str,
+        layer: Layer,
     },
     /// An entry read from storage was corrupt, foreign or of another version; it is a miss.
     CorruptEntry {
         /// `local` or `indexeddb`.
-        layer: &'static str,
+        layer: Layer,
         /// What was wrong with it.
         reason: String,
     },

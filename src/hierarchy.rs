@@ -26,7 +26,7 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::key::{validate_id, KeyLayer, Keys};
+use crate::key::{validate_id, Keys};
 use crate::layers::memory::{MemoryImage, MemoryLayer};
 use crate::layers::{
     Backend, Download, ImageStore, Locks, ObjectUrls, RecordStore, RemotePicture, Runtime,
@@ -35,7 +35,8 @@ use crate::layers::{
 use crate::policy::presign;
 use crate::policy::ttl::is_fresh;
 use crate::record::{ImageMeta, PictureRecord, StoredImage};
-use crate::stats::{StatLayer, Stats};
+use crate::stats::Stats;
+pub use crate::vocabulary::{CacheEvent, Change, Layer, Picture, PrefetchReport, Source};
 
 mod answers;
 mod background;
@@ -59,124 +60,6 @@ pub const BATCH_WINDOW_MS: Millis = 0.0;
 
 /// The longest a batch waits for loads still acquiring their cross-tab lock.
 pub const BATCH_MAX_WAIT_MS: Millis = 50.0;
-
-/// Which layer answered a `get`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
-    /// The in-memory map.
-    Memory,
-    /// localStorage (the record), with the image already in memory.
-    Local,
-    /// IndexedDB (the image bytes).
-    IndexedDb,
-    /// The backend or object storage.
-    Network,
-    /// Nothing better was available: the default picture.
-    Default,
-}
-
-impl Source {
-    /// The name used in the JS API (`"memory"`, `"local"`, `"indexeddb"`, `"network"`, `"default"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Memory => "memory",
-            Source::Local => "local",
-            Source::IndexedDb => "indexeddb",
-            Source::Network => "network",
-            Source::Default => "default",
-        }
-    }
-}
-
-/// A picture as `get` answers it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Picture {
-    /// The user.
-    pub user_id: String,
-    /// The image, or `None` for the default picture.
-    pub image_id: Option<String>,
-    /// An object URL owned by the cache, or the remote or default URL.
-    pub url: String,
-    /// Which layer answered.
-    pub source: Source,
-    /// Whether the answer is past its freshness (a revalidation is under way).
-    pub stale: bool,
-    /// How long the answer took, in milliseconds.
-    pub load_ms: f64,
-}
-
-/// What `prefetch` did, user by user, summed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrefetchReport {
-    /// Distinct users asked for.
-    pub requested: usize,
-    /// Answered from memory.
-    pub memory: usize,
-    /// Answered from localStorage (image already in memory).
-    pub local: usize,
-    /// Answered from IndexedDB.
-    pub indexeddb: usize,
-    /// Needed the network.
-    pub network: usize,
-    /// Ended with the default picture (unknown user, or network trouble and nothing stored).
-    pub defaulted: usize,
-    /// Backend API calls made during the prefetch.
-    pub api_calls: u64,
-    /// Image downloads made during the prefetch.
-    pub downloads: u64,
-}
-
-/// What changed, for subscribers in this tab and messages to other tabs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// One user's picture was forgotten (invalidated, or could not be confirmed).
-    User(String),
-    /// One user's picture was replaced by this record (after an upload).
-    Updated(PictureRecord),
-    /// Everything was cleared.
-    All,
-}
-
-/// Something worth reporting to analytics (`onEvent`) or the debug log.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CacheEvent {
-    /// A `get` was answered.
-    Load {
-        /// The user.
-        user_id: String,
-        /// The layer that answered.
-        source: Source,
-        /// How long it took.
-        ms: f64,
-        /// Image bytes downloaded for it (0 unless from the network).
-        bytes: u64,
-        /// Whether the answer was stale.
-        stale: bool,
-    },
-    /// An entry was evicted from a layer.
-    Evict {
-        /// The layer.
-        layer: StatLayer,
-        /// The user or image id.
-        id: String,
-    },
-    /// A layer failed; the answer fell back.
-    Error {
-        /// The layer.
-        layer: StatLayer,
-        /// The error code and message.
-        reason: String,
-    },
-    /// A background revalidation or URL refresh finished.
-    Refresh {
-        /// The user.
-        user_id: String,
-        /// Whether the picture changed.
-        changed: bool,
-    },
-    /// A decision, for `debug: true` logging only.
-    Decision(String),
-}
 
 /// The layers a [`Hierarchy`] is built from. `local` and `images` are optional: a cache works
 /// without them (private mode, IndexedDB blocked).
@@ -320,7 +203,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             user_id: user_id.to_string(),
             image_id: entry.record.image_id.clone(),
             url,
-            source: Source::Memory,
+            source: Source::MEMORY,
             stale: now >= entry.fresh_until,
             load_ms: 0.0,
         })
@@ -374,8 +257,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
         for user in users {
             match self.ready_in_memory(&user, now) {
                 Some(record) => {
-                    let consulted = [StatLayer::Memory];
-                    self.count_answer(&record.user_id, Source::Memory, false, start, &consulted, 0);
+                    let consulted = [Layer::Memory];
+                    self.count_answer(&record.user_id, Source::MEMORY, false, start, &consulted, 0);
                     self.maybe_refresh_url(&record, now);
                     report.memory += 1;
                 }
@@ -386,7 +269,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         // What the preload made ready is done: counted as IndexedDB answers, with no object URL
         // made until a component asks for the picture.
         let now = self.now();
-        let consulted = [StatLayer::Memory, StatLayer::Local, StatLayer::IndexedDb];
+        let consulted = [Layer::Memory, Layer::Local, Layer::IndexedDb];
         let mut rest = Vec::with_capacity(pending.len());
         for user in pending {
             match self
@@ -396,7 +279,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 Some(record) => {
                     self.count_answer(
                         &record.user_id,
-                        Source::IndexedDb,
+                        Source::INDEXED_DB,
                         false,
                         start,
                         &consulted,
@@ -415,13 +298,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let answers: Vec<Picture> = join_all(gets).await.into_iter().flatten().collect();
         for picture in answers {
             match picture.source {
-                Source::Memory | Source::Local if from_idb.contains(&picture.user_id) => {
+                Source::MEMORY | Source::LOCAL if from_idb.contains(&picture.user_id) => {
                     report.indexeddb += 1
                 }
-                Source::Memory => report.memory += 1,
-                Source::Local => report.local += 1,
-                Source::IndexedDb => report.indexeddb += 1,
-                Source::Network => report.network += 1,
+                Source::MEMORY => report.memory += 1,
+                Source::LOCAL => report.local += 1,
+                Source::INDEXED_DB => report.indexeddb += 1,
+                Source::NETWORK => report.network += 1,
                 Source::Default => report.defaulted += 1,
             }
         }
@@ -487,7 +370,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         now,
                     )),
                     Err(e) => {
-                        self.record_error(StatLayer::Network, &e);
+                        self.record_error(Layer::Network, &e);
                         // Offline right after an upload: the bytes are here, so show them. The
                         // record carries no usable URL (expired at once) and is stale from the
                         // start, so the next get revalidates it with the backend.
@@ -534,14 +417,14 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.forget_all_in_memory();
         if let Some(local) = &self.inner.layers.local {
             if let Err(e) = local.clear() {
-                self.record_error(StatLayer::Local, &e);
+                self.record_error(Layer::Local, &e);
             }
         }
         if let Some(images) = self.inner.layers.images.clone() {
             // A background write still under way would land after the clear.
             self.settle_writes().await;
             if let Err(e) = images.clear().await {
-                self.record_error(StatLayer::IndexedDb, &e);
+                self.record_error(Layer::IndexedDb, &e);
             }
             self.inner.idb_usage.set(Some(StoreUsage::default()));
         }
@@ -560,7 +443,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
             Change::Updated(record) => {
                 let now = self.now();
                 let mut memory = self.inner.memory.borrow_mut();
-                if record.version == self.inner.config.version && record.check("sync", now).is_ok()
+                if record.version == self.inner.config.version
+                    && record.check(Layer::Local, now).is_ok()
                 {
                     memory.put_record(record.clone(), now);
                 } else {
@@ -579,7 +463,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                             if let Some(images) = this.available_images() {
                                 for id in ids {
                                     if let Err(e) = images.remove(&id).await {
-                                        this.record_error(StatLayer::IndexedDb, &e);
+                                        this.record_error(Layer::IndexedDb, &e);
                                     }
                                 }
                             }
@@ -631,7 +515,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// Counts a failure that happened outside a get (for example a store that did not open).
-    pub fn note_error(&self, layer: StatLayer, error: &Error) {
+    pub fn note_error(&self, layer: Layer, error: &Error) {
         self.record_error(layer, error);
     }
 
@@ -706,7 +590,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         if let Some(images) = self.inner.layers.images.clone() {
             if let Err(e) = images.touch(&accesses).await {
-                self.record_error(StatLayer::IndexedDb, &e);
+                self.record_error(Layer::IndexedDb, &e);
             }
         }
     }
@@ -714,7 +598,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
 /// Why the stored layers could not answer, and what the network load needs from them.
 struct StoredMiss {
-    consulted: Vec<StatLayer>,
+    consulted: Vec<Layer>,
     fallback: Option<(PictureRecord, String, Source)>,
     /// A fresh record whose bytes are missing: download them, no API call.
     known: Option<PictureRecord>,

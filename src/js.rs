@@ -28,8 +28,9 @@ use crate::layers::runtime::BrowserRuntime;
 use crate::layers::{Backend, ImageStore, Locks, RecordStore};
 use crate::policy::presign::origin_of;
 use crate::policy::sniff::accept_image;
-use crate::stats::{LayerCounters, StatLayer};
+use crate::stats::LayerCounters;
 use crate::sync::CrossTab;
+use crate::vocabulary::Layer;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -426,7 +427,7 @@ impl AvatarCache {
             match LocalRecordStore::new(&config, clock.clone()) {
                 Ok(store) => Some(Rc::new(store)),
                 Err(e) => {
-                    open_errors.push((StatLayer::Local, e));
+                    open_errors.push((Layer::Local, e));
                     None
                 }
             }
@@ -437,7 +438,7 @@ impl AvatarCache {
             match IdbImageStore::open(&config, clock.clone()).await {
                 Ok(store) => Some(Rc::new(store)),
                 Err(e) => {
-                    open_errors.push((StatLayer::IndexedDb, e));
+                    open_errors.push((Layer::IndexedDb, e));
                     None
                 }
             }
@@ -761,7 +762,7 @@ fn stats_out(shared: &Shared) -> StatsOut {
             .recent_errors()
             .map(|e| ErrorOut {
                 at: e.at,
-                layer: e.layer,
+                layer: e.layer.as_str(),
                 reason: e.reason.clone(),
             })
             .collect(),

@@ -6,24 +6,7 @@
 
 use crate::config::percent_encode;
 use crate::error::{Error, Result};
-
-/// Which store a key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyLayer {
-    /// localStorage: user id → picture record.
-    Local,
-    /// IndexedDB: image id → image bytes.
-    Idb,
-}
-
-impl KeyLayer {
-    fn as_str(self) -> &'static str {
-        match self {
-            KeyLayer::Local => "local",
-            KeyLayer::Idb => "idb",
-        }
-    }
-}
+use crate::vocabulary::Layer;
 
 /// Builds and parses the keys of one namespace and version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +18,8 @@ pub struct Keys {
 /// A key taken apart by [`Keys::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedKey {
-    /// The layer named in the key.
-    pub layer: KeyLayer,
+    /// The layer named in the key: [`Layer::Local`] or [`Layer::IndexedDb`].
+    pub layer: Layer,
     /// The id, unescaped.
     pub id: String,
     /// The version the key was written under.
@@ -52,20 +35,23 @@ impl Keys {
         }
     }
 
-    /// The key of `id` in `layer`.
-    pub fn key(&self, layer: KeyLayer, id: &str) -> String {
+    /// The localStorage key of `user_id`'s picture record.
+    pub fn record_key(&self, user_id: &str) -> String {
+        self.key("local", user_id)
+    }
+
+    /// The IndexedDB key of `image_id`'s bytes.
+    pub fn image_key(&self, image_id: &str) -> String {
+        self.key("idb", image_id)
+    }
+
+    fn key(&self, segment: &str, id: &str) -> String {
         format!(
-            "{}:{}:{}:v{}",
+            "{}:{segment}:{}:v{}",
             self.namespace,
-            layer.as_str(),
             percent_encode(id),
             self.version
         )
-    }
-
-    /// The prefix every key of this namespace starts with, whatever its layer or version.
-    pub fn namespace_prefix(&self) -> String {
-        format!("{}:", self.namespace)
     }
 
     /// Whether `key` belongs to this namespace (any layer, any version).
@@ -79,8 +65,8 @@ impl Keys {
         let rest = key.strip_prefix(&self.namespace)?.strip_prefix(':')?;
         let mut parts = rest.split(':');
         let layer = match parts.next()? {
-            "local" => KeyLayer::Local,
-            "idb" => KeyLayer::Idb,
+            "local" => Layer::Local,
+            "idb" => Layer::IndexedDb,
             _ => return None,
         };
         let id = percent_decode(parts.next()?)?;
@@ -152,8 +138,8 @@ mod tests {
     #[test]
     fn keys_have_the_documented_shape() {
         let keys = Keys::new("profile_pic", 1);
-        assert_eq!(keys.key(KeyLayer::Local, "42"), "profile_pic:local:42:v1");
-        assert_eq!(keys.key(KeyLayer::Idb, "img-7"), "profile_pic:idb:img-7:v1");
+        assert_eq!(keys.record_key("42"), "profile_pic:local:42:v1");
+        assert_eq!(keys.image_key("img-7"), "profile_pic:idb:img-7:v1");
     }
 
     #[test]
@@ -172,14 +158,14 @@ mod tests {
         ];
         let mut seen = std::collections::HashSet::new();
         for id in ids {
-            let key = keys.key(KeyLayer::Local, id);
+            let key = keys.record_key(id);
             assert_eq!(key.matches(':').count(), 3, "{key}");
             assert!(seen.insert(key.clone()), "collision for {id}");
             let parsed = keys.parse_any_version(&key).unwrap();
             assert_eq!(
                 parsed,
                 ParsedKey {
-                    layer: KeyLayer::Local,
+                    layer: Layer::Local,
                     id: id.to_string(),
                     version: 3
                 }
@@ -191,7 +177,7 @@ mod tests {
     fn very_long_ids_round_trip() {
         let keys = Keys::new("ns", 1);
         let id = "é".repeat(10_000);
-        let key = keys.key(KeyLayer::Idb, &id);
+        let key = keys.image_key(&id);
         assert_eq!(keys.parse_any_version(&key).unwrap().id, id);
     }
 
@@ -214,9 +200,9 @@ mod tests {
     #[test]
     fn other_versions_are_recognised_for_cleanup() {
         let v2 = Keys::new("ns", 2);
-        let old = Keys::new("ns", 1).key(KeyLayer::Local, "u");
+        let old = Keys::new("ns", 1).record_key("u");
         assert!(v2.is_old_version(&old));
-        assert!(!v2.is_old_version(&v2.key(KeyLayer::Local, "u")));
+        assert!(!v2.is_old_version(&v2.record_key("u")));
         assert!(!v2.is_old_version("elsewhere:local:u:v1"));
     }
 

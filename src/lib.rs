@@ -44,6 +44,7 @@ pub mod layers;
 pub mod policy;
 pub mod record;
 pub mod stats;
+pub mod vocabulary;
 
 #[cfg(target_arch = "wasm32")]
 pub mod js;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::vocabulary::Layer;
 
 /// The longest id or ETag accepted from storage or the network.
 pub const MAX_ID_LEN: usize = 16 * 1024;
@@ -16,38 +17,16 @@ pub const MAX_URL_LEN: usize = 16 * 1024;
 /// How far in the future a stored timestamp may lie (clock skew between tabs and reloads).
 pub const MAX_CLOCK_SKEW_MS: Millis = 24.0 * 3_600_000.0;
 
-/// A user's picture as the backend last described it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PictureRecord {
-    /// The user.
-    pub user_id: String,
-    /// The user's current image, or `None` when the user has no picture (the default is shown).
-    pub image_id: Option<String>,
-    /// The presigned URL the image can be downloaded from until `url_expires_at`.
-    pub remote_url: String,
-    /// When `remote_url` stops working (ms since epoch).
-    pub url_expires_at: Millis,
-    /// When the record came from the backend (ms since epoch); freshness counts from here.
-    pub fetched_at: Millis,
-    /// The image's ETag, when object storage sent one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    /// The cache version the record was written under.
-    pub version: u32,
-    /// The image bytes could not be read by `fetch` (no CORS): the remote URL is handed out.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub opaque: bool,
-}
+pub use crate::vocabulary::PictureRecord;
 
-fn corrupt(layer: &'static str, reason: impl Into<String>) -> Error {
+fn corrupt(layer: Layer, reason: impl Into<String>) -> Error {
     Error::CorruptEntry {
         layer,
         reason: reason.into(),
     }
 }
 
-fn check_time(layer: &'static str, name: &str, t: Millis, now: Millis) -> Result<()> {
+fn check_time(layer: Layer, name: &str, t: Millis, now: Millis) -> Result<()> {
     if !t.is_finite() || t < 0.0 || t > now + MAX_CLOCK_SKEW_MS {
         return Err(corrupt(
             layer,
@@ -66,27 +45,26 @@ impl PictureRecord {
     /// Decodes and checks a record read from storage: it must be this version's, for
     /// `expected_user`, with plausible times and bounded strings.
     pub fn decode(text: &str, expected_user: &str, version: u32, now: Millis) -> Result<Self> {
-        const LAYER: &str = "local";
         if text.len() > MAX_URL_LEN + 2 * MAX_ID_LEN + 1024 {
-            return Err(corrupt(LAYER, "entry is too large"));
+            return Err(corrupt(Layer::Local, "entry is too large"));
         }
-        let record: PictureRecord =
-            serde_json::from_str(text).map_err(|e| corrupt(LAYER, format!("not a record: {e}")))?;
+        let record: PictureRecord = serde_json::from_str(text)
+            .map_err(|e| corrupt(Layer::Local, format!("not a record: {e}")))?;
         if record.version != version {
             return Err(corrupt(
-                LAYER,
+                Layer::Local,
                 format!("version {} is not {version}", record.version),
             ));
         }
         if record.user_id != expected_user {
-            return Err(corrupt(LAYER, "record is for another user"));
+            return Err(corrupt(Layer::Local, "record is for another user"));
         }
-        record.check(LAYER, now)?;
+        record.check(Layer::Local, now)?;
         Ok(record)
     }
 
     /// Checks the invariants every record keeps, whatever its source.
-    pub fn check(&self, layer: &'static str, now: Millis) -> Result<()> {
+    pub fn check(&self, layer: Layer, now: Millis) -> Result<()> {
         if self.user_id.is_empty() || self.user_id.len() > MAX_ID_LEN {
             return Err(corrupt(layer, "bad user id"));
         }
@@ -141,30 +119,32 @@ impl ImageMeta {
         max_bytes: u64,
         allowed_types: &[String],
     ) -> Result<()> {
-        const LAYER: &str = "indexeddb";
         if self.version != version {
             return Err(corrupt(
-                LAYER,
+                Layer::IndexedDb,
                 format!("version {} is not {version}", self.version),
             ));
         }
         if self.image_id != expected_id {
-            return Err(corrupt(LAYER, "entry is for another image"));
+            return Err(corrupt(Layer::IndexedDb, "entry is for another image"));
         }
         if !allowed_types.contains(&self.mime) {
-            return Err(corrupt(LAYER, format!("type {} is not allowed", self.mime)));
+            return Err(corrupt(
+                Layer::IndexedDb,
+                format!("type {} is not allowed", self.mime),
+            ));
         }
         if self.bytes == 0 || self.bytes > max_bytes {
             return Err(corrupt(
-                LAYER,
+                Layer::IndexedDb,
                 format!("size {} is out of range", self.bytes),
             ));
         }
         if self.etag.as_ref().is_some_and(|e| e.len() > MAX_ID_LEN) {
-            return Err(corrupt(LAYER, "bad etag"));
+            return Err(corrupt(Layer::IndexedDb, "bad etag"));
         }
-        check_time(LAYER, "storedAt", self.stored_at, now)?;
-        check_time(LAYER, "lastAccess", self.last_access, now)?;
+        check_time(Layer::IndexedDb, "storedAt", self.stored_at, now)?;
+        check_time(Layer::IndexedDb, "lastAccess", self.last_access, now)?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use crate::clock::Millis;
-use crate::hierarchy::Source;
+use crate::vocabulary::{Layer, Source};
 
 /// How many latency samples each layer keeps for its percentiles.
 pub const SAMPLES: usize = 1024;
@@ -58,35 +58,10 @@ impl LayerCounters {
 pub struct RecentError {
     /// When it happened (ms since epoch).
     pub at: Millis,
-    /// `memory`, `local`, `indexeddb` or `network`.
-    pub layer: &'static str,
+    /// The layer that failed.
+    pub layer: Layer,
     /// The error's code and message.
     pub reason: String,
-}
-
-/// The layers as stats name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatLayer {
-    /// The memory map.
-    Memory,
-    /// localStorage.
-    Local,
-    /// IndexedDB.
-    IndexedDb,
-    /// The network.
-    Network,
-}
-
-impl StatLayer {
-    /// The name used in stats and events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatLayer::Memory => "memory",
-            StatLayer::Local => "local",
-            StatLayer::IndexedDb => "indexeddb",
-            StatLayer::Network => "network",
-        }
-    }
 }
 
 /// All counters of one cache instance.
@@ -117,25 +92,19 @@ pub struct Stats {
 
 impl Stats {
     /// The counters of `layer`.
-    pub fn layer_mut(&mut self, layer: StatLayer) -> &mut LayerCounters {
+    pub fn layer_mut(&mut self, layer: Layer) -> &mut LayerCounters {
         match layer {
-            StatLayer::Memory => &mut self.memory,
-            StatLayer::Local => &mut self.local,
-            StatLayer::IndexedDb => &mut self.indexeddb,
-            StatLayer::Network => &mut self.network,
+            Layer::Memory => &mut self.memory,
+            Layer::Local => &mut self.local,
+            Layer::IndexedDb => &mut self.indexeddb,
+            Layer::Network => &mut self.network,
         }
     }
 
     /// Counts a finished get: a hit for the layer that answered, a miss for each layer consulted
     /// before it.
-    pub fn record_get(&mut self, source: Source, ms: f64, stale: bool, consulted: &[StatLayer]) {
-        let answered = match source {
-            Source::Memory => Some(StatLayer::Memory),
-            Source::Local => Some(StatLayer::Local),
-            Source::IndexedDb => Some(StatLayer::IndexedDb),
-            Source::Network => Some(StatLayer::Network),
-            Source::Default => None,
-        };
+    pub fn record_get(&mut self, source: Source, ms: f64, stale: bool, consulted: &[Layer]) {
+        let answered = source.layer();
         for layer in consulted {
             if Some(*layer) != answered {
                 self.layer_mut(*layer).misses += 1;
@@ -148,16 +117,13 @@ impl Stats {
     }
 
     /// Records a failure of `layer`.
-    pub fn record_error(&mut self, layer: StatLayer, reason: String, at: Millis) {
+    pub fn record_error(&mut self, layer: Layer, reason: String, at: Millis) {
         self.layer_mut(layer).errors += 1;
         if self.recent_errors.len() == RECENT_ERRORS {
             self.recent_errors.pop_front();
         }
-        self.recent_errors.push_back(RecentError {
-            at,
-            layer: layer.as_str(),
-            reason,
-        });
+        self.recent_errors
+            .push_back(RecentError { at, layer, reason });
     }
 
     /// The recent errors, oldest first.
@@ -189,14 +155,14 @@ mod tests {
     fn a_get_is_one_hit_and_a_miss_per_layer_before_it() {
         let mut s = Stats::default();
         let all = [
-            StatLayer::Memory,
-            StatLayer::Local,
-            StatLayer::IndexedDb,
-            StatLayer::Network,
+            Layer::Memory,
+            Layer::Local,
+            Layer::IndexedDb,
+            Layer::Network,
         ];
-        s.record_get(Source::Network, 120.0, false, &all);
-        s.record_get(Source::Memory, 0.01, false, &[StatLayer::Memory]);
-        s.record_get(Source::IndexedDb, 3.0, true, &all[..3]);
+        s.record_get(Source::NETWORK, 120.0, false, &all);
+        s.record_get(Source::MEMORY, 0.01, false, &[Layer::Memory]);
+        s.record_get(Source::INDEXED_DB, 3.0, true, &all[..3]);
         assert_eq!((s.memory.hits, s.memory.misses), (1, 2));
         assert_eq!((s.local.hits, s.local.misses), (0, 2));
         assert_eq!(
@@ -223,7 +189,7 @@ mod tests {
     fn recent_errors_are_bounded() {
         let mut s = Stats::default();
         for i in 0..50 {
-            s.record_error(StatLayer::Network, format!("e{i}"), i as f64);
+            s.record_error(Layer::Network, format!("e{i}"), i as f64);
         }
         assert_eq!(s.recent_errors().count(), RECENT_ERRORS);
         assert_eq!(s.recent_errors().next().unwrap().reason, "e30");

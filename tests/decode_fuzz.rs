@@ -6,9 +6,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use avatar_cache::clock::Millis;
-use avatar_cache::key::{KeyLayer, Keys, ParsedKey};
+use avatar_cache::key::{Keys, ParsedKey};
 use avatar_cache::policy::presign::url_expires_at;
 use avatar_cache::record::PictureRecord;
+use avatar_cache::vocabulary::Layer;
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 
@@ -231,7 +232,7 @@ fn assert_accepts_only_round_tripping_records(text: &str) -> Result<(), TestCase
     if let Ok(record) = PictureRecord::decode(text, USER, VERSION, NOW) {
         prop_assert_eq!(&record.user_id, USER);
         prop_assert_eq!(record.version, VERSION);
-        prop_assert!(record.check("local", NOW).is_ok());
+        prop_assert!(record.check(Layer::Local, NOW).is_ok());
         let again = PictureRecord::decode(&record.to_json(), USER, VERSION, NOW);
         prop_assert!(
             again.as_ref().is_ok_and(|r| same_record(r, &record)),
@@ -451,8 +452,16 @@ proptest! {
 
 // ---- storage keys ----------------------------------------------------------------------------
 
-fn layer() -> impl Strategy<Value = KeyLayer> {
-    prop_oneof![Just(KeyLayer::Local), Just(KeyLayer::Idb)]
+/// The key of `id` in a storage layer.
+fn key_in(keys: &Keys, layer: Layer, id: &str) -> String {
+    match layer {
+        Layer::Local => keys.record_key(id),
+        _ => keys.image_key(id),
+    }
+}
+
+fn layer() -> impl Strategy<Value = Layer> {
+    prop_oneof![Just(Layer::Local), Just(Layer::IndexedDb)]
 }
 
 /// Ids drawn from the characters that escaping has to get right, so near-collisions are common.
@@ -485,7 +494,7 @@ proptest! {
         id in prop_oneof![any::<String>(), tricky_id()],
     ) {
         let keys = Keys::new(&namespace, version);
-        let key = keys.key(layer, &id);
+        let key = key_in(&keys, layer, &id);
         prop_assert_eq!(key.matches(':').count(), 3);
         prop_assert_eq!(
             keys.parse_any_version(&key),
@@ -503,7 +512,7 @@ proptest! {
     ) {
         prop_assume!(a != b);
         let keys = Keys::new("profile_pic", 1);
-        prop_assert_ne!(keys.key(layer, &a), keys.key(layer, &b));
-        prop_assert_ne!(keys.key(KeyLayer::Local, &a), keys.key(KeyLayer::Idb, &a));
+        prop_assert_ne!(key_in(&keys, layer, &a), key_in(&keys, layer, &b));
+        prop_assert_ne!(keys.record_key(&a), keys.image_key(&a));
     }
 }

@@ -7,10 +7,11 @@ mod common;
 
 use std::rc::Rc;
 
-use avatar_cache::key::{KeyLayer, Keys};
+use avatar_cache::key::Keys;
 use avatar_cache::layers::idb::{IdbImageStore, IMAGES_STORE, META_STORE, SCHEMA_VERSION};
 use avatar_cache::layers::{ImageStore, StoreUsage};
 use avatar_cache::record::{ImageMeta, StoredImage};
+use avatar_cache::vocabulary::Layer;
 use avatar_cache::{Config, Error, ManualClock};
 use common::namespace;
 use futures::future::{select, Either};
@@ -54,7 +55,7 @@ async fn open(c: &Config) -> IdbImageStore {
 }
 
 fn key(ns: &str, id: &str) -> String {
-    Keys::new(ns, 1).key(KeyLayer::Idb, id)
+    Keys::new(ns, 1).image_key(id)
 }
 
 /// The PNG followed by `extra` bytes, so that sizes differ.
@@ -476,7 +477,7 @@ async fn corrupt_meta_rows_are_misses_and_removed() {
             matches!(
                 result,
                 Err(Error::CorruptEntry {
-                    layer: "indexeddb",
+                    layer: Layer::IndexedDb,
                     ..
                 })
             ),
@@ -524,8 +525,8 @@ async fn old_version_and_corrupt_rows_are_cleaned_on_open() {
     let name = v1.database_name();
     // A current-version row whose metadata is an HTML page, and an image without metadata.
     let v2_keys = Keys::new(&ns, 2);
-    let html = v2_keys.key(KeyLayer::Idb, "html");
-    let orphan = v2_keys.key(KeyLayer::Idb, "orphan");
+    let html = v2_keys.image_key("html");
+    let orphan = v2_keys.image_key("orphan");
     let (h, o) = (html.clone(), orphan.clone());
     raw_write(&name, &[IMAGES_STORE, META_STORE], move |tx| {
         let images = tx.object_store(IMAGES_STORE).unwrap();
@@ -554,7 +555,7 @@ async fn old_version_and_corrupt_rows_are_cleaned_on_open() {
     store.put(image("a", 0, NOW)).await.unwrap();
     assert_eq!(
         raw_keys(&name, IMAGES_STORE).await,
-        [v2_keys.key(KeyLayer::Idb, "a")]
+        [v2_keys.image_key("a")]
     );
 }
 
@@ -645,7 +646,7 @@ async fn a_blocked_open_gives_up_within_the_timeout() {
         matches!(
             result,
             Err(Error::StorageUnavailable {
-                layer: "indexeddb",
+                layer: Layer::IndexedDb,
                 ..
             })
         ),
@@ -699,7 +700,7 @@ async fn a_failed_reopen_makes_the_store_unavailable() {
         matches!(
             result,
             Err(Error::StorageUnavailable {
-                layer: "indexeddb",
+                layer: Layer::IndexedDb,
                 ..
             })
         ),
@@ -842,7 +843,12 @@ async fn a_full_origin_evicts_a_quarter_and_retries_once() {
     // Still full after the retry: the write is refused, nothing else is lost.
     store.refuse_writes_for_quota(2);
     let refused = store.put(image("late", 11, NOW + 11.0)).await;
-    assert_eq!(refused, Err(Error::QuotaExceeded { layer: "indexeddb" }));
+    assert_eq!(
+        refused,
+        Err(Error::QuotaExceeded {
+            layer: Layer::IndexedDb
+        })
+    );
     assert_eq!(raw_keys(&name, META_STORE).await.len(), 6);
     assert_eq!(
         ids_present(&store, &["d", "new", "late"]).await,

@@ -6,10 +6,11 @@ mod common;
 
 use std::rc::Rc;
 
-use avatar_cache::key::{KeyLayer, Keys};
+use avatar_cache::key::Keys;
 use avatar_cache::layers::local::LocalRecordStore;
 use avatar_cache::layers::RecordStore;
 use avatar_cache::record::PictureRecord;
+use avatar_cache::vocabulary::Layer;
 use avatar_cache::{Config, Error, ManualClock};
 use common::namespace;
 use wasm_bindgen::JsValue;
@@ -49,11 +50,17 @@ fn record(user: &str, fetched_at: f64) -> PictureRecord {
 }
 
 fn key(ns: &str, user: &str) -> String {
-    Keys::new(ns, 1).key(KeyLayer::Local, user)
+    Keys::new(ns, 1).record_key(user)
 }
 
 fn is_corrupt(result: avatar_cache::Result<Option<PictureRecord>>) -> bool {
-    matches!(result, Err(Error::CorruptEntry { layer: "local", .. }))
+    matches!(
+        result,
+        Err(Error::CorruptEntry {
+            layer: Layer::Local,
+            ..
+        })
+    )
 }
 
 #[wasm_bindgen_test]
@@ -128,8 +135,8 @@ fn another_users_record_under_this_key_is_a_miss() {
 fn old_version_keys_are_removed_when_the_store_opens() {
     let ns = namespace();
     let s = storage();
-    let v0 = Keys::new(&ns, 0).key(KeyLayer::Local, "u");
-    let v7 = Keys::new(&ns, 7).key(KeyLayer::Local, "w");
+    let v0 = Keys::new(&ns, 0).record_key("u");
+    let v7 = Keys::new(&ns, 7).record_key("w");
     let foreign = format!("{ns}x:local:u:v0");
     let mut old = record("u", NOW);
     old.version = 0;
@@ -196,7 +203,7 @@ fn clear_removes_only_own_keys() {
         s.set_item(k, "app data").unwrap();
     }
     // Written by this namespace under another version after the store opened.
-    s.set_item(&Keys::new(&ns, 9).key(KeyLayer::Local, "c"), "old")
+    s.set_item(&Keys::new(&ns, 9).record_key("c"), "old")
         .unwrap();
 
     store.clear().unwrap();
@@ -336,7 +343,12 @@ fn full_storage_evicts_own_oldest_keys_and_never_foreign_ones() {
     store.clear().unwrap();
     let more = Filler::fill(&format!("more-{ns}"));
     let result = store.put(&big_record("late", NOW));
-    assert_eq!(result, Err(Error::QuotaExceeded { layer: "local" }));
+    assert_eq!(
+        result,
+        Err(Error::QuotaExceeded {
+            layer: Layer::Local
+        })
+    );
     assert_eq!(store.get("late").unwrap(), None);
     filler.assert_untouched();
     more.assert_untouched();

@@ -12,7 +12,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         source: Source,
         stale: bool,
         start: Millis,
-        consulted: &[StatLayer],
+        consulted: &[Layer],
         bytes: u64,
     ) -> Picture {
         let load_ms = self.count_answer(&record.user_id, source, stale, start, consulted, bytes);
@@ -33,7 +33,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         source: Source,
         stale: bool,
         start: Millis,
-        consulted: &[StatLayer],
+        consulted: &[Layer],
         bytes: u64,
     ) -> Millis {
         let load_ms = (self.tick() - start).max(0.0);
@@ -56,17 +56,17 @@ impl<I: Clone + 'static> Hierarchy<I> {
         record: &PictureRecord,
         url: String,
         start: Millis,
-        consulted: &[StatLayer],
+        consulted: &[Layer],
         bytes: u64,
     ) -> Picture {
-        self.answer(record, url, Source::Network, false, start, consulted, bytes)
+        self.answer(record, url, Source::NETWORK, false, start, consulted, bytes)
     }
 
     pub(super) fn fallback_default(
         &self,
         user_id: &str,
         start: Millis,
-        consulted: &[StatLayer],
+        consulted: &[Layer],
     ) -> Picture {
         self.count_answer(user_id, Source::Default, false, start, consulted, 0);
         self.default_picture(user_id, start)
@@ -100,7 +100,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         (stats.api_calls, stats.downloads)
     }
 
-    pub(super) fn record_error(&self, layer: StatLayer, error: &Error) {
+    pub(super) fn record_error(&self, layer: Layer, error: &Error) {
         let reason = format!("{}: {error}", error.code());
         let now = self.now();
         self.inner

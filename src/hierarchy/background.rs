@@ -56,13 +56,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
             Ok(remote) if remote.user_id.as_deref().is_none_or(|u| u == user_id) => remote,
             Ok(_) => {
                 return self.record_error(
-                    StatLayer::Network,
+                    Layer::Network,
                     &Error::BadResponse {
                         reason: "answer names another user".into(),
                     },
                 )
             }
-            Err(e) => return self.record_error(StatLayer::Network, &e),
+            Err(e) => return self.record_error(Layer::Network, &e),
         };
         let record = self.record_from_remote(user_id, remote, now);
         match self.complete(record, now).await {
@@ -83,7 +83,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     self.notify(&Change::User(user_id.to_string()));
                 }
             }
-            Err(e) => self.record_error(StatLayer::Network, &e),
+            Err(e) => self.record_error(Layer::Network, &e),
         }
     }
 

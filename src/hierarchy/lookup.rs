@@ -76,10 +76,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
         Some(self.answer(
             &record,
             url,
-            Source::Memory,
+            Source::MEMORY,
             false,
             start,
-            &[StatLayer::Memory],
+            &[Layer::Memory],
             0,
         ))
     }
@@ -158,17 +158,14 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 this.written(&id).await;
             }
         };
-        let name = format!(
-            "avatar-cache:{}",
-            self.inner.keys.key(KeyLayer::Local, user_id)
-        );
+        let name = format!("avatar-cache:{}", self.inner.keys.record_key(user_id));
         self.inner
             .layers
             .runtime
             .spawn(locks.exclusive(name, task.boxed_local()));
         match answer_rx.await {
             Ok(picture) => picture,
-            Err(_) => self.fallback_default(user_id, start, &[StatLayer::Memory]),
+            Err(_) => self.fallback_default(user_id, start, &[Layer::Memory]),
         }
     }
 
@@ -181,7 +178,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         start: Millis,
     ) -> std::result::Result<Picture, StoredMiss> {
         let now = self.now();
-        let mut consulted = vec![StatLayer::Memory];
+        let mut consulted = vec![Layer::Memory];
         let (stored, record_source, fresh) = self.stored_record(user_id, now, &mut consulted);
         let stored = stored.filter(|r| hint.is_none_or(|h| r.image_id.as_deref() == Some(h)));
 
@@ -192,7 +189,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 let stale = !fresh || found.stale;
                 let source = record_source.max(found.source);
                 if !stale || self.inner.config.stale_while_revalidate {
-                    if record_source != Source::Memory || !fresh {
+                    if record_source != Source::MEMORY || !fresh {
                         self.promote(&record, now);
                     }
                     if stale {
@@ -249,31 +246,31 @@ impl<I: Clone + 'static> Hierarchy<I> {
         &self,
         user_id: &str,
         now: Millis,
-        consulted: &mut Vec<StatLayer>,
+        consulted: &mut Vec<Layer>,
     ) -> (Option<PictureRecord>, Source, bool) {
         let in_memory = self.inner.memory.borrow_mut().record(user_id, now).cloned();
         if let Some(entry) = &in_memory {
             if now < entry.fresh_until {
-                return (Some(entry.record.clone()), Source::Memory, true);
+                return (Some(entry.record.clone()), Source::MEMORY, true);
             }
         }
         // Memory's copy is stale (or absent): localStorage may hold a fresher one, written by
         // another tab or kept longer by its own TTL.
-        let stale_memory = (in_memory.map(|e| e.record), Source::Memory, false);
+        let stale_memory = (in_memory.map(|e| e.record), Source::MEMORY, false);
         let Some(local) = &self.inner.layers.local else {
             return stale_memory;
         };
-        consulted.push(StatLayer::Local);
+        consulted.push(Layer::Local);
         match local.get(user_id) {
             Ok(Some(record))
                 if is_fresh(record.fetched_at, now, self.inner.config.local.ttl_ms) =>
             {
-                (Some(record), Source::Local, true)
+                (Some(record), Source::LOCAL, true)
             }
-            Ok(Some(record)) if stale_memory.0.is_none() => (Some(record), Source::Local, false),
+            Ok(Some(record)) if stale_memory.0.is_none() => (Some(record), Source::LOCAL, false),
             Ok(_) => stale_memory,
             Err(e) => {
-                self.record_error(StatLayer::Local, &e);
+                self.record_error(Layer::Local, &e);
                 stale_memory
             }
         }
@@ -285,12 +282,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
         &self,
         record: &PictureRecord,
         now: Millis,
-        consulted: &mut Vec<StatLayer>,
+        consulted: &mut Vec<Layer>,
     ) -> Option<FoundImage> {
         let Some(image_id) = record.image_id.as_deref() else {
             return Some(FoundImage {
                 url: self.inner.config.default_image_url.clone(),
-                source: Source::Memory,
+                source: Source::MEMORY,
                 stale: false,
                 etag: None,
             });
@@ -298,7 +295,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         if record.opaque {
             return (!presign::is_expired(record.url_expires_at, now)).then(|| FoundImage {
                 url: record.remote_url.clone(),
-                source: Source::Memory,
+                source: Source::MEMORY,
                 stale: false,
                 etag: None,
             });
@@ -307,13 +304,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
             let stale = !is_fresh(stored_at, now, self.inner.config.idb.ttl_ms);
             return Some(FoundImage {
                 url,
-                source: Source::Memory,
+                source: Source::MEMORY,
                 stale,
                 etag,
             });
         }
         let images = self.available_images()?;
-        consulted.push(StatLayer::IndexedDb);
+        consulted.push(Layer::IndexedDb);
         match images.get(image_id).await {
             Ok(Some(stored)) => {
                 if !self.adopt_stored(stored, now) {
@@ -323,14 +320,14 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 let stale = !is_fresh(stored_at, now, self.inner.config.idb.ttl_ms);
                 Some(FoundImage {
                     url,
-                    source: Source::IndexedDb,
+                    source: Source::INDEXED_DB,
                     stale,
                     etag,
                 })
             }
             Ok(None) => None,
             Err(e) => {
-                self.record_error(StatLayer::IndexedDb, &e);
+                self.record_error(Layer::IndexedDb, &e);
                 None
             }
         }
@@ -370,7 +367,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         for user in users {
             let mut consulted = Vec::new();
             if let (Some(record), source, fresh) = self.stored_record(user, now, &mut consulted) {
-                if source == Source::Local && fresh {
+                if source == Source::LOCAL && fresh {
                     // Read once: the get that follows finds it in memory.
                     self.promote(&record, now);
                 }
@@ -395,7 +392,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         }
                     }
                 }
-                Err(e) => self.record_error(StatLayer::IndexedDb, &e),
+                Err(e) => self.record_error(Layer::IndexedDb, &e),
             }
         }
         wanted

@@ -19,8 +19,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
             known,
         } = miss;
         let now = self.now();
-        if !consulted.contains(&StatLayer::Network) {
-            consulted.push(StatLayer::Network);
+        if !consulted.contains(&Layer::Network) {
+            consulted.push(Layer::Network);
         }
         if let Some(record) = known {
             if let Some((url, bytes, etag)) = self.download_image(&record, None, now).await {
@@ -58,7 +58,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         match outcome {
             Ok((record, url, bytes)) => self.network_answer(&record, url, start, &consulted, bytes),
             Err(e) => {
-                self.record_error(StatLayer::Network, &e);
+                self.record_error(Layer::Network, &e);
                 match fallback {
                     Some((record, url, source)) => {
                         self.answer(&record, url, source, true, start, &consulted, 0)
@@ -140,7 +140,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             Ok(Fetched::Image { url, bytes, etag }) => Some((url, bytes, etag)),
             Ok(Fetched::Opaque) => None,
             Err(e) => {
-                self.record_error(StatLayer::Network, &e);
+                self.record_error(Layer::Network, &e);
                 None
             }
         }
@@ -325,13 +325,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 for evicted_id in evicted {
                     self.inner.stats.borrow_mut().evictions += 1;
                     self.emit(|| CacheEvent::Evict {
-                        layer: StatLayer::IndexedDb,
+                        layer: Layer::IndexedDb,
                         id: evicted_id,
                     });
                 }
                 self.debug(|| format!("{id}: stored in IndexedDB"));
             }
-            Err(e) => self.record_error(StatLayer::IndexedDb, &e),
+            Err(e) => self.record_error(Layer::IndexedDb, &e),
         }
         self.refresh_usage();
     }

@@ -148,7 +148,7 @@ fn first_get_comes_from_the_network_and_is_written_to_every_layer() {
     let p = h.get("u0");
     assert_eq!(
         (p.source, p.stale, p.image_id.as_deref()),
-        (Source::Network, false, Some("img0"))
+        (Source::NETWORK, false, Some("img0"))
     );
     assert!(p.url.starts_with("blob:test/"));
     assert_eq!((h.api_calls(), h.downloads()), (1, 1));
@@ -166,7 +166,7 @@ fn second_get_is_a_memory_hit_without_requests_and_peek_sees_it() {
     assert!(h.cache.peek("u0").is_none(), "peek never goes below memory");
     let first = h.get("u0");
     let second = h.get("u0");
-    assert_eq!(second.source, Source::Memory);
+    assert_eq!(second.source, Source::MEMORY);
     assert_eq!(second.url, first.url);
     assert_eq!(h.cache.peek("u0").unwrap().url, first.url);
     assert_eq!((h.api_calls(), h.downloads()), (1, 1));
@@ -187,7 +187,7 @@ fn reload_answers_from_storage_without_any_request() {
     let reloaded = h.tab();
     h.clock.advance(5.0 * MINUTE);
     let p = h.get_in(&reloaded, "u1");
-    assert_eq!((p.source, p.stale), (Source::IndexedDb, false));
+    assert_eq!((p.source, p.stale), (Source::INDEXED_DB, false));
     assert_eq!(
         (h.api_calls(), h.downloads()),
         (3, 3),
@@ -195,7 +195,7 @@ fn reload_answers_from_storage_without_any_request() {
     );
     assert_eq!(
         h.get_in(&reloaded, "u1").source,
-        Source::Memory,
+        Source::MEMORY,
         "promoted to memory"
     );
 }
@@ -213,7 +213,7 @@ fn fifty_concurrent_gets_share_one_request() {
     let pictures = h.runtime.block_on(gets);
     assert!(pictures
         .iter()
-        .all(|p| p.as_ref().unwrap().source == Source::Network));
+        .all(|p| p.as_ref().unwrap().source == Source::NETWORK));
     let urls: std::collections::HashSet<_> = pictures
         .iter()
         .map(|p| p.as_ref().unwrap().url.clone())
@@ -229,12 +229,12 @@ fn memory_ttl_boundary_falls_through_to_a_fresh_local_record() {
     h.users(1);
     h.get("u0");
     h.clock.advance(30.0 * MINUTE - 1.0);
-    assert_eq!(h.get("u0").source, Source::Memory);
+    assert_eq!(h.get("u0").source, Source::MEMORY);
     h.clock.advance(1.0);
     let p = h.get("u0");
     assert_eq!(
         (p.source, p.stale),
-        (Source::Local, false),
+        (Source::LOCAL, false),
         "memory expired at 30 min, local lives 45"
     );
     assert_eq!(h.api_calls(), 1);
@@ -255,7 +255,7 @@ fn stale_record_is_served_at_once_and_revalidated_in_the_background() {
     let stale = h.get("u0");
     assert_eq!(
         (stale.source, stale.stale, stale.url.as_str()),
-        (Source::Memory, true, first.url.as_str())
+        (Source::MEMORY, true, first.url.as_str())
     );
     assert_eq!(h.api_calls(), 2, "revalidated in the background");
     assert_eq!(h.downloads(), 1, "same image: not downloaded again");
@@ -265,7 +265,7 @@ fn stale_record_is_served_at_once_and_revalidated_in_the_background() {
     );
     assert_eq!(
         (h.get("u0").source, h.get("u0").stale),
-        (Source::Memory, false)
+        (Source::MEMORY, false)
     );
 
     h.backend
@@ -280,7 +280,7 @@ fn stale_record_is_served_at_once_and_revalidated_in_the_background() {
     let now = h.get("u0");
     assert_eq!(
         (now.image_id.as_deref(), now.source, now.stale),
-        (Some("img-new"), Source::Memory, false)
+        (Some("img-new"), Source::MEMORY, false)
     );
 }
 
@@ -291,7 +291,7 @@ fn without_stale_while_revalidate_a_stale_record_waits_for_the_network() {
     h.get("u0");
     h.clock.advance(46.0 * MINUTE);
     let p = h.get("u0");
-    assert_eq!((p.source, p.stale), (Source::Network, false));
+    assert_eq!((p.source, p.stale), (Source::NETWORK, false));
     assert_eq!(
         (h.api_calls(), h.downloads()),
         (2, 1),
@@ -307,7 +307,7 @@ fn stored_bytes_of_a_known_image_are_never_downloaded_again() {
     h.cache.invalidate("u0").unwrap();
     let reloaded = h.tab();
     let p = h.get_in(&reloaded, "u0");
-    assert_eq!(p.source, Source::Network, "the record needed the API");
+    assert_eq!(p.source, Source::NETWORK, "the record needed the API");
     assert_eq!(
         (h.api_calls(), h.downloads()),
         (2, 1),
@@ -322,7 +322,7 @@ fn version_bump_hides_every_old_entry() {
     h.get("u0");
     let bumped = h.tab_with(json!({"version": 2}));
     let p = h.get_in(&bumped, "u0");
-    assert_eq!(p.source, Source::Network);
+    assert_eq!(p.source, Source::NETWORK);
     assert!(h.local.raw("profile_pic:local:u0:v2").is_some());
     assert_eq!(h.api_calls(), 2);
 }
@@ -333,7 +333,7 @@ fn expiring_presigned_url_of_an_opaque_image_is_refreshed_before_it_expires() {
     h.users(1);
     h.backend.set_image_mode("img0", ImageMode::Opaque);
     let p = h.get("u0");
-    assert_eq!(p.source, Source::Network);
+    assert_eq!(p.source, Source::NETWORK);
     assert!(
         p.url.starts_with("https://s3.test/avatars/img0?"),
         "no CORS: the remote URL is handed out"
@@ -370,7 +370,7 @@ fn unreachable_network_answers_stale_then_default() {
     let stale = h.get("u0");
     assert_eq!(
         (stale.source, stale.stale),
-        (Source::Memory, true),
+        (Source::MEMORY, true),
         "stale rather than nothing"
     );
     let unseen = h.get("u1");
@@ -402,13 +402,13 @@ fn broken_indexeddb_leaves_memory_local_and_network_working() {
     let h = Harness::new(defaults());
     h.users(2);
     h.images.set_failing(true);
-    assert_eq!(h.get("u0").source, Source::Network);
-    assert_eq!(h.get("u0").source, Source::Memory);
+    assert_eq!(h.get("u0").source, Source::NETWORK);
+    assert_eq!(h.get("u0").source, Source::MEMORY);
     let reloaded = h.tab();
     let p = h.get_in(&reloaded, "u0");
     assert_eq!(
         p.source,
-        Source::Network,
+        Source::NETWORK,
         "bytes must be downloaded again, but no API call"
     );
     assert_eq!(h.api_calls(), 1);
@@ -422,7 +422,7 @@ fn corrupt_local_entry_is_a_miss_and_is_removed() {
     h.local
         .set_raw("profile_pic:local:u0:v1", "{\"not\":\"a record\"}");
     let p = h.get("u0");
-    assert_eq!(p.source, Source::Network);
+    assert_eq!(p.source, Source::NETWORK);
     assert!(
         h.local
             .raw("profile_pic:local:u0:v1")
@@ -444,7 +444,7 @@ fn full_local_storage_evicts_own_keys_and_never_foreign_ones() {
     h.local.set_raw("app:settings", &"x".repeat(1_000));
     h.local.set_quota(Some(2 * 1_020 + 2_600));
     for u in &users {
-        assert_eq!(h.get(u).source, Source::Network);
+        assert_eq!(h.get(u).source, Source::NETWORK);
     }
     assert!(
         h.local.raw("app:settings").is_some(),
@@ -483,7 +483,7 @@ fn prefetch_resolves_a_list_in_one_batch_call_and_reads_storage_in_one_transacti
         1,
         "one get_many for the whole list"
     );
-    assert_eq!(h.get_in(&reloaded, "u42").source, Source::Memory);
+    assert_eq!(h.get_in(&reloaded, "u42").source, Source::MEMORY);
 }
 
 #[test]
@@ -528,7 +528,7 @@ fn set_picture_with_bytes_reaches_another_tab_without_a_download() {
     let seen = h.get_in(&other, "u0");
     assert_eq!(
         (seen.image_id.as_deref(), seen.source),
-        (Some("img-up"), Source::IndexedDb)
+        (Some("img-up"), Source::INDEXED_DB)
     );
     assert_eq!(h.downloads(), 1, "nobody downloaded the upload");
 }
@@ -568,7 +568,7 @@ fn object_urls_are_bounded_and_never_handed_out_after_revocation() {
     let again = h.get(&users[0]);
     assert_ne!(again.url, first.url);
     assert!(!h.urls.is_revoked(&again.url));
-    assert_eq!(again.source, Source::IndexedDb);
+    assert_eq!(again.source, Source::INDEXED_DB);
 }
 
 #[test]
@@ -581,7 +581,7 @@ fn indexeddb_hits_are_touched_in_one_batched_transaction() {
     h.runtime.advance(TOUCH_FLUSH_MS);
     let reloaded = h.tab();
     for u in &users {
-        assert_eq!(h.get_in(&reloaded, u).source, Source::IndexedDb);
+        assert_eq!(h.get_in(&reloaded, u).source, Source::INDEXED_DB);
     }
     let before = h.images.transactions.get();
     h.runtime.advance(TOUCH_FLUSH_MS);
@@ -604,7 +604,7 @@ fn a_known_image_id_is_answered_from_storage_before_any_request() {
         .unwrap();
     assert_eq!(
         (p.source, p.image_id.as_deref()),
-        (Source::IndexedDb, Some("img0"))
+        (Source::INDEXED_DB, Some("img0"))
     );
     assert_eq!(h.downloads(), 1);
 }
@@ -622,7 +622,7 @@ fn a_new_image_id_from_the_app_overrides_a_stored_record() {
         .unwrap();
     assert_eq!(
         (p.source, p.image_id.as_deref()),
-        (Source::Network, Some("img-b"))
+        (Source::NETWORK, Some("img-b"))
     );
     assert_eq!(
         h.backend.counts().image_calls,
@@ -638,10 +638,10 @@ fn users_without_a_picture_get_the_default_from_the_cache() {
     let p = h.get("nopic");
     assert_eq!(
         (p.source, p.image_id.as_deref(), p.url.as_str()),
-        (Source::Network, None, "/images/default_pfp.png")
+        (Source::NETWORK, None, "/images/default_pfp.png")
     );
     let reloaded = h.tab();
-    assert_eq!(h.get_in(&reloaded, "nopic").source, Source::Local);
+    assert_eq!(h.get_in(&reloaded, "nopic").source, Source::LOCAL);
     assert_eq!(h.api_calls(), 1);
 }
 
@@ -683,7 +683,7 @@ fn tabs_asking_for_the_same_user_at_once_share_one_request() {
     let pictures = h.run(gets);
     let sources: Vec<Source> = pictures.iter().map(|p| p.source).collect();
     assert_eq!(
-        sources.iter().filter(|s| **s == Source::Network).count(),
+        sources.iter().filter(|s| **s == Source::NETWORK).count(),
         1,
         "{sources:?}"
     );
@@ -706,7 +706,7 @@ fn components_mounting_together_share_one_batch_call() {
     let pictures = h.run(gets);
     assert!(pictures
         .iter()
-        .all(|p| p.source == Source::Network && p.image_id.is_some()));
+        .all(|p| p.source == Source::NETWORK && p.image_id.is_some()));
     let counts = h.backend.counts();
     assert_eq!(
         (counts.batch_calls, counts.user_calls, counts.downloads),

@@ -43,7 +43,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     pub(super) fn write_local(&self, record: &PictureRecord) {
         if let Some(local) = &self.inner.layers.local {
             if let Err(e) = local.put(record) {
-                self.record_error(StatLayer::Local, &e);
+                self.record_error(Layer::Local, &e);
             }
         }
     }
@@ -52,7 +52,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.inner.memory.borrow_mut().remove_record(user_id);
         if let Some(local) = &self.inner.layers.local {
             if let Err(e) = local.remove(user_id) {
-                self.record_error(StatLayer::Local, &e);
+                self.record_error(Layer::Local, &e);
             }
         }
     }
@@ -67,7 +67,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             self.inner.stats.borrow_mut().evictions += 1;
             self.inner.layers.urls.revoke(&url);
             self.emit(|| CacheEvent::Evict {
-                layer: StatLayer::Memory,
+                layer: Layer::Memory,
                 id: url,
             });
         }

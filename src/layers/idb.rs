@@ -73,10 +73,11 @@ use web_sys::{
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::key::{validate_id, KeyLayer, Keys};
+use crate::key::{validate_id, Keys};
 use crate::layers::{ImageStore, LocalFuture, StoreUsage};
 use crate::policy::lru::{Budget, LruIndex};
 use crate::record::{ImageMeta, StoredImage};
+use crate::vocabulary::Layer;
 
 /// The schema (and IndexedDB database) version this code reads and writes.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -86,8 +87,6 @@ pub const IMAGES_STORE: &str = "images";
 pub const META_STORE: &str = "meta";
 /// The index on `meta.lastAccess`.
 pub const LAST_ACCESS_INDEX: &str = "lastAccess";
-
-const LAYER: &str = "indexeddb";
 
 /// How long one operation may take beyond the open timeout (an operation may have to reopen
 /// the connection first) before the engine is considered stuck.
@@ -236,12 +235,12 @@ impl IdbImageStore {
     }
 
     fn key_of(&self, image_id: &str) -> String {
-        self.keys.key(KeyLayer::Idb, image_id)
+        self.keys.image_key(image_id)
     }
 
     fn unavailable_error(&self, reason: &str) -> Error {
         Error::StorageUnavailable {
-            layer: LAYER,
+            layer: Layer::IndexedDb,
             reason: reason.to_string(),
         }
     }
@@ -364,7 +363,7 @@ impl IdbImageStore {
         let parsed = self
             .keys
             .parse_any_version(key)
-            .filter(|p| p.layer == KeyLayer::Idb && p.version == self.keys.version())
+            .filter(|p| p.layer == Layer::IndexedDb && p.version == self.keys.version())
             .ok_or_else(|| corrupt("key of another version or namespace"))?;
         let meta: ImageMeta = serde_wasm_bindgen::from_value(value.clone())
             .map_err(|e| corrupt(format!("not image metadata: {e}")))?;
@@ -524,7 +523,9 @@ impl IdbImageStore {
         loop {
             let outcome = if self.quota_faults.get() > 0 {
                 self.quota_faults.set(self.quota_faults.get() - 1);
-                Err(Error::QuotaExceeded { layer: LAYER })
+                Err(Error::QuotaExceeded {
+                    layer: Layer::IndexedDb,
+                })
             } else {
                 write(&conn, &self.keys, &key, &value, &meta_value, &victims).await
             };
@@ -558,7 +559,9 @@ impl IdbImageStore {
             // next operation.
             self.mirror_stale.set(true);
             return Err(if error.is_quota() {
-                Error::QuotaExceeded { layer: LAYER }
+                Error::QuotaExceeded {
+                    layer: Layer::IndexedDb,
+                }
             } else {
                 error
             });
@@ -774,7 +777,7 @@ async fn open_connection(name: &str) -> Result<Conn> {
         factory
             .open_with_u32(name, SCHEMA_VERSION)
             .map_err(|e| Error::StorageUnavailable {
-                layer: LAYER,
+                layer: Layer::IndexedDb,
                 reason: js_error(e).to_string(),
             })?;
     let db = OpenFuture::new(request).await?;
@@ -784,7 +787,7 @@ async fn open_connection(name: &str) -> Result<Conn> {
 /// `indexedDB` of the page or worker, without throwing (opaque origins throw on access).
 fn idb_factory() -> Result<IdbFactory> {
     let unavailable = |reason: String| Error::StorageUnavailable {
-        layer: LAYER,
+        layer: Layer::IndexedDb,
         reason,
     };
     let value = Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
@@ -804,7 +807,7 @@ async fn with_timeout<T>(future: impl Future<Output = Result<T>>, ms: u32) -> Re
     match select(Box::pin(future), sleep(ms)).await {
         Either::Left((result, _)) => result,
         Either::Right(_) => Err(Error::StorageUnavailable {
-            layer: LAYER,
+            layer: Layer::IndexedDb,
             reason: format!(
                 "the database did not open within {ms} ms (another tab may hold an older \
                  version open)"
@@ -954,7 +957,7 @@ async fn write(
         .map_err(|e| abort(&tx, e))?;
     metas.put_with_key(meta, &key).map_err(|e| abort(&tx, e))?;
     for victim in victims {
-        let victim = JsValue::from_str(&keys.key(KeyLayer::Idb, victim));
+        let victim = JsValue::from_str(&keys.image_key(victim));
         images.delete(&victim).map_err(|e| abort(&tx, e))?;
         metas.delete(&victim).map_err(|e| abort(&tx, e))?;
     }
@@ -1019,7 +1022,7 @@ fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
 
 fn corrupt(reason: impl Into<String>) -> Error {
     Error::CorruptEntry {
-        layer: LAYER,
+        layer: Layer::IndexedDb,
         reason: reason.into(),
     }
 }
@@ -1040,7 +1043,9 @@ fn js_error(value: JsValue) -> Error {
     };
     let name = field("name").unwrap_or_else(|| "Error".into());
     if name == "QuotaExceededError" || name == "NS_ERROR_DOM_QUOTA_REACHED" {
-        return Error::QuotaExceeded { layer: LAYER };
+        return Error::QuotaExceeded {
+            layer: Layer::IndexedDb,
+        };
     }
     let message = field("message")
         .or_else(|| value.as_string())

@@ -21,9 +21,10 @@ use super::{
 use crate::clock::{Clock, ManualClock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::key::{KeyLayer, Keys};
+use crate::key::Keys;
 use crate::policy::lru::{Budget, LruIndex};
 use crate::record::{PictureRecord, StoredImage};
+use crate::vocabulary::Layer;
 
 /// Image bytes as the native layers carry them.
 pub type Bytes = Rc<Vec<u8>>;
@@ -121,7 +122,7 @@ impl InMemoryRecordStore {
 
 impl RecordStore for InMemoryRecordStore {
     fn get(&self, user_id: &str) -> Result<Option<PictureRecord>> {
-        let key = self.keys.key(KeyLayer::Local, user_id);
+        let key = self.keys.record_key(user_id);
         let Some(text) = self.raw(&key) else {
             return Ok(None);
         };
@@ -135,19 +136,19 @@ impl RecordStore for InMemoryRecordStore {
     }
 
     fn put(&self, record: &PictureRecord) -> Result<()> {
-        let key = self.keys.key(KeyLayer::Local, &record.user_id);
+        let key = self.keys.record_key(&record.user_id);
         let value = record.to_json();
         if !self.fits(&key, &value) && (self.evict_own_oldest() == 0 || !self.fits(&key, &value)) {
-            return Err(Error::QuotaExceeded { layer: "local" });
+            return Err(Error::QuotaExceeded {
+                layer: Layer::Local,
+            });
         }
         self.map.borrow_mut().insert(key, value);
         Ok(())
     }
 
     fn remove(&self, user_id: &str) -> Result<()> {
-        self.map
-            .borrow_mut()
-            .remove(&self.keys.key(KeyLayer::Local, user_id));
+        self.map.borrow_mut().remove(&self.keys.record_key(user_id));
         Ok(())
     }
 
@@ -170,7 +171,7 @@ impl RecordStore for InMemoryRecordStore {
         map.iter()
             .filter_map(|(k, v)| {
                 let parsed = self.keys.parse_any_version(k)?;
-                (parsed.layer == KeyLayer::Local && parsed.version == self.keys.version())
+                (parsed.layer == Layer::Local && parsed.version == self.keys.version())
                     .then(|| PictureRecord::decode(v, &parsed.id, self.keys.version(), now).ok())?
             })
             .collect()
@@ -221,7 +222,7 @@ impl InMemoryImageStore {
     pub fn contains(&self, image_id: &str) -> bool {
         self.entries
             .borrow()
-            .contains_key(&self.keys.key(KeyLayer::Idb, image_id))
+            .contains_key(&self.keys.image_key(image_id))
     }
 
     fn begin(&self) -> Result<()> {
@@ -238,7 +239,7 @@ impl InMemoryImageStore {
     fn read(&self, image_id: &str) -> Option<StoredImage<Bytes>> {
         self.entries
             .borrow()
-            .get(&self.keys.key(KeyLayer::Idb, image_id))
+            .get(&self.keys.image_key(image_id))
             .cloned()
     }
 }
@@ -261,7 +262,7 @@ impl ImageStore<Bytes> for InMemoryImageStore {
 
     fn put(&self, image: StoredImage<Bytes>) -> LocalFuture<'_, Result<Vec<String>>> {
         let result = self.begin().map(|_| {
-            let key = self.keys.key(KeyLayer::Idb, &image.meta.image_id);
+            let key = self.keys.image_key(&image.meta.image_id);
             let evicted = self.order.borrow_mut().insert(
                 key.clone(),
                 image.meta.bytes,
@@ -281,7 +282,7 @@ impl ImageStore<Bytes> for InMemoryImageStore {
         let result = self.begin().map(|_| {
             let mut order = self.order.borrow_mut();
             for (id, at) in accesses {
-                order.touch(&self.keys.key(KeyLayer::Idb, id), *at);
+                order.touch(&self.keys.image_key(id), *at);
             }
         });
         async move { result }.boxed_local()
@@ -289,7 +290,7 @@ impl ImageStore<Bytes> for InMemoryImageStore {
 
     fn remove<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<()>> {
         let result = self.begin().map(|_| {
-            let key = self.keys.key(KeyLayer::Idb, image_id);
+            let key = self.keys.image_key(image_id);
             self.order.borrow_mut().remove(&key);
             self.entries.borrow_mut().remove(&key);
         });

@@ -27,11 +27,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::key::{validate_id, KeyLayer, Keys};
+use crate::key::{validate_id, Keys};
 use crate::layers::RecordStore;
 use crate::record::PictureRecord;
-
-const LAYER: &str = "local";
+use crate::vocabulary::Layer;
 
 /// DOMException names browsers use when localStorage is full (Firefox used its own name before
 /// it adopted the standard one).
@@ -84,7 +83,7 @@ impl LocalRecordStore {
 
     /// The key `user_id`'s record is stored under.
     pub fn key_of(&self, user_id: &str) -> String {
-        self.keys.key(KeyLayer::Local, user_id)
+        self.keys.record_key(user_id)
     }
 
     /// Every key of the origin's localStorage that belongs to this namespace (any version).
@@ -186,7 +185,9 @@ impl RecordStore for LocalRecordStore {
         // Full: make room among our own keys only, then try once more.
         let needed = utf16_bytes(&key) + utf16_bytes(&value);
         if self.evict_oldest(needed) == 0 {
-            return Err(Error::QuotaExceeded { layer: LAYER });
+            return Err(Error::QuotaExceeded {
+                layer: Layer::Local,
+            });
         }
         self.storage.set_item(&key, &value).map_err(js_error)
     }
@@ -225,7 +226,7 @@ impl RecordStore for LocalRecordStore {
             .into_iter()
             .filter_map(|key| {
                 let parsed = self.keys.parse_any_version(&key)?;
-                if parsed.layer != KeyLayer::Local || parsed.version != version {
+                if parsed.layer != Layer::Local || parsed.version != version {
                     return None;
                 }
                 let text = self.read(&key).ok()??;
@@ -239,7 +240,7 @@ impl RecordStore for LocalRecordStore {
 /// is [`Error::StorageUnavailable`].
 fn local_storage() -> Result<web_sys::Storage> {
     let unavailable = |reason: String| Error::StorageUnavailable {
-        layer: LAYER,
+        layer: Layer::Local,
         reason,
     };
     let window = js_sys::global()
@@ -275,7 +276,9 @@ fn is_quota(value: &JsValue) -> bool {
 /// A thrown value as an [`Error`], keeping the `DOMException` name.
 fn js_error(value: JsValue) -> Error {
     if is_quota(&value) {
-        return Error::QuotaExceeded { layer: LAYER };
+        return Error::QuotaExceeded {
+            layer: Layer::Local,
+        };
     }
     let name = exception_name(&value).unwrap_or_else(|| "Error".into());
     let message = js_sys::Reflect::get(&value, &JsValue::from_str("message"))
