@@ -17,7 +17,7 @@ use web_sys::Blob;
 use crate::clock::{Clock, SystemClock, SystemRandom};
 use crate::config::Config;
 use crate::error::Error;
-use crate::hierarchy::{CacheEvent, Hierarchy, Layers, Picture, PrefetchReport};
+use crate::hierarchy::{CacheEvent, Hierarchy, Layers, Picture, PrefetchReport, Upload};
 use crate::layers::idb::IdbImageStore;
 use crate::layers::local::LocalRecordStore;
 use crate::layers::locks::WebLocks;
@@ -27,7 +27,6 @@ use crate::layers::resilient::ResilientBackend;
 use crate::layers::runtime::BrowserRuntime;
 use crate::layers::{Backend, ImageStore, Locks, RecordStore};
 use crate::policy::presign::origin_of;
-use crate::policy::sniff::accept_image;
 use crate::stats::LayerCounters;
 use crate::sync::CrossTab;
 use crate::vocabulary::Layer;
@@ -924,17 +923,10 @@ impl Timeline {
 
 /// Reads an uploaded Blob, checks it is an allowed picture within the size cap (sniffing the
 /// bytes, not trusting `blob.type`), and retypes it with the sniffed type.
-async fn checked_upload(blob: &Blob, config: &Config) -> Result<(Blob, String, u64), Error> {
-    let size = blob.size() as u64;
-    if size == 0 || size > config.max_image_bytes {
-        return Err(Error::InvalidArgument {
-            name: "image",
-            reason: format!(
-                "size {size} is outside 1..={} bytes",
-                config.max_image_bytes
-            ),
-        });
-    }
+/// Reads an uploaded Blob and checks it once ([`Upload::check`]); the stored Blob is typed
+/// with the sniffed MIME type.
+async fn checked_upload(blob: &Blob, config: &Config) -> Result<Upload<Blob>, Error> {
+    Upload::<Blob>::check_size(blob.size() as u64, config)?;
     let buffer = JsFuture::from(blob.array_buffer())
         .await
         .map_err(|e| Error::InvalidArgument {
@@ -944,23 +936,16 @@ async fn checked_upload(blob: &Blob, config: &Config) -> Result<(Blob, String, u
     let bytes = Uint8Array::new(&buffer).to_vec();
     let declared = blob.type_();
     let declared = (!declared.is_empty()).then_some(declared.as_str());
-    let mime = accept_image(declared, &bytes, &config.allowed_types).map_err(|e| {
-        Error::InvalidArgument {
-            name: "image",
-            reason: e.to_string(),
-        }
-    })?;
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let parts = Array::of1(&buffer);
-    let typed =
-        Blob::new_with_buffer_source_sequence_and_options(&parts, &options).map_err(|e| {
-            Error::InvalidArgument {
+    Upload::check(declared, &bytes, config, |mime| {
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(mime);
+        Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&buffer), &options).map_err(
+            |e| Error::InvalidArgument {
                 name: "image",
                 reason: format!("{e:?}"),
-            }
-        })?;
-    Ok((typed, mime.to_string(), size))
+            },
+        )
+    })
 }
 
 async fn storage_estimate() -> Option<StorageOut> {

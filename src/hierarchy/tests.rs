@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::error::Error;
 use crate::layers::in_memory::{
     fake_png, Bytes, FakeObjectUrls, ImageMode, InMemoryImageStore, InMemoryLocks,
     InMemoryRecordStore, ScriptedBackend, TestRuntime,
@@ -514,16 +515,10 @@ fn set_picture_with_bytes_reaches_another_tab_without_a_download() {
     h.backend
         .set_user("u0", Some("img-up"), Some(fake_png("up", 1_500)));
     let body = fake_png("up", 1_500);
+    let upload = Upload::check(Some("image/png"), &body.clone(), &h.config, |_| Ok(body)).unwrap();
     let c = h.cache.clone();
-    h.run(async move {
-        c.set_picture(
-            "u0",
-            Some("img-up"),
-            Some((body, "image/png".into(), 1_500)),
-        )
-        .await
-    })
-    .unwrap();
+    h.run(async move { c.set_picture("u0", Some("img-up"), Some(upload)).await })
+        .unwrap();
     assert_eq!(*heard.borrow(), 1, "the other tab heard of it");
     let seen = h.get_in(&other, "u0");
     assert_eq!(

@@ -1,0 +1,83 @@
+//! Uses of stored images, batched: every hit moves its image up the IndexedDB LRU, but a list
+//! of 100 hits costs one readwrite transaction a moment later ([`TOUCH_FLUSH_MS`]), not 100.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use futures::FutureExt;
+
+use crate::clock::Millis;
+use crate::layers::{ImageStore, Runtime};
+use crate::vocabulary::Layer;
+
+use super::telemetry::Telemetry;
+
+/// How long uses are collected before their last-access times are written to IndexedDB in one
+/// transaction.
+pub const TOUCH_FLUSH_MS: Millis = 2_000.0;
+
+/// The last-access times waiting to be written.
+pub(crate) struct AccessQueue<I> {
+    images: Rc<dyn ImageStore<I>>,
+    runtime: Rc<dyn Runtime>,
+    telemetry: Rc<Telemetry>,
+    pending: RefCell<HashMap<String, Millis>>,
+    flush_scheduled: Cell<bool>,
+}
+
+impl<I: 'static> AccessQueue<I> {
+    /// A queue writing to `images`.
+    pub fn new(
+        images: Rc<dyn ImageStore<I>>,
+        runtime: Rc<dyn Runtime>,
+        telemetry: Rc<Telemetry>,
+    ) -> Rc<Self> {
+        Rc::new(AccessQueue {
+            images,
+            runtime,
+            telemetry,
+            pending: RefCell::new(HashMap::new()),
+            flush_scheduled: Cell::new(false),
+        })
+    }
+
+    /// Notes that `image_id` was used at `now`; written with the others shortly after.
+    pub fn used(self: &Rc<Self>, image_id: &str, now: Millis) {
+        if !self.images.is_available() {
+            return;
+        }
+        self.pending.borrow_mut().insert(image_id.to_string(), now);
+        if self.flush_scheduled.replace(true) {
+            return;
+        }
+        let this: Weak<Self> = Rc::downgrade(self);
+        let sleep = self.runtime.sleep(TOUCH_FLUSH_MS);
+        self.runtime.spawn(
+            async move {
+                sleep.await;
+                if let Some(this) = this.upgrade() {
+                    this.flush().await;
+                }
+            }
+            .boxed_local(),
+        );
+    }
+
+    /// Writes the pending uses now, in one transaction.
+    pub async fn flush(&self) {
+        let uses: Vec<(String, Millis)> = self.pending.borrow_mut().drain().collect();
+        self.flush_scheduled.set(false);
+        if uses.is_empty() {
+            return;
+        }
+        if let Err(e) = self.images.touch(&uses).await {
+            self.telemetry.error(Layer::IndexedDb, &e);
+        }
+    }
+
+    /// Drops the pending uses (after a clear: their images are gone).
+    pub fn forget_all(&self) {
+        self.pending.borrow_mut().clear();
+    }
+}

@@ -1,0 +1,60 @@
+//! The last step of a `get`: the [`Picture`] handed to the caller, counted by telemetry.
+
+use crate::vocabulary::{Picture, Source};
+
+use super::lookup::Found;
+use super::trace::Trace;
+use super::Hierarchy;
+
+impl<I: Clone + 'static> Hierarchy<I> {
+    /// Answers with `found`; `bytes` were downloaded for it.
+    pub(super) fn answer(&self, found: Found, trace: &Trace, bytes: u64) -> Picture {
+        let load_ms = self.inner.telemetry.answered(
+            &found.record.user_id,
+            found.source,
+            found.stale,
+            trace,
+            bytes,
+        );
+        Picture {
+            user_id: found.record.user_id,
+            image_id: found.record.image_id,
+            url: found.url,
+            source: found.source,
+            stale: found.stale,
+            load_ms,
+        }
+    }
+
+    /// Answers with the stale picture storage saw, else the default picture.
+    pub(super) fn fallback(&self, user_id: &str, trace: &Trace, stale: Option<Found>) -> Picture {
+        match stale {
+            Some(found) => self.answer(
+                Found {
+                    stale: true,
+                    ..found
+                },
+                trace,
+                0,
+            ),
+            None => {
+                self.inner
+                    .telemetry
+                    .answered(user_id, Source::Default, false, trace, 0);
+                self.default_picture(user_id, trace)
+            }
+        }
+    }
+
+    /// The default picture, not counted as a get (after `close`).
+    pub(super) fn default_picture(&self, user_id: &str, trace: &Trace) -> Picture {
+        Picture {
+            user_id: user_id.to_string(),
+            image_id: None,
+            url: self.inner.config.default_image_url.clone(),
+            source: Source::Default,
+            stale: false,
+            load_ms: self.inner.telemetry.elapsed(trace),
+        }
+    }
+}

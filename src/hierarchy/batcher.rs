@@ -1,0 +1,163 @@
+//! User requests made close together go out as one batch call (with a batch endpoint).
+//!
+//! The first request of a turn opens a window ([`BATCH_WINDOW_MS`], a `setTimeout(0)`: the
+//! components of one render pass share a call); when it closes, the queued users go out as one
+//! plain user call (a single user) or batch calls of up to `batch.maxIds` users. Loads still
+//! acquiring their cross-tab lock are waited for, up to [`BATCH_MAX_WAIT_MS`], since they are
+//! about to ask too.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use futures::FutureExt;
+
+use crate::clock::{Clock, Millis};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::layers::{Backend, RemotePicture, Runtime};
+
+use super::slots::Slots;
+use super::telemetry::Telemetry;
+
+/// How long user requests wait for company before going out as one batch call (only with a
+/// batch endpoint). A `setTimeout(0)`: the components of one render pass share a call.
+pub const BATCH_WINDOW_MS: Millis = 0.0;
+
+/// The longest a batch waits for loads still acquiring their cross-tab lock.
+pub const BATCH_MAX_WAIT_MS: Millis = 50.0;
+
+type Answer = oneshot::Sender<Result<RemotePicture>>;
+
+/// Queues user requests and sends them together.
+pub(crate) struct Batcher<I> {
+    config: Rc<Config>,
+    backend: Rc<dyn Backend<I>>,
+    runtime: Rc<dyn Runtime>,
+    clock: Rc<dyn Clock>,
+    slots: Rc<Slots>,
+    telemetry: Rc<Telemetry>,
+    queue: RefCell<Vec<(String, Answer)>>,
+    /// Loads that may still ask the backend (waiting for their cross-tab lock).
+    heading: Cell<usize>,
+}
+
+impl<I: 'static> Batcher<I> {
+    /// A batcher sending through `backend`, at most `slots` requests at once.
+    pub fn new(
+        config: Rc<Config>,
+        backend: Rc<dyn Backend<I>>,
+        runtime: Rc<dyn Runtime>,
+        clock: Rc<dyn Clock>,
+        slots: Rc<Slots>,
+        telemetry: Rc<Telemetry>,
+    ) -> Rc<Self> {
+        Rc::new(Batcher {
+            config,
+            backend,
+            runtime,
+            clock,
+            slots,
+            telemetry,
+            queue: RefCell::new(Vec::new()),
+            heading: Cell::new(0),
+        })
+    }
+
+    /// A load that may soon ask about a user: a batch about to go out waits for it (up to
+    /// [`BATCH_MAX_WAIT_MS`]) until [`Batcher::arrived`].
+    pub fn heading(&self) {
+        self.heading.set(self.heading.get() + 1);
+    }
+
+    /// The load announced by [`Batcher::heading`] knows whether it will ask.
+    pub fn arrived(&self) {
+        self.heading.set(self.heading.get().saturating_sub(1));
+    }
+
+    /// Asks the backend about one user: alone without a batch endpoint, else together with
+    /// every other request made before the window closes.
+    pub async fn fetch_user(self: &Rc<Self>, user_id: &str) -> Result<RemotePicture> {
+        if self.config.batch_endpoint.is_none() {
+            let _slot = self.slots.acquire().await;
+            self.telemetry.api_call();
+            return self.backend.fetch_user(user_id).await;
+        }
+        let (answer, wait) = oneshot::channel();
+        let first = {
+            let mut queue = self.queue.borrow_mut();
+            queue.push((user_id.to_string(), answer));
+            queue.len() == 1
+        };
+        if first {
+            let this = self.clone();
+            let window = self.runtime.sleep(BATCH_WINDOW_MS);
+            self.runtime.spawn(
+                async move {
+                    window.await;
+                    let deadline = this.clock.now_ms() + BATCH_MAX_WAIT_MS;
+                    while this.heading.get() > 0 && this.clock.now_ms() < deadline {
+                        this.runtime.sleep(1.0).await;
+                    }
+                    this.flush().await;
+                }
+                .boxed_local(),
+            );
+        }
+        wait.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// Sends the queued requests. Users the backend leaves out of a batch answer are unknown.
+    async fn flush(&self) {
+        let queued: Vec<(String, Answer)> = self.queue.borrow_mut().drain(..).collect();
+        let mut waiting: HashMap<String, Vec<Answer>> = HashMap::new();
+        let mut order = Vec::new();
+        for (user, answer) in queued {
+            let answers = waiting.entry(user.clone()).or_default();
+            if answers.is_empty() {
+                order.push(user);
+            }
+            answers.push(answer);
+        }
+        let answer_all = |waiting: &mut HashMap<String, Vec<Answer>>,
+                          user: &str,
+                          result: Result<RemotePicture>| {
+            for answer in waiting.remove(user).unwrap_or_default() {
+                let _ = answer.send(result.clone());
+            }
+        };
+        let _slot = self.slots.acquire().await;
+        if let [user] = order.as_slice() {
+            self.telemetry.api_call();
+            let result = self.backend.fetch_user(user).await;
+            return answer_all(&mut waiting, user, result);
+        }
+        self.telemetry
+            .debug(|| format!("{} user requests sent as one batch", order.len()));
+        for chunk in order.chunks(self.config.batch.max_ids) {
+            self.telemetry.api_call();
+            match self.backend.fetch_batch(chunk).await {
+                Ok(remotes) => {
+                    for remote in remotes {
+                        if let Some(user) = remote.user_id.clone() {
+                            answer_all(&mut waiting, &user, Ok(remote));
+                        }
+                    }
+                    for user in chunk {
+                        let unknown = Error::Network {
+                            status: 404,
+                            request: "batch".into(),
+                        };
+                        answer_all(&mut waiting, user, Err(unknown));
+                    }
+                }
+                Err(e) => {
+                    for user in chunk {
+                        answer_all(&mut waiting, user, Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The second step of a `get`, when storage could not answer: the backend's description of the
+//! picture (under a lock shared by every tab, so tabs do not fetch the same picture twice), then
+//! its bytes from memory, IndexedDB or a download.
+
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use futures::FutureExt;
+
+use crate::clock::Millis;
+use crate::error::{Error, Result};
+use crate::layers::{Download, Locks, RemotePicture};
+use crate::record::{ImageMeta, PictureRecord, StoredImage};
+use crate::vocabulary::{Layer, Picture, Source};
+
+use super::lookup::{Found, Lookup, Miss};
+use super::trace::Trace;
+use super::Hierarchy;
+
+/// A record completed with its picture.
+pub(super) struct Completed {
+    /// The record, as stored.
+    pub record: PictureRecord,
+    /// The URL to hand out.
+    pub url: String,
+    /// Image bytes downloaded for it.
+    pub bytes: u64,
+}
+
+/// The outcome of a download, once the bytes are live.
+enum Fetched {
+    Image {
+        url: String,
+        bytes: u64,
+        etag: Option<String>,
+    },
+    Opaque,
+}
+
+impl<I: Clone + 'static> Hierarchy<I> {
+    /// Everything below memory: storage, then the network.
+    pub(super) async fn load(
+        &self,
+        user_id: &str,
+        hint: Option<&str>,
+        mut trace: Trace,
+    ) -> Picture {
+        let miss = match self.lookup(user_id, hint, &mut trace).await {
+            Lookup::Found(found) => return self.answer(found, &trace, 0),
+            Lookup::Missing(miss) => miss,
+        };
+        match self.inner.layers.locks.clone() {
+            None => self.load_from_network(user_id, hint, trace, miss).await,
+            Some(locks) => {
+                self.load_under_lock(locks, user_id, hint, trace, miss)
+                    .await
+            }
+        }
+    }
+
+    /// The network load of `user_id` while holding a lock shared by every tab: a tab that
+    /// waited for it finds what the holder fetched in localStorage and IndexedDB and asks the
+    /// network for nothing. The holder answers as soon as it can but keeps the lock until the
+    /// image bytes are in IndexedDB.
+    async fn load_under_lock(
+        &self,
+        locks: Rc<dyn Locks>,
+        user_id: &str,
+        hint: Option<&str>,
+        trace: Trace,
+        miss: Miss,
+    ) -> Picture {
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let this = self.clone();
+        let (user, hint_owned) = (user_id.to_string(), hint.map(str::to_string));
+        // Until this load knows whether it needs the backend, a batch about to go out waits
+        // for it (locks are granted one event-loop turn at a time).
+        self.inner.batcher.heading();
+        let task = async move {
+            let hint = hint_owned.as_deref();
+            let mut trace = trace;
+            let again = this.look_again(&user, hint, &mut trace, miss).await;
+            this.inner.batcher.arrived();
+            let picture = match again {
+                Lookup::Found(found) => this.answer(found, &trace, 0),
+                Lookup::Missing(miss) => this.load_from_network(&user, hint, trace, miss).await,
+            };
+            let image_id = picture.image_id.clone();
+            let _ = answer_tx.send(picture);
+            if let Some(id) = image_id {
+                this.inner.write_behind.written(&id).await;
+            }
+        };
+        let name = format!("avatar-cache:{}", self.inner.keys.record_key(user_id));
+        self.inner
+            .layers
+            .runtime
+            .spawn(locks.exclusive(name, task.boxed_local()));
+        match answer_rx.await {
+            Ok(picture) => picture,
+            Err(_) => self.fallback(user_id, &trace, None),
+        }
+    }
+
+    /// Asks the backend, then completes the picture (stored bytes or a download). Falls back to
+    /// the stale picture storage saw, or the default picture, on any failure.
+    pub(super) async fn load_from_network(
+        &self,
+        user_id: &str,
+        hint: Option<&str>,
+        mut trace: Trace,
+        miss: Miss,
+    ) -> Picture {
+        trace.asked(Layer::Network);
+        let now = self.now();
+        if let Some(record) = miss.known {
+            if let Some((url, bytes, etag)) = self.download_image(&record, None, now).await {
+                let record = PictureRecord {
+                    etag: etag.or(record.etag.clone()),
+                    ..record
+                };
+                self.store_record(record.clone());
+                return self.network_answer(Completed { record, url, bytes }, &trace);
+            }
+        }
+        let outcome = match self.describe(user_id, hint).await {
+            Ok(remote) => {
+                let record = self.record_from_remote(user_id, remote, now);
+                self.complete(record, now, miss.missing_image.as_deref())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(done) => self.network_answer(done, &trace),
+            Err(e) => {
+                self.inner.telemetry.error(Layer::Network, &e);
+                self.fallback(user_id, &trace, miss.fallback)
+            }
+        }
+    }
+
+    /// The backend's description of `user_id`'s picture (of image `hint` when the app named
+    /// one). An answer about another user is a bad answer.
+    pub(super) async fn describe(
+        &self,
+        user_id: &str,
+        hint: Option<&str>,
+    ) -> Result<RemotePicture> {
+        let remote = match hint {
+            Some(h) => {
+                self.inner.telemetry.api_call();
+                let answer = self.inner.layers.backend.fetch_image_info(h).await;
+                answer.map(|r| RemotePicture {
+                    image_id: Some(h.to_string()),
+                    ..r
+                })?
+            }
+            None => self.inner.batcher.fetch_user(user_id).await?,
+        };
+        if remote.user_id.as_deref().is_some_and(|u| u != user_id) {
+            return Err(Error::BadResponse {
+                reason: "answer names another user".into(),
+            });
+        }
+        Ok(remote)
+    }
+
+    /// Completes a record fresh from the backend: finds its bytes in memory or IndexedDB (no
+    /// download; not looked for again when the lookup already missed that image) or downloads
+    /// them, then writes the record to every layer.
+    pub(super) async fn complete(
+        &self,
+        record: PictureRecord,
+        now: Millis,
+        known_missing: Option<&str>,
+    ) -> Result<Completed> {
+        let Some(image_id) = record.image_id.clone() else {
+            let url = self.inner.config.default_image_url.clone();
+            self.store_record(record.clone());
+            return Ok(Completed {
+                record,
+                url,
+                bytes: 0,
+            });
+        };
+        let stored = if known_missing == Some(image_id.as_str()) {
+            None
+        } else {
+            let mut ignored = Trace::new(0.0);
+            let probe = PictureRecord {
+                opaque: false,
+                ..record.clone()
+            };
+            self.find_image(&probe, now, &mut ignored).await
+        };
+        if let Some(found) = stored {
+            let mut done = Completed {
+                record,
+                url: found.url,
+                bytes: 0,
+            };
+            // Stored bytes past their freshness: ask object storage whether they changed.
+            if found.stale {
+                if let Some((url, bytes, etag)) = self
+                    .download_image(&done.record, found.etag.as_deref(), now)
+                    .await
+                {
+                    done.record.etag = etag;
+                    (done.url, done.bytes) = (url, bytes);
+                }
+            }
+            self.store_record(done.record.clone());
+            return Ok(done);
+        }
+        let done = match self.fetch_bytes(&record, None, now).await? {
+            Fetched::Image { url, bytes, etag } => Completed {
+                record: PictureRecord { etag, ..record },
+                url,
+                bytes,
+            },
+            Fetched::Opaque => {
+                let record = PictureRecord {
+                    opaque: true,
+                    ..record
+                };
+                Completed {
+                    url: record.remote_url.clone(),
+                    record,
+                    bytes: 0,
+                }
+            }
+        };
+        self.store_record(done.record.clone());
+        Ok(done)
+    }
+
+    /// Downloads the bytes of `record` (conditionally on `etag`). `None` on failure (counted)
+    /// or when the bytes cannot be read.
+    async fn download_image(
+        &self,
+        record: &PictureRecord,
+        etag: Option<&str>,
+        now: Millis,
+    ) -> Option<(String, u64, Option<String>)> {
+        match self.fetch_bytes(record, etag, now).await {
+            Ok(Fetched::Image { url, bytes, etag }) => Some((url, bytes, etag)),
+            Ok(Fetched::Opaque) => None,
+            Err(e) => {
+                self.inner.telemetry.error(Layer::Network, &e);
+                None
+            }
+        }
+    }
+
+    /// Downloads the bytes of `record` within a network slot and makes them live: new bytes are
+    /// stored (memory now, IndexedDB behind); a 304 renews the stored ones.
+    async fn fetch_bytes(
+        &self,
+        record: &PictureRecord,
+        etag: Option<&str>,
+        now: Millis,
+    ) -> Result<Fetched> {
+        let image_id = record.image_id.clone().ok_or_else(|| Error::BadResponse {
+            reason: "no image to download".into(),
+        })?;
+        let download = {
+            let _slot = self.inner.slots.acquire().await;
+            self.inner.telemetry.download();
+            self.inner
+                .layers
+                .backend
+                .download(&record.remote_url, etag)
+                .await?
+        };
+        let unusable = || Error::BadResponse {
+            reason: "image could not be made into a URL".into(),
+        };
+        match download {
+            Download::Image {
+                body,
+                mime,
+                bytes,
+                etag,
+            } => {
+                self.inner.telemetry.downloaded(bytes);
+                let meta = self.image_meta(&image_id, mime, bytes, etag.clone(), now);
+                self.store_image(StoredImage { meta, body }, false).await;
+                let live = self
+                    .live_image(&image_id, now, Source::NETWORK)
+                    .ok_or_else(unusable)?;
+                Ok(Fetched::Image {
+                    url: live.url,
+                    bytes,
+                    etag,
+                })
+            }
+            Download::NotModified => {
+                let no_bytes = || Error::BadResponse {
+                    reason: "304 without stored bytes".into(),
+                };
+                let images = self.available_images().ok_or_else(no_bytes)?;
+                let stored = images.get(&image_id).await?.ok_or_else(no_bytes)?;
+                // The stored bytes are current: they count as fresh from now on.
+                let renewed = StoredImage {
+                    meta: ImageMeta {
+                        stored_at: now,
+                        last_access: now,
+                        ..stored.meta
+                    },
+                    body: stored.body,
+                };
+                if !self.inner.memory.borrow_mut().renew_image(&image_id, now) {
+                    self.adopt_stored(renewed.clone(), now);
+                }
+                let live = self
+                    .live_image(&image_id, now, Source::NETWORK)
+                    .ok_or_else(unusable)?;
+                let etag = renewed.meta.etag.clone();
+                self.write_behind_image(renewed);
+                Ok(Fetched::Image {
+                    url: live.url,
+                    bytes: 0,
+                    etag,
+                })
+            }
+            Download::Opaque => Ok(Fetched::Opaque),
+        }
+    }
+
+    fn network_answer(&self, done: Completed, trace: &Trace) -> Picture {
+        let found = Found {
+            record: done.record,
+            url: done.url,
+            source: Source::NETWORK,
+            stale: false,
+        };
+        self.answer(found, trace, done.bytes)
+    }
+}

@@ -1,0 +1,108 @@
+//! Background work that keeps answers true: revalidating a stale record with the backend, and
+//! refreshing a presigned URL before it expires. Subscribers hear of a picture that changed.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use futures::FutureExt;
+
+use crate::clock::Millis;
+use crate::policy::presign;
+use crate::record::PictureRecord;
+use crate::vocabulary::{Change, Layer};
+
+use super::trace::Trace;
+use super::Hierarchy;
+
+/// The users being revalidated: one revalidation per user at a time.
+#[derive(Default)]
+pub(super) struct Revalidations {
+    users: RefCell<HashSet<String>>,
+}
+
+impl Revalidations {
+    /// Claims `user_id`; `false` if a revalidation of it is already under way.
+    fn claim(&self, user_id: &str) -> bool {
+        self.users.borrow_mut().insert(user_id.to_string())
+    }
+
+    fn release(&self, user_id: &str) {
+        self.users.borrow_mut().remove(user_id);
+    }
+}
+
+impl<I: Clone + 'static> Hierarchy<I> {
+    /// Refreshes a record whose presigned URL is about to expire, if the URL is what the app is
+    /// shown (an opaque image) or what a later download would need (bytes not stored).
+    pub(super) fn maybe_refresh_url(&self, record: &PictureRecord, now: Millis) {
+        // Never earlier than a quarter into the URL's life: a 20 s URL is not refreshed on
+        // every use because the margin is 10 minutes.
+        let lifetime = (record.url_expires_at - record.fetched_at).max(0.0);
+        let margin = self.inner.config.refresh_margin_ms.min(lifetime * 0.75);
+        if record.image_id.is_none() || !presign::needs_refresh(record.url_expires_at, now, margin)
+        {
+            return;
+        }
+        let bytes_in_memory = record
+            .image_id
+            .as_deref()
+            .is_some_and(|id| self.inner.memory.borrow().image_untouched(id).is_some());
+        if record.opaque || !bytes_in_memory {
+            self.inner
+                .telemetry
+                .debug(|| format!("{}: presigned URL expires soon, refreshing", record.user_id));
+            self.spawn_revalidate(&record.user_id);
+        }
+    }
+
+    /// Asks the backend about `user_id` in the background (once at a time per user).
+    pub(super) fn spawn_revalidate(&self, user_id: &str) {
+        if !self.inner.revalidations.claim(user_id) {
+            return;
+        }
+        self.inner.telemetry.refresh_started();
+        let this = self.clone();
+        let user = user_id.to_string();
+        self.inner.layers.runtime.spawn(
+            async move {
+                this.revalidate(&user).await;
+                this.inner.revalidations.release(&user);
+            }
+            .boxed_local(),
+        );
+    }
+
+    /// Asks the backend about `user_id`, completes and stores the answer, and tells subscribers
+    /// if the picture changed.
+    async fn revalidate(&self, user_id: &str) {
+        let now = self.now();
+        let before = self.stored_record(user_id, now, &mut Trace::new(0.0)).0;
+        let remote = match self.describe(user_id, None).await {
+            Ok(remote) => remote,
+            Err(e) => return self.inner.telemetry.error(Layer::Network, &e),
+        };
+        let record = self.record_from_remote(user_id, remote, now);
+        match self.complete(record, now, None).await {
+            Ok(done) => {
+                let after = &done.record;
+                // Without CORS the app shows the presigned URL itself: a newly signed one is a
+                // change it must hear about before the old one expires.
+                let changed = before.as_ref().is_none_or(|b| {
+                    b.image_id != after.image_id
+                        || b.opaque != after.opaque
+                        || (after.opaque && b.remote_url != after.remote_url)
+                });
+                self.inner.telemetry.refreshed(user_id, changed);
+                if changed {
+                    self.inner
+                        .telemetry
+                        .debug(|| format!("{user_id}: picture changed on revalidation"));
+                    self.inner
+                        .subscribers
+                        .notify(&Change::User(user_id.to_string()));
+                }
+            }
+            Err(e) => self.inner.telemetry.error(Layer::Network, &e),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Writing through every layer: records to memory and localStorage, image bytes to memory at
+//! once and to IndexedDB behind the answer; forgetting them; revoking object URLs that fall out
+//! of memory.
+
+use futures::FutureExt;
+
+use crate::clock::Millis;
+use crate::layers::memory::MemoryImage;
+use crate::layers::RemotePicture;
+use crate::policy::presign;
+use crate::record::{ImageMeta, PictureRecord, StoredImage};
+use crate::vocabulary::Layer;
+
+use super::Hierarchy;
+
+impl<I: Clone + 'static> Hierarchy<I> {
+    /// The record of `user_id` for the backend's answer, received at `now`.
+    pub(super) fn record_from_remote(
+        &self,
+        user_id: &str,
+        remote: RemotePicture,
+        now: Millis,
+    ) -> PictureRecord {
+        PictureRecord {
+            user_id: user_id.to_string(),
+            url_expires_at: presign::url_expires_at(
+                &remote.url,
+                now,
+                self.inner.config.url_lifetime_ms,
+            ),
+            image_id: remote.image_id,
+            remote_url: remote.url,
+            fetched_at: now,
+            etag: None,
+            version: self.inner.config.version,
+            opaque: false,
+        }
+    }
+
+    /// The metadata stored with an image received at `now`.
+    pub(super) fn image_meta(
+        &self,
+        image_id: &str,
+        mime: String,
+        bytes: u64,
+        etag: Option<String>,
+        now: Millis,
+    ) -> ImageMeta {
+        ImageMeta {
+            image_id: image_id.to_string(),
+            mime,
+            bytes,
+            etag,
+            stored_at: now,
+            last_access: now,
+            version: self.inner.config.version,
+        }
+    }
+
+    /// Writes a record to memory and localStorage.
+    pub(super) fn store_record(&self, record: PictureRecord) {
+        let now = self.now();
+        if let Some(local) = &self.inner.layers.local {
+            if let Err(e) = local.put(&record) {
+                self.inner.telemetry.error(Layer::Local, &e);
+            }
+        }
+        self.inner.memory.borrow_mut().put_record(record, now);
+    }
+
+    /// Puts a record read from a lower layer into memory.
+    pub(super) fn promote(&self, record: &PictureRecord, now: Millis) {
+        self.inner
+            .memory
+            .borrow_mut()
+            .put_record(record.clone(), now);
+    }
+
+    /// Puts an image in memory and stores it in IndexedDB: awaited when `wait`, else behind the
+    /// answer. `false` if memory could not keep it (larger than its whole budget).
+    pub(super) async fn store_image(&self, image: StoredImage<I>, wait: bool) -> bool {
+        let now = image.meta.stored_at;
+        let held = MemoryImage {
+            url: None,
+            body: image.body.clone(),
+            bytes: image.meta.bytes,
+            stored_at: image.meta.stored_at,
+            etag: image.meta.etag.clone(),
+        };
+        let id = image.meta.image_id.clone();
+        let dropped = self.inner.memory.borrow_mut().put_image(&id, held, now);
+        self.revoke(dropped);
+        let kept = self.inner.memory.borrow().image_untouched(&id).is_some();
+        if wait {
+            self.write_image(image).await;
+        } else {
+            self.write_behind_image(image);
+        }
+        kept
+    }
+
+    /// Writes an image to IndexedDB in the background.
+    pub(super) fn write_behind_image(&self, image: StoredImage<I>) {
+        if self.available_images().is_none() {
+            return;
+        }
+        let this = self.clone();
+        let id = image.meta.image_id.clone();
+        self.inner.write_behind.spawn(
+            id,
+            async move { this.write_image(image).await }.boxed_local(),
+        );
+    }
+
+    /// Writes an image to IndexedDB now; what the write evicted is counted.
+    async fn write_image(&self, image: StoredImage<I>) {
+        let Some(images) = self.available_images() else {
+            return;
+        };
+        let id = image.meta.image_id.clone();
+        match images.put(image).await {
+            Ok(evicted) => {
+                for evicted_id in evicted {
+                    self.inner.telemetry.evicted(Layer::IndexedDb, evicted_id);
+                }
+                self.inner
+                    .telemetry
+                    .debug(|| format!("{id}: stored in IndexedDB"));
+            }
+            Err(e) => self.inner.telemetry.error(Layer::IndexedDb, &e),
+        }
+        self.refresh_usage();
+    }
+
+    /// Forgets the record of `user_id` in memory and localStorage.
+    pub(super) fn forget_record(&self, user_id: &str) {
+        self.inner.memory.borrow_mut().remove_record(user_id);
+        if let Some(local) = &self.inner.layers.local {
+            if let Err(e) = local.remove(user_id) {
+                self.inner.telemetry.error(Layer::Local, &e);
+            }
+        }
+    }
+
+    /// Empties memory and revokes every object URL it held.
+    pub(super) fn forget_all_in_memory(&self) {
+        let urls = self.inner.memory.borrow_mut().clear();
+        self.revoke(urls);
+        if let Some(access) = &self.inner.access {
+            access.forget_all();
+        }
+        self.inner.in_flight.forget_all();
+    }
+
+    /// Revokes object URLs that fell out of memory: they are never handed out again.
+    pub(super) fn revoke(&self, urls: Vec<String>) {
+        for url in urls {
+            self.inner.layers.urls.revoke(&url);
+            self.inner.telemetry.evicted(Layer::Memory, url);
+        }
+    }
+}
