@@ -26,10 +26,14 @@
 //!
 //! ## Module tree
 //!
-//! - [`config`], [`key`], [`clock`], [`error`], [`record`]: the vocabulary.
+//! - [`vocabulary`]: the words every module shares (`Layer`, `Source`, `Picture`, `Change`,
+//!   events); a leaf, so nothing imports in a cycle.
+//! - [`config`], [`key`], [`clock`], [`error`], [`record`]: configuration, keys, time, the one
+//!   error type, and records read back from storage.
 //! - [`policy`]: pure decisions (TTL, LRU, back-off, breaker, presigned-URL expiry, sniffing).
-//! - [`hierarchy`]: lookup, promotion, write-through, stale-while-revalidate, de-duplication.
-//! - [`layers`]: the traits the hierarchy calls, with browser adapters and in-memory versions.
+//! - [`hierarchy`]: lookup, promotion, write-through, stale-while-revalidate, de-duplication,
+//!   as small components that own their state.
+//! - [`layers`]: the traits the hierarchy calls, with browser adapters.
 //! - [`stats`]: counters and latency histograms per layer.
 //! - `sync` (browser): cross-tab messages; `js` (browser): the exported `AvatarCache` class.
 
@@ -54,4 +58,5 @@ pub mod sync;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, Result};
-pub use hierarchy::{Hierarchy, Picture, Source};
+pub use hierarchy::Hierarchy;
+pub use vocabulary::{Layer, Picture, Source};

@@ -1,0 +1,73 @@
+//! The devtools Performance panel's view of the cache: one `performance.measure` per get.
+
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// `performance.measure` entries for each get, named by the layer that answered
+/// (`avatar-cache get ← indexeddb`) with the user in `detail`, so they read well in the devtools
+/// Performance panel. The entries are cleared every [`Timeline::KEEP`] gets so a long session
+/// does not grow the timeline without bound.
+pub(super) struct Timeline {
+    performance: web_sys::Performance,
+    /// `performance.measure`, looked up once.
+    measure: Function,
+    /// The entry name for each of [`Timeline::SOURCES`], made once.
+    names: Vec<(&'static str, JsValue)>,
+    count: std::cell::Cell<u32>,
+}
+
+impl Timeline {
+    const KEEP: u32 = 2_000;
+    const SOURCES: [&'static str; 5] = ["memory", "local", "indexeddb", "network", "default"];
+
+    pub(super) fn new() -> Option<Timeline> {
+        let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
+        let performance: web_sys::Performance = performance.dyn_into().ok()?;
+        let measure = Reflect::get(&performance, &"measure".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let names = Self::SOURCES
+            .iter()
+            .map(|source| {
+                (
+                    *source,
+                    JsValue::from_str(&format!("avatar-cache get \u{2190} {source}")),
+                )
+            })
+            .collect();
+        Some(Timeline {
+            performance,
+            measure,
+            names,
+            count: std::cell::Cell::new(0),
+        })
+    }
+
+    pub(super) fn measure_get(&self, user_id: &str, source: &str, ms: f64, stale: bool) {
+        let count = self.count.get() + 1;
+        if count > Self::KEEP {
+            for (_, name) in &self.names {
+                if let Some(name) = name.as_string() {
+                    self.performance.clear_measures_with_measure_name(&name);
+                }
+            }
+            self.count.set(1);
+        } else {
+            self.count.set(count);
+        }
+        let Some((_, name)) = self.names.iter().find(|(s, _)| *s == source) else {
+            return;
+        };
+        let end = self.performance.now();
+        let options = Object::new();
+        let detail = Object::new();
+        let _ = Reflect::set(&detail, &"userId".into(), &user_id.into());
+        let _ = Reflect::set(&detail, &"stale".into(), &stale.into());
+        let _ = Reflect::set(&options, &"start".into(), &(end - ms).into());
+        let _ = Reflect::set(&options, &"end".into(), &end.into());
+        let _ = Reflect::set(&options, &"detail".into(), &detail);
+        let _ = self.measure.call2(&self.performance, name, &options);
+    }
+}
