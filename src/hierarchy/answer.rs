@@ -7,8 +7,13 @@ use super::trace::Trace;
 use super::Hierarchy;
 
 impl<I: Clone + 'static> Hierarchy<I> {
-    /// Answers with `found`; `bytes` were downloaded for it.
+    /// Answers with `found`; `bytes` were downloaded for it. Work whose session ended (a
+    /// `clear()` or `close()` since it started) answers the default picture: what it found
+    /// belongs to the session before and its object URL is revoked.
     pub(super) fn answer(&self, found: Found, trace: &Trace, bytes: u64) -> Picture {
+        if !self.is_current(trace) {
+            return self.fallback(&found.record.user_id, trace, None);
+        }
         let load_ms = self.inner.telemetry.answered(
             &found.record.user_id,
             found.source,

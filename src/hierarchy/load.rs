@@ -114,19 +114,20 @@ impl<I: Clone + 'static> Hierarchy<I> {
         trace.asked(Layer::Network);
         let now = self.now();
         if let Some(record) = miss.known {
-            if let Some((url, bytes, etag)) = self.download_image(&record, None, now).await {
+            if let Some((url, bytes, etag)) = self.download_image(&record, None, now, &trace).await
+            {
                 let record = PictureRecord {
                     etag: etag.or(record.etag.clone()),
                     ..record
                 };
-                self.store_record(record.clone());
+                self.store_record(record.clone(), &trace);
                 return self.network_answer(Completed { record, url, bytes }, &trace);
             }
         }
         let outcome = match self.describe(user_id, hint).await {
             Ok(remote) => {
                 let record = self.record_from_remote(user_id, remote, now);
-                self.complete(record, now, miss.missing_image.as_deref())
+                self.complete(record, now, miss.missing_image.as_deref(), &trace)
                     .await
             }
             Err(e) => Err(e),
@@ -174,10 +175,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         record: PictureRecord,
         now: Millis,
         known_missing: Option<&str>,
+        trace: &Trace,
     ) -> Result<Completed> {
         let Some(image_id) = record.image_id.clone() else {
             let url = self.inner.config.default_image_url.clone();
-            self.store_record(record.clone());
+            self.store_record(record.clone(), trace);
             return Ok(Completed {
                 record,
                 url,
@@ -187,7 +189,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let stored = if known_missing == Some(image_id.as_str()) {
             None
         } else {
-            let mut ignored = Trace::new(0.0);
+            let mut ignored = *trace;
             let probe = PictureRecord {
                 opaque: false,
                 ..record.clone()
@@ -203,17 +205,17 @@ impl<I: Clone + 'static> Hierarchy<I> {
             // Stored bytes past their freshness: ask object storage whether they changed.
             if found.stale {
                 if let Some((url, bytes, etag)) = self
-                    .download_image(&done.record, found.etag.as_deref(), now)
+                    .download_image(&done.record, found.etag.as_deref(), now, trace)
                     .await
                 {
                     done.record.etag = etag;
                     (done.url, done.bytes) = (url, bytes);
                 }
             }
-            self.store_record(done.record.clone());
+            self.store_record(done.record.clone(), trace);
             return Ok(done);
         }
-        let done = match self.fetch_bytes(&record, None, now).await? {
+        let done = match self.fetch_bytes(&record, None, now, trace).await? {
             Fetched::Image { url, bytes, etag } => Completed {
                 record: PictureRecord { etag, ..record },
                 url,
@@ -231,7 +233,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 }
             }
         };
-        self.store_record(done.record.clone());
+        self.store_record(done.record.clone(), trace);
         Ok(done)
     }
 
@@ -242,8 +244,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
         record: &PictureRecord,
         etag: Option<&str>,
         now: Millis,
+        trace: &Trace,
     ) -> Option<(String, u64, Option<String>)> {
-        match self.fetch_bytes(record, etag, now).await {
+        match self.fetch_bytes(record, etag, now, trace).await {
             Ok(Fetched::Image { url, bytes, etag }) => Some((url, bytes, etag)),
             Ok(Fetched::Opaque) => None,
             Err(e) => {
@@ -260,6 +263,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         record: &PictureRecord,
         etag: Option<&str>,
         now: Millis,
+        trace: &Trace,
     ) -> Result<Fetched> {
         let image_id = record.image_id.clone().ok_or_else(|| Error::BadResponse {
             reason: "no image to download".into(),
@@ -285,7 +289,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
             } => {
                 self.inner.telemetry.downloaded(bytes);
                 let meta = self.image_meta(&image_id, mime, bytes, etag.clone(), now);
-                self.store_image(StoredImage { meta, body }, false).await;
+                self.store_image(StoredImage { meta, body }, false, trace)
+                    .await;
                 let live = self
                     .live_image(&image_id, now, Source::NETWORK)
                     .ok_or_else(unusable)?;
@@ -311,13 +316,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     body: stored.body,
                 };
                 if !self.inner.memory.borrow_mut().renew_image(&image_id, now) {
-                    self.adopt_stored(renewed.clone(), now);
+                    self.adopt_stored(renewed.clone(), now, trace);
                 }
                 let live = self
                     .live_image(&image_id, now, Source::NETWORK)
                     .ok_or_else(unusable)?;
                 let etag = renewed.meta.etag.clone();
-                self.write_behind_image(renewed);
+                self.write_behind_image(renewed, trace);
                 Ok(Fetched::Image {
                     url: live.url,
                     bytes: 0,

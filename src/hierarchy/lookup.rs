@@ -114,7 +114,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         return Lookup::Missing(miss);
                     }
                     if record_source != Source::MEMORY || !fresh {
-                        self.promote(&found.record, now);
+                        self.promote(&found.record, now, trace);
                     }
                     if stale {
                         self.inner.telemetry.debug(|| {
@@ -259,7 +259,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         trace.asked(Layer::IndexedDb);
         match images.get(image_id).await {
             Ok(Some(stored)) => {
-                if !self.adopt_stored(stored, now) {
+                if !self.adopt_stored(stored, now, trace) {
                     return None;
                 }
                 self.live_image(image_id, now, Source::INDEXED_DB)
@@ -328,7 +328,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// Puts an image read from IndexedDB into memory (its object URL is made when first asked
     /// for); `false` if memory could not keep it (larger than the whole memory budget).
-    pub(super) fn adopt_stored(&self, stored: StoredImage<I>, now: Millis) -> bool {
+    pub(super) fn adopt_stored(&self, stored: StoredImage<I>, now: Millis, trace: &Trace) -> bool {
+        if !self.is_current(trace) {
+            return false;
+        }
         let meta = stored.meta;
         let image = MemoryImage {
             url: None,

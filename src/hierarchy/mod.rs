@@ -108,6 +108,9 @@ struct Inner<I> {
     telemetry: Rc<Telemetry>,
     slots: Rc<Slots>,
     idb_usage: Cell<Option<StoreUsage>>,
+    /// Bumped by `clear` and `close` (here or in another tab): work of an older session writes
+    /// nothing and hands nothing out.
+    session: Cell<u64>,
     closed: Cell<bool>,
 }
 
@@ -150,6 +153,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 revalidations: Revalidations::default(),
                 subscribers: Subscribers::default(),
                 idb_usage: Cell::new(None),
+                session: Cell::new(0),
                 closed: Cell::new(false),
                 batcher,
                 access,
@@ -173,7 +177,16 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     fn trace(&self) -> Trace {
-        Trace::new(self.inner.layers.clock.monotonic_ms())
+        Trace::new(
+            self.inner.layers.clock.monotonic_ms(),
+            self.inner.session.get(),
+        )
+    }
+
+    /// Whether the work of `trace` belongs to the current session: not ended by `clear()` or
+    /// `close()` since it started.
+    fn is_current(&self, trace: &Trace) -> bool {
+        trace.session == self.inner.session.get() && !self.inner.closed.get()
     }
 
     // ----- public operations ------------------------------------------------------------------
@@ -258,7 +271,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Empties every layer (memory, the cache's own localStorage keys, its IndexedDB store) and
     /// tells subscribers and other tabs. For logout.
     pub async fn clear(&self) {
-        self.forget_all_in_memory();
+        self.end_session();
         if let Some(local) = &self.inner.layers.local {
             if let Err(e) = local.clear() {
                 self.inner.telemetry.error(Layer::Local, &e);
@@ -296,7 +309,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 }
             }
             Change::All => {
-                self.forget_all_in_memory();
+                self.end_session();
                 // The other tab cleared the store; what this tab was still writing would land
                 // after that clear: remove it once written.
                 if !self.inner.write_behind.is_empty() {
@@ -346,7 +359,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Stops the cache: revokes every object URL; later gets answer the default picture.
     pub fn close(&self) {
         self.inner.closed.set(true);
-        self.forget_all_in_memory();
+        self.end_session();
         self.inner.subscribers.remove_all();
     }
 

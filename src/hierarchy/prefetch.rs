@@ -45,7 +45,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 None => pending.push(user),
             }
         }
-        let from_idb = self.preload_stored(&pending).await;
+        let from_idb = self.preload_stored(&pending, &trace).await;
         // What the preload made ready is done: counted as IndexedDB answers, with no object URL
         // made until a component asks for the picture.
         let now = self.now();
@@ -91,16 +91,15 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Reads, in one IndexedDB transaction, the stored images of users whose records are known,
     /// so the gets that follow find them in memory. Returns the users whose image came from
     /// IndexedDB.
-    async fn preload_stored(&self, users: &[String]) -> HashSet<String> {
+    async fn preload_stored(&self, users: &[String], trace: &Trace) -> HashSet<String> {
         let now = self.now();
         let mut wanted: Vec<(String, String)> = Vec::new();
         for user in users {
-            if let (Some(record), source, fresh) =
-                self.stored_record(user, now, &mut Trace::new(0.0))
+            if let (Some(record), source, fresh) = self.stored_record(user, now, &mut trace.clone())
             {
                 if source == Source::LOCAL && fresh {
                     // Read once: the get that follows finds it in memory.
-                    self.promote(&record, now);
+                    self.promote(&record, now, trace);
                 }
                 if let (Some(id), false) = (record.image_id.clone(), record.opaque) {
                     if self.inner.memory.borrow().image_untouched(&id).is_none() {
@@ -118,7 +117,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 Ok(found) => {
                     for stored in found.into_iter().flatten() {
                         let id = stored.meta.image_id.clone();
-                        if self.adopt_stored(stored, now) {
+                        if self.adopt_stored(stored, now, trace) {
                             adopted.insert(id);
                         }
                     }

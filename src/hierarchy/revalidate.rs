@@ -63,9 +63,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.inner.telemetry.refresh_started();
         let this = self.clone();
         let user = user_id.to_string();
+        let trace = self.trace();
         self.inner.layers.runtime.spawn(
             async move {
-                this.revalidate(&user).await;
+                this.revalidate(&user, &trace).await;
                 this.inner.revalidations.release(&user);
             }
             .boxed_local(),
@@ -74,15 +75,15 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// Asks the backend about `user_id`, completes and stores the answer, and tells subscribers
     /// if the picture changed.
-    async fn revalidate(&self, user_id: &str) {
+    async fn revalidate(&self, user_id: &str, trace: &Trace) {
         let now = self.now();
-        let before = self.stored_record(user_id, now, &mut Trace::new(0.0)).0;
+        let before = self.stored_record(user_id, now, &mut trace.clone()).0;
         let remote = match self.describe(user_id, None).await {
             Ok(remote) => remote,
             Err(e) => return self.inner.telemetry.error(Layer::Network, &e),
         };
         let record = self.record_from_remote(user_id, remote, now);
-        match self.complete(record, now, None).await {
+        match self.complete(record, now, None, trace).await {
             Ok(done) => {
                 let after = &done.record;
                 // Without CORS the app shows the presigned URL itself: a newly signed one is a
@@ -93,7 +94,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         || (after.opaque && b.remote_url != after.remote_url)
                 });
                 self.inner.telemetry.refreshed(user_id, changed);
-                if changed {
+                if changed && self.is_current(trace) {
                     self.inner
                         .telemetry
                         .debug(|| format!("{user_id}: picture changed on revalidation"));

@@ -11,6 +11,7 @@ use crate::policy::presign;
 use crate::record::{ImageMeta, PictureRecord, StoredImage};
 use crate::vocabulary::Layer;
 
+use super::trace::Trace;
 use super::Hierarchy;
 
 impl<I: Clone + 'static> Hierarchy<I> {
@@ -57,8 +58,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Writes a record to memory and localStorage.
-    pub(super) fn store_record(&self, record: PictureRecord) {
+    /// Writes a record to memory and localStorage (unless the session of `trace` ended).
+    pub(super) fn store_record(&self, record: PictureRecord, trace: &Trace) {
+        if !self.is_current(trace) {
+            return;
+        }
         let now = self.now();
         if let Some(local) = &self.inner.layers.local {
             if let Err(e) = local.put(&record) {
@@ -69,7 +73,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// Puts a record read from a lower layer into memory.
-    pub(super) fn promote(&self, record: &PictureRecord, now: Millis) {
+    pub(super) fn promote(&self, record: &PictureRecord, now: Millis, trace: &Trace) {
+        if !self.is_current(trace) {
+            return;
+        }
         self.inner
             .memory
             .borrow_mut()
@@ -78,7 +85,15 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// Puts an image in memory and stores it in IndexedDB: awaited when `wait`, else behind the
     /// answer. `false` if memory could not keep it (larger than its whole budget).
-    pub(super) async fn store_image(&self, image: StoredImage<I>, wait: bool) -> bool {
+    pub(super) async fn store_image(
+        &self,
+        image: StoredImage<I>,
+        wait: bool,
+        trace: &Trace,
+    ) -> bool {
+        if !self.is_current(trace) {
+            return false;
+        }
         let now = image.meta.stored_at;
         let held = MemoryImage {
             url: None,
@@ -92,31 +107,35 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.revoke(dropped);
         let kept = self.inner.memory.borrow().image_untouched(&id).is_some();
         if wait {
-            self.write_image(image).await;
+            self.write_image(image, trace).await;
         } else {
-            self.write_behind_image(image);
+            self.write_behind_image(image, trace);
         }
         kept
     }
 
     /// Writes an image to IndexedDB in the background.
-    pub(super) fn write_behind_image(&self, image: StoredImage<I>) {
-        if self.available_images().is_none() {
+    pub(super) fn write_behind_image(&self, image: StoredImage<I>, trace: &Trace) {
+        if self.available_images().is_none() || !self.is_current(trace) {
             return;
         }
         let this = self.clone();
         let id = image.meta.image_id.clone();
+        let trace = *trace;
         self.inner.write_behind.spawn(
             id,
-            async move { this.write_image(image).await }.boxed_local(),
+            async move { this.write_image(image, &trace).await }.boxed_local(),
         );
     }
 
     /// Writes an image to IndexedDB now; what the write evicted is counted.
-    async fn write_image(&self, image: StoredImage<I>) {
+    async fn write_image(&self, image: StoredImage<I>, trace: &Trace) {
         let Some(images) = self.available_images() else {
             return;
         };
+        if !self.is_current(trace) {
+            return;
+        }
         let id = image.meta.image_id.clone();
         match images.put(image).await {
             Ok(evicted) => {
@@ -142,8 +161,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Empties memory and revokes every object URL it held.
-    pub(super) fn forget_all_in_memory(&self) {
+    /// Ends the session: memory is emptied (every object URL it held revoked), loads under way
+    /// are no longer joined, and their writes are refused.
+    pub(super) fn end_session(&self) {
+        self.inner.session.set(self.inner.session.get() + 1);
         let urls = self.inner.memory.borrow_mut().clear();
         self.revoke(urls);
         if let Some(access) = &self.inner.access {

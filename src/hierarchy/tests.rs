@@ -747,3 +747,139 @@ fn a_stale_list_is_answered_from_storage_and_revalidated_in_one_batch_call() {
         Some("img7-new")
     );
 }
+
+// ----- session boundaries -------------------------------------------------------------------
+
+/// Starts `get(user)` in the background; its answer lands in the returned cell.
+fn spawn_get(h: &Harness, cache: &Hierarchy<Bytes>, user: &str) -> Rc<RefCell<Option<Picture>>> {
+    let out = Rc::new(RefCell::new(None));
+    let (cache, user, sink) = (cache.clone(), user.to_string(), out.clone());
+    h.runtime.spawn(
+        async move {
+            *sink.borrow_mut() = cache.get(&user, None).await.ok();
+        }
+        .boxed_local(),
+    );
+    out
+}
+
+#[test]
+fn a_load_started_before_clear_leaves_nothing_behind() {
+    let h = Harness::new(defaults());
+    h.backend
+        .set_user("u", Some("img-old"), Some(fake_png("old", 2_000)));
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 1_000.0);
+    let first = spawn_get(&h, &h.cache, "u");
+    h.runtime.advance(500.0);
+    // Logout while the first load is under way; the next session sees another picture.
+    let c = h.cache.clone();
+    h.run(async move { c.clear().await });
+    h.backend
+        .set_user("u", Some("img-new"), Some(fake_png("new", 2_000)));
+    let second = h.get("u");
+    for _ in 0..10 {
+        h.runtime.advance(1_000.0);
+    }
+
+    let first = first.borrow().clone().expect("the first get settled");
+    assert_eq!(
+        first.source,
+        Source::Default,
+        "the old load hands out nothing"
+    );
+    assert_eq!(second.image_id.as_deref(), Some("img-new"));
+    assert_eq!(
+        h.api_calls(),
+        2,
+        "the get after clear made its own API call"
+    );
+    assert!(
+        !h.images.contains("img-old"),
+        "nothing of the old load in IndexedDB"
+    );
+    assert_eq!(
+        h.local
+            .get("u")
+            .unwrap()
+            .and_then(|r| r.image_id)
+            .as_deref(),
+        Some("img-new")
+    );
+    assert_eq!(
+        h.cache.peek("u").and_then(|p| p.image_id).as_deref(),
+        Some("img-new")
+    );
+    assert_eq!(
+        h.urls.live(),
+        1,
+        "only the new picture's object URL is live"
+    );
+    assert_eq!(h.cache.in_flight(), 0);
+}
+
+#[test]
+fn a_revalidation_started_before_clear_writes_nothing() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.clock.advance(46.0 * MINUTE);
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 1_000.0);
+    let stale = h.get("u0");
+    assert!(stale.stale, "answered stale, revalidating");
+    let c = h.cache.clone();
+    h.run(async move { c.clear().await });
+    for _ in 0..10 {
+        h.runtime.advance(1_000.0);
+    }
+    assert!(h.cache.peek("u0").is_none());
+    assert!(h.local.get("u0").unwrap().is_none(), "nothing written back");
+    assert_eq!(h.urls.live(), 0);
+}
+
+#[test]
+fn a_load_started_before_close_hands_out_nothing() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 1_000.0);
+    let first = spawn_get(&h, &h.cache, "u0");
+    h.runtime.advance(500.0);
+    h.cache.close();
+    for _ in 0..10 {
+        h.runtime.advance(1_000.0);
+    }
+    assert_eq!(first.borrow().as_ref().unwrap().source, Source::Default);
+    assert!(h.cache.peek("u0").is_none());
+    assert_eq!(h.urls.live(), 0);
+}
+
+#[test]
+fn memory_answers_count_as_uses_of_the_stored_image() {
+    // 200 kB of images, 9 kB each (22 fit): u1 stays stored only if every use of it counts.
+    let h = Harness::new(json!({ "idb": { "maxBytes": 200_000 } }));
+    for i in 1..=100 {
+        let user = format!("u{i}");
+        h.backend.set_user(
+            &user,
+            Some(&format!("img{i}")),
+            Some(fake_png(&user, 9_000)),
+        );
+    }
+    h.get("u1");
+    for i in 2..=100 {
+        h.runtime.advance(10.0);
+        h.get(&format!("u{i}"));
+        if i % 10 == 0 {
+            h.runtime.advance(10.0);
+            assert_eq!(h.get("u1").source, Source::MEMORY);
+            let c = h.cache.clone();
+            h.run(async move { c.flush_touches().await });
+        }
+    }
+    h.runtime.advance(10_000.0);
+    assert!(h.images.contains("img1"), "u1 was used all along");
+    let reloaded = h.tab();
+    let calls = h.api_calls();
+    let again = h.get_in(&reloaded, "u1");
+    assert_eq!(again.source, Source::INDEXED_DB);
+    assert_eq!(h.api_calls(), calls, "no request");
+}

@@ -1,23 +1,28 @@
-//! What one `get` has done so far: when it started and which layers it asked. Carried through
-//! the steps of a lookup instead of threading `start` and `consulted` by hand, and turned into
-//! the stats of the answer at the end.
+//! What one piece of work (a `get`, a revalidation, an upload) has done so far: when it started,
+//! in which session, and which layers it asked. Carried through the steps of a lookup instead of
+//! threading `start` and `consulted` by hand, turned into the stats of the answer at the end,
+//! and checked before every write: work of a session that `clear()` or `close()` ended writes
+//! nothing and hands nothing out.
 
 use crate::clock::Millis;
 use crate::vocabulary::Layer;
 
-/// The start time of a lookup and the layers it consulted, in order.
+/// The start time of a piece of work, its session and the layers it consulted.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Trace {
-    /// When the lookup started (monotonic ms).
+    /// When the work started (monotonic ms).
     pub start: Millis,
+    /// The session it started in (see [`super::Hierarchy::is_current`]).
+    pub session: u64,
     consulted: [bool; 4],
 }
 
 impl Trace {
-    /// A lookup that starts at `start` and has asked memory (every lookup does).
-    pub fn new(start: Millis) -> Self {
+    /// Work that starts at `start` in `session` and has asked memory (every lookup does).
+    pub fn new(start: Millis, session: u64) -> Self {
         let mut trace = Trace {
             start,
+            session,
             consulted: [false; 4],
         };
         trace.asked(Layer::Memory);
@@ -43,7 +48,7 @@ mod tests {
 
     #[test]
     fn layers_are_listed_top_to_bottom_once() {
-        let mut trace = Trace::new(5.0);
+        let mut trace = Trace::new(5.0, 0);
         trace.asked(Layer::Network);
         trace.asked(Layer::Local);
         trace.asked(Layer::Local);

@@ -78,6 +78,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             validate_id("imageId", id)?;
         }
         let now = self.now();
+        let trace = self.trace();
         let record = match image_id {
             None => Some(self.record_from_remote(
                 user_id,
@@ -97,7 +98,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         meta,
                         body: upload.body,
                     };
-                    self.store_image(stored, true).await;
+                    self.store_image(stored, true, &trace).await;
                 }
                 self.inner.telemetry.api_call();
                 match self.inner.layers.backend.fetch_image_info(id).await {
@@ -130,7 +131,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         };
         let change = match record {
             Some(record) => {
-                self.store_record(record.clone());
+                self.store_record(record.clone(), &trace);
                 Change::Updated(record)
             }
             None => {

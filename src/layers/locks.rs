@@ -52,17 +52,18 @@ impl Locks for WebLocks {
             .request
             .call2(&self.manager, &JsValue::from_str(&name), &callback);
         async move {
-            match held {
-                Ok(promise) => {
-                    let _ = JsFuture::from(Promise::resolve(&promise)).await;
-                }
-                Err(_) => {
-                    // The lock manager refused (e.g. an opaque origin): run unlocked, which
-                    // only costs a duplicate fetch.
-                    let task = task.borrow_mut().take();
-                    if let Some(task) = task {
-                        task.await;
-                    }
+            let granted = match held {
+                Ok(promise) => JsFuture::from(Promise::resolve(&promise)).await.is_ok(),
+                Err(_) => false,
+            };
+            if !granted {
+                // The lock manager refused, by throwing or by rejecting its promise before the
+                // callback ran (sandboxed frames, some privacy modes, an opaque origin): run
+                // unlocked, which only costs a duplicate fetch. A task that already ran under
+                // the lock was taken and is not run again.
+                let task = task.borrow_mut().take();
+                if let Some(task) = task {
+                    task.await;
                 }
             }
         }
