@@ -1,0 +1,144 @@
+#![cfg(target_arch = "wasm32")]
+//! Session boundaries and refused locks, through the public `AvatarCache` class: a logout
+//! (`clear()`) or `close()` while loads are under way leaves nothing of them behind, and a Web
+//! Locks API that refuses never makes a get hang. Every test uses its own namespace.
+
+mod common;
+
+use common::*;
+use js_sys::{Function, Object, Reflect};
+use serde_json::json;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// `navigator.locks`, whose `request` a test may replace.
+fn lock_manager() -> JsValue {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    Reflect::get(&navigator, &"locks".into()).unwrap()
+}
+
+/// Replaces `navigator.locks.request` with `body` (a JS function body) until the returned guard
+/// is dropped.
+struct LocksReplaced {
+    manager: JsValue,
+}
+
+impl LocksReplaced {
+    fn request(body: &str) -> Option<LocksReplaced> {
+        let manager = lock_manager();
+        if !manager.is_object() {
+            return None;
+        }
+        let request = Function::new_no_args(body);
+        Reflect::set(&manager, &"request".into(), &request).unwrap();
+        Some(LocksReplaced { manager })
+    }
+}
+
+impl Drop for LocksReplaced {
+    fn drop(&mut self) {
+        // The own property shadowed the prototype's method; removing it restores the real one.
+        let _ = Reflect::delete_property(self.manager.unchecked_ref::<Object>(), &"request".into());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_load_started_before_clear_leaves_nothing_behind() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.set_user("u", Some("img-old"));
+    backend.delay(Endpoint::Download, 1_500);
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    let first = cache.get_promise("u");
+    sleep(300).await;
+    cache.clear().await;
+    backend.delay(Endpoint::Download, 0);
+    backend.set_user("u", Some("img-new"));
+    let second = cache.get("u").await;
+    let first = Pic::from_js(first.await.unwrap());
+    sleep(200).await;
+
+    assert_eq!(first.source, "default", "the old load hands out nothing");
+    assert_eq!(second.image_id.as_deref(), Some("img-new"));
+    assert_eq!(
+        backend.calls(Endpoint::User),
+        2,
+        "the get after clear asked again"
+    );
+    let stored = storage()
+        .get_item(&local_key(&ns, "u", 1))
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        stored.contains("img-new") && !stored.contains("img-old"),
+        "{stored}"
+    );
+    let peeked = Pic::from_js(cache.peek("u"));
+    assert_eq!(peeked.image_id.as_deref(), Some("img-new"));
+    wait_until("IndexedDB to hold the new image only", 3_000, || {
+        cache.idb_entries() == Some(1.0)
+    })
+    .await;
+    assert_eq!(number(&cache.stats(), "objectUrls"), 1.0);
+    assert_eq!(number(&cache.stats(), "inFlight"), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_get_settles_when_web_locks_reject_the_request() {
+    let Some(_replaced) = LocksReplaced::request(
+        "return Promise.reject(new DOMException('The request was denied.', 'SecurityError'));",
+    ) else {
+        return; // No Web Locks in this engine: the next test covers it.
+    };
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let cache = open(config(&ns, &backend, json!({ "requestTimeoutMs": 2_000 }))).await;
+    let started = now_ms();
+    let gets = ["u1", "u1", "u2"].map(|u| cache.get_promise(u));
+    for get in gets {
+        let picture = Pic::from_js(get.await.unwrap());
+        assert_eq!(picture.source, "network");
+    }
+    assert!(now_ms() - started < 2_000.0, "within requestTimeoutMs");
+    assert_eq!(number(&cache.stats(), "inFlight"), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_get_settles_without_web_locks() {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    let descriptor = Object::new();
+    Reflect::set(&descriptor, &"value".into(), &JsValue::UNDEFINED).unwrap();
+    Reflect::set(&descriptor, &"configurable".into(), &JsValue::TRUE).unwrap();
+    let hidden = Reflect::define_property(
+        navigator.unchecked_ref::<Object>(),
+        &"locks".into(),
+        &descriptor.unchecked_into(),
+    )
+    .unwrap_or(false);
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    let picture = cache.get("u1").await;
+    if hidden {
+        let _ = Reflect::delete_property(navigator.unchecked_ref::<Object>(), &"locks".into());
+    }
+    assert_eq!(picture.source, "network");
+    assert_eq!(number(&cache.stats(), "inFlight"), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_load_started_before_close_hands_out_nothing() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.delay(Endpoint::Download, 800);
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    let first = cache.get_promise("u1");
+    sleep(200).await;
+    cache.close();
+    let first = Pic::from_js(first.await.unwrap());
+    assert_eq!(first.source, "default");
+    assert!(cache.peek("u1").is_undefined());
+    assert_eq!(number(&cache.stats(), "objectUrls"), 0.0);
+}
