@@ -6,10 +6,14 @@
 //! - [`breaker`]: may a request go to this origin now?
 //! - [`presign`]: when does this presigned URL stop working, and is it time to refresh it?
 //! - [`sniff`]: what image type do these bytes really hold?
+//! - [`dimensions`]: how many pixels does this image declare?
+//! - [`svg`]: can this SVG run script or reach out when opened as a document?
 
 pub mod backoff;
 pub mod breaker;
+pub mod dimensions;
 pub mod lru;
 pub mod presign;
 pub mod sniff;
+pub mod svg;
 pub mod ttl;
