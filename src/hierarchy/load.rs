@@ -68,7 +68,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         user_id: &str,
         hint: Option<&str>,
         trace: Trace,
-        miss: Miss,
+        miss: Box<Miss>,
     ) -> Picture {
         let (answer_tx, answer_rx) = oneshot::channel();
         let this = self.clone();
@@ -109,7 +109,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         user_id: &str,
         hint: Option<&str>,
         mut trace: Trace,
-        miss: Miss,
+        miss: Box<Miss>,
     ) -> Picture {
         trace.asked(Layer::Network);
         let now = self.now();

@@ -41,7 +41,7 @@ pub(super) enum Lookup {
     /// An answer (possibly stale, with a revalidation started).
     Found(Found),
     /// Nothing storage can answer with.
-    Missing(Miss),
+    Missing(Box<Miss>),
 }
 
 /// An image found in memory or IndexedDB, made into a URL.
@@ -111,7 +111,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     };
                     if stale && !self.inner.config.stale_while_revalidate {
                         miss.fallback = Some(found);
-                        return Lookup::Missing(miss);
+                        return Lookup::Missing(Box::new(miss));
                     }
                     if record_source != Source::MEMORY || !fresh {
                         self.promote(&found.record, now, trace);
@@ -160,7 +160,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             }
             miss.missing_image = Some(hint.to_string());
         }
-        Lookup::Missing(miss)
+        Lookup::Missing(Box::new(miss))
     }
 
     /// After waiting for the cross-tab lock, another tab may have loaded the picture: looks
@@ -171,7 +171,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         user_id: &str,
         hint: Option<&str>,
         trace: &mut Trace,
-        miss: Miss,
+        miss: Box<Miss>,
     ) -> Lookup {
         let now = self.now();
         let ttl = self.inner.config.local.ttl_ms;
