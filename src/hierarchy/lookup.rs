@@ -255,9 +255,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
             self.used(image_id, now);
             return Some(image);
         }
-        let images = self.available_images()?;
+        self.available_images()?;
+        let reads = self.inner.image_reads.clone()?;
         trace.asked(Layer::IndexedDb);
-        match images.get(image_id).await {
+        match reads.read(image_id).await {
             Ok(Some(stored)) => {
                 if !self.adopt_stored(stored, now, trace) {
                     return None;

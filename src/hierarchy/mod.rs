@@ -12,6 +12,7 @@
 //! | [`Batcher`](batcher) | `batcher.rs` | user requests waiting to go out as one batch call |
 //! | [`WriteBehind`](write_behind) | `write_behind.rs` | IndexedDB writes running behind answers |
 //! | [`AccessQueue`](access_queue) | `access_queue.rs` | image uses waiting to move up the IndexedDB LRU |
+//! | [`ImageReads`](image_reads) | `image_reads.rs` | image reads of this turn, made in one transaction |
 //! | [`Subscribers`](subscribers) | `subscribers.rs` | `subscribe` listeners and the cross-tab hook |
 //! | [`Telemetry`](telemetry) | `telemetry.rs` | stats, events, recent errors, the debug log |
 //! | [`Slots`](slots) | `slots.rs` | the network requests allowed at once |
@@ -44,6 +45,7 @@ pub use crate::vocabulary::{CacheEvent, Change, Layer, Picture, PrefetchReport, 
 mod access_queue;
 mod answer;
 mod batcher;
+mod image_reads;
 mod in_flight;
 mod load;
 mod lookup;
@@ -63,6 +65,7 @@ use access_queue::AccessQueue;
 pub use access_queue::TOUCH_FLUSH_MS;
 use batcher::Batcher;
 pub use batcher::{BATCH_MAX_WAIT_MS, BATCH_WINDOW_MS};
+use image_reads::ImageReads;
 use in_flight::{InFlight, LoadKey};
 use revalidate::Revalidations;
 use slots::Slots;
@@ -103,6 +106,7 @@ struct Inner<I> {
     batcher: Rc<Batcher<I>>,
     write_behind: WriteBehind,
     access: Option<Rc<AccessQueue<I>>>,
+    image_reads: Option<Rc<ImageReads<I>>>,
     revalidations: Revalidations,
     subscribers: Subscribers,
     telemetry: Rc<Telemetry>,
@@ -144,6 +148,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .images
             .clone()
             .map(|images| AccessQueue::new(images, layers.runtime.clone(), telemetry.clone()));
+        let image_reads = layers
+            .images
+            .clone()
+            .map(|images| ImageReads::new(images, layers.runtime.clone()));
         let hierarchy = Hierarchy {
             inner: Rc::new(Inner {
                 keys: Keys::new(&config.namespace, config.version),
@@ -157,6 +165,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 closed: Cell::new(false),
                 batcher,
                 access,
+                image_reads,
                 telemetry,
                 slots,
                 config,

@@ -883,3 +883,32 @@ fn memory_answers_count_as_uses_of_the_stored_image() {
     assert_eq!(again.source, Source::INDEXED_DB);
     assert_eq!(h.api_calls(), calls, "no request");
 }
+
+#[test]
+fn gets_in_the_same_turn_share_one_indexeddb_read() {
+    let h = Harness::new(defaults());
+    let users = h.users(100);
+    for user in &users {
+        h.get(user);
+    }
+    h.runtime.advance(10_000.0);
+    let reloaded = h.tab();
+    let before = h.images.transactions.get();
+    let cache = reloaded.clone();
+    let gets = join_all(users.clone().into_iter().map(move |user| {
+        let cache = cache.clone();
+        async move { cache.get(&user, None).await.unwrap() }
+    }));
+    let pictures = h.run(gets);
+    assert!(pictures.iter().all(|p| p.source == Source::INDEXED_DB));
+    assert_eq!(
+        h.images.transactions.get() - before,
+        1,
+        "one readonly transaction for the 100 gets"
+    );
+    assert_eq!(
+        h.api_calls(),
+        100,
+        "and no request beyond the first visit's"
+    );
+}

@@ -1,0 +1,73 @@
+//! IndexedDB reads of images asked for in the same turn, made in one transaction: a list of 100
+//! components mounting after a reload costs one readonly transaction, not 100, as a `prefetch`
+//! does. The first read of a turn schedules the flush; every read made before it runs joins.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use futures::FutureExt;
+
+use crate::error::Result;
+use crate::layers::{ImageStore, Runtime};
+use crate::record::StoredImage;
+
+type Reply<I> = oneshot::Sender<Result<Option<StoredImage<I>>>>;
+
+/// Image reads waiting for the turn's transaction.
+pub(crate) struct ImageReads<I> {
+    images: Rc<dyn ImageStore<I>>,
+    runtime: Rc<dyn Runtime>,
+    waiting: RefCell<Vec<(String, Reply<I>)>>,
+}
+
+impl<I: Clone + 'static> ImageReads<I> {
+    /// Reads from `images`, flushing on `runtime`.
+    pub fn new(images: Rc<dyn ImageStore<I>>, runtime: Rc<dyn Runtime>) -> Rc<Self> {
+        Rc::new(ImageReads {
+            images,
+            runtime,
+            waiting: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// The stored image `image_id`, read together with every other image asked for this turn.
+    pub async fn read(self: &Rc<Self>, image_id: &str) -> Result<Option<StoredImage<I>>> {
+        let (reply, answer) = oneshot::channel();
+        let first = {
+            let mut waiting = self.waiting.borrow_mut();
+            waiting.push((image_id.to_string(), reply));
+            waiting.len() == 1
+        };
+        if first {
+            let this = self.clone();
+            self.runtime
+                .spawn(async move { this.flush().await }.boxed_local());
+        }
+        answer.await.unwrap_or(Ok(None))
+    }
+
+    /// Reads every waiting image in one transaction and answers each reader.
+    async fn flush(&self) {
+        let waiting: Vec<(String, Reply<I>)> = self.waiting.borrow_mut().drain(..).collect();
+        let mut ids: Vec<String> = waiting.iter().map(|(id, _)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        match self.images.get_many(&ids).await {
+            Ok(found) => {
+                let by_id: HashMap<&str, Option<StoredImage<I>>> =
+                    ids.iter().map(String::as_str).zip(found).collect();
+                for (id, reply) in waiting {
+                    let image = by_id.get(id.as_str()).cloned().flatten();
+                    let _ = reply.send(Ok(image));
+                }
+            }
+            Err(e) => {
+                for (_, reply) in waiting {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
