@@ -59,8 +59,10 @@ impl Keys {
         self.parse_any_version(key).is_some()
     }
 
-    /// Takes apart a key of this namespace written under any version. Foreign or malformed keys
-    /// give `None`.
+    /// Takes apart a key of this namespace written under any version. Foreign, malformed or
+    /// non-canonical keys give `None`: only a key that [`Keys::record_key`] or
+    /// [`Keys::image_key`] would write, byte for byte, is one of ours (`v01`, `v+1`, an empty id,
+    /// an unescaped `+` are someone else's, and `clear()` or eviction never touch them).
     pub fn parse_any_version(&self, key: &str) -> Option<ParsedKey> {
         let rest = key.strip_prefix(&self.namespace)?.strip_prefix(':')?;
         let mut parts = rest.split(':');
@@ -69,8 +71,12 @@ impl Keys {
             "idb" => Layer::IndexedDb,
             _ => return None,
         };
-        let id = percent_decode(parts.next()?)?;
-        let version = parts.next()?.strip_prefix('v')?.parse().ok()?;
+        let id = percent_decode(parts.next()?).filter(|id| !id.is_empty())?;
+        let digits = parts.next()?.strip_prefix('v')?;
+        let canonical = !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits == "0" || !digits.starts_with('0'));
+        let version = digits.parse().ok().filter(|_| canonical)?;
         if parts.next().is_some() {
             return None;
         }
@@ -101,7 +107,8 @@ pub fn validate_id(name: &'static str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reverses [`percent_encode`]; `None` for malformed escapes or invalid UTF-8.
+/// Reverses [`percent_encode`]; `None` for anything it would not have written (malformed or
+/// needless escapes, unescaped reserved characters) or invalid UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -123,9 +130,11 @@ fn percent_decode(s: &str) -> Option<String> {
             }
             out.push(byte);
             i += 3;
-        } else {
+        } else if bytes[i].is_ascii_alphanumeric() || b"-_.~".contains(&bytes[i]) {
             out.push(bytes[i]);
             i += 1;
+        } else {
+            return None;
         }
     }
     String::from_utf8(out).ok()
@@ -134,6 +143,26 @@ fn percent_decode(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_canonical_keys_are_own_keys() {
+        let keys = Keys::new("profile_pic", 1);
+        for foreign in [
+            "profile_pic:local:x:v01",
+            "profile_pic:local:x:v+1",
+            "profile_pic:local:x:v",
+            "profile_pic:local::v1",
+            "profile_pic:local:a+b:v1",
+            "profile_pic:local:%41:v1",
+            "profile_pic:local:%2f:v1",
+            "profile_pic:idb:x:v1 ",
+        ] {
+            assert!(!keys.is_own(foreign), "{foreign}");
+        }
+        assert!(keys.is_own("profile_pic:local:a%2Bb:v1"));
+        assert!(keys.is_own("profile_pic:idb:x:v0"));
+        assert!(keys.is_own("profile_pic:idb:x:v12"));
+    }
 
     #[test]
     fn keys_have_the_documented_shape() {
