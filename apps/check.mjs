@@ -57,6 +57,9 @@ page.on("console", (m) => {
   if (m.type() === "error" || /hydrat|did not match|mismatch/i.test(text)) consoleProblems.push(`${m.type()}: ${text}`);
 });
 page.on("pageerror", (e) => consoleProblems.push(`pageerror: ${e.message}`));
+page.on("response", (r) => {
+  if (r.status() >= 400) consoleProblems.push(`HTTP ${r.status()} for ${r.url()}`);
+});
 
 async function pictures() {
   await page.waitForFunction(

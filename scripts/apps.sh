@@ -78,9 +78,10 @@ serve_static() { # serve_static <dist>: the repository's dev backend (API + obje
 }
 
 timed() { # timed <label> <command...>: runs it and records its wall time
-  local start=$SECONDS
+  local label=$1 start=$SECONDS
+  shift
   "$@" || return 1
-  figures+=("$1 $((SECONDS - start)) s")
+  figures+=("$label: $((SECONDS - start)) s")
 }
 
 tmp=$(mktemp -d -t avatar-apps.XXXXXX)
@@ -91,8 +92,8 @@ status=0
 # The run_* functions run inside `if`, where `set -e` does not apply: every step says `|| return 1`.
 run_vite() {
   install_app apps/vite || return 1
-  timed "vite: tsc + vite build" bash -c 'cd apps/vite && npm run --silent build' || return 1
-  timed "vite: vitest (jsdom, avatar-cache/testing)" bash -c 'cd apps/vite && npx vitest run' || return 1
+  timed "vite (tsc + vite build)" bash -c 'cd apps/vite && npm run --silent build' || return 1
+  timed "vite (vitest, jsdom)" bash -c 'cd apps/vite && npx vitest run' || return 1
   serve_static apps/vite/dist || return 1
   node apps/check.mjs --name vite --url "$url" --emoji --one-cache || return 1
   cleanup
@@ -102,7 +103,7 @@ run_webpack() {
   install_app apps/webpack || return 1
   # Warnings (the .wasm is over webpack's 244 KiB asset hint) are printed, not fatal; an error
   # makes webpack exit non-zero.
-  timed "webpack: webpack --mode production" bash -c 'cd apps/webpack && npm run --silent build' || return 1
+  timed "webpack (webpack --mode production)" bash -c 'cd apps/webpack && npm run --silent build' || return 1
   serve_static apps/webpack/dist || return 1
   node apps/check.mjs --name webpack --url "$url" --one-cache || return 1
   cleanup
@@ -110,7 +111,7 @@ run_webpack() {
 
 run_next() {
   install_app apps/next || return 1
-  timed "next: next build" bash -c 'cd apps/next && NEXT_TELEMETRY_DISABLED=1 npm run --silent build' || return 1
+  timed "next (next build)" bash -c 'cd apps/next && NEXT_TELEMETRY_DISABLED=1 npm run --silent build' || return 1
   local port; port=$(free_port)
   (cd apps/next && NEXT_TELEMETRY_DISABLED=1 exec npx next start -H 127.0.0.1 -p "$port") >"$tmp/next.log" 2>&1 &
   pids+=($!)
