@@ -98,15 +98,17 @@ describe("server rendering and hydration", () => {
   });
 
   test("hydration matches the server's markup, then the cached picture shows", async () => {
+    // The server has no cache; the browser has one that already holds the picture.
     const cache = new FakeAvatarCache({ seen: { "1": "blob:fake/1" } });
-    const ui = () => createElement(AvatarCacheProvider, { cache }, createElement(ProfilePicture, { userId: "1", emoji: "🙂", alt: "one" }));
+    const ui = (c: FakeAvatarCache | null) =>
+      createElement(AvatarCacheProvider, { cache: c }, createElement(ProfilePicture, { userId: "1", emoji: "🙂", alt: "one" }));
     const container = document.createElement("div");
-    container.innerHTML = renderToString(ui());
+    container.innerHTML = renderToString(ui(null));
     document.body.append(container);
     const errors = vi.spyOn(console, "error");
     const recoverable: unknown[] = [];
     await act(async () => {
-      hydrateRoot(container, ui(), { onRecoverableError: (e) => recoverable.push(e) });
+      hydrateRoot(container, ui(cache), { onRecoverableError: (e) => recoverable.push(e) });
     });
     await waitFor(() => expect(container.querySelector("img")?.getAttribute("src")).toBe("blob:fake/1"));
     expect(recoverable).toEqual([]);
