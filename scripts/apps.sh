@@ -3,7 +3,8 @@
 #   apps/vite     Vite + React + TypeScript (strict, skipLibCheck: false, lib ES2023), its
 #                 Vitest + jsdom unit tests over avatar-cache/testing
 #   apps/webpack  webpack 5, no loader or plugin
-#   apps/next     Next.js App Router, a Server Component page rendering <ProfilePicture>
+#   apps/next     Next.js App Router, a Server Component page rendering <ProfilePicture>, built
+#                 with Turbopack (the default) and with webpack (`next build --webpack`)
 # Each is built, served and loaded in Debian's Chromium (apps/check.mjs): pictures ready, the
 # first visit from the network, a reload from storage, no console error, no hydration warning.
 #
@@ -111,13 +112,19 @@ run_webpack() {
 
 run_next() {
   install_app apps/next || return 1
-  timed "next (next build)" bash -c 'cd apps/next && NEXT_TELEMETRY_DISABLED=1 npm run --silent build' || return 1
-  local port; port=$(free_port)
-  (cd apps/next && NEXT_TELEMETRY_DISABLED=1 exec npx next start -H 127.0.0.1 -p "$port") >"$tmp/next.log" 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$port/" "$!" "$tmp/next.log" || return 1
-  node apps/check.mjs --name next --url "http://127.0.0.1:$port/" --ssr || return 1
-  cleanup
+  local bundler port
+  # Next 16 builds with Turbopack by default; `--webpack` is the other bundler apps still use.
+  for bundler in turbopack webpack; do
+    local flag=""
+    [ "$bundler" = webpack ] && flag=--webpack
+    timed "next (next build $flag, $bundler)" bash -c "cd apps/next && NEXT_TELEMETRY_DISABLED=1 npx next build $flag" || return 1
+    port=$(free_port)
+    (cd apps/next && NEXT_TELEMETRY_DISABLED=1 exec npx next start -H 127.0.0.1 -p "$port") >"$tmp/next.log" 2>&1 &
+    pids+=($!)
+    wait_for "http://127.0.0.1:$port/" "$!" "$tmp/next.log" || return 1
+    node apps/check.mjs --name "next-$bundler" --url "http://127.0.0.1:$port/" --ssr || return 1
+    cleanup
+  done
 }
 
 for app in "${apps[@]}"; do
