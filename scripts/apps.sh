@@ -117,7 +117,7 @@ run_next() {
   for bundler in turbopack webpack; do
     local flag=""
     [ "$bundler" = webpack ] && flag=--webpack
-    timed "next (next build $flag, $bundler)" bash -c "cd apps/next && NEXT_TELEMETRY_DISABLED=1 npx next build $flag" || return 1
+    timed "next (next build, $bundler)" bash -c "cd apps/next && NEXT_TELEMETRY_DISABLED=1 npx next build $flag" || return 1
     port=$(free_port)
     (cd apps/next && NEXT_TELEMETRY_DISABLED=1 exec npx next start -H 127.0.0.1 -p "$port") >"$tmp/next.log" 2>&1 &
     pids+=($!)
