@@ -124,3 +124,9 @@ test("the real AvatarCache.open says it needs a browser", async () => {
   expect(error.code).toBe("UNSUPPORTED_ENVIRONMENT");
   expect(error.message).toMatch(/needs a browser.*jsdom.*avatar-cache\/testing/);
 });
+
+test("FakeAvatarCache has AvatarCache's methods with the same types (checked by tsc in the build)", () => {
+  type Methods = "peek" | "get" | "prefetch" | "setPicture" | "invalidate" | "clear" | "subscribe" | "stats" | "diagnose" | "close";
+  const standIn: Pick<AvatarCache, Methods> = new FakeAvatarCache();
+  expect(standIn.peek("1")).toBeUndefined();
+});
