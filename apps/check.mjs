@@ -8,6 +8,8 @@
 //     --ssr        the server's HTML must hold only fallbacks (no cache on the server)
 //     --emoji      the emoji fallback [data-testid=emoji] must be centred in its circle
 //     --one-cache  window.appCaches (every cache the app got hold of) must hold exactly one
+//     --client-nav SELECTOR  after the reload, click SELECTOR (a client-side link): every picture
+//                  on the page it opens must be rendered "ready" from its first appearance
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     ssr: { type: "boolean", default: false },
     emoji: { type: "boolean", default: false },
     "one-cache": { type: "boolean", default: false },
+    "client-nav": { type: "string" },
   },
 });
 const artifacts = join(here, "artifacts");
@@ -131,6 +134,25 @@ check(
   againWith.length > 0 && againWith.every((p) => ["memory", "local", "indexeddb"].includes(p.source)),
   `reload: pictures should come from storage, got ${summary(againWith)}`,
 );
+
+if (args["client-nav"]) {
+  // Record the state every picture is first inserted with, then navigate on the client.
+  await page.evaluate(() => {
+    window.firstStates = [];
+    new MutationObserver((records) => {
+      for (const r of records)
+        for (const n of r.addedNodes)
+          if (n instanceof Element)
+            for (const e of [n, ...n.querySelectorAll("[data-avatar-user]")])
+              if (e.dataset?.avatarUser && e.closest("[data-page]")) window.firstStates.push(`${e.dataset.avatarState}/${e.dataset.avatarSource ?? "-"}`);
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  await page.click(args["client-nav"]);
+  await page.waitForSelector("[data-page] [data-avatar-user]");
+  const states = await page.evaluate(() => window.firstStates);
+  say(`client navigation: pictures first inserted as ${JSON.stringify(states)}`);
+  check(states.length > 0 && states.every((s) => s === "ready/memory"), `client navigation: expected every picture inserted "ready/memory", got ${JSON.stringify(states)}`);
+}
 
 check(consoleProblems.length === 0, `console: ${consoleProblems.join("\n  ")}`);
 await browser.close();

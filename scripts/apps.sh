@@ -122,7 +122,7 @@ run_next() {
     (cd apps/next && NEXT_TELEMETRY_DISABLED=1 exec npx next start -H 127.0.0.1 -p "$port") >"$tmp/next.log" 2>&1 &
     pids+=($!)
     wait_for "http://127.0.0.1:$port/" "$!" "$tmp/next.log" || return 1
-    node apps/check.mjs --name "next-$bundler" --url "http://127.0.0.1:$port/" --ssr || return 1
+    node apps/check.mjs --name "next-$bundler" --url "http://127.0.0.1:$port/" --ssr --client-nav "[data-testid=to-friends]" || return 1
     cleanup
   done
 }

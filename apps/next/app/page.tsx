@@ -1,5 +1,6 @@
 // A Server Component page: it renders the client components of avatar-cache/react directly. The
 // server sends their fallback; the browser opens the cache after hydration.
+import Link from "next/link";
 import { AvatarCacheProvider, ProfilePicture } from "avatar-cache/react";
 
 const friends = ["1", "2", "3", "4", "5", "6", "9"];
@@ -17,6 +18,9 @@ export default function Page() {
           ))}
         </ul>
       </AvatarCacheProvider>
+      <Link href="/friends" data-testid="to-friends">
+        Friends again
+      </Link>
     </main>
   );
 }
