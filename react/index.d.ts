@@ -1,6 +1,7 @@
 // Types of avatar-cache/react. The hook and the component need only three methods of the cache,
-// so any object with them (an AvatarCache, a test double) can be provided.
+// so any object with them (an AvatarCache, avatar-cache/testing's FakeAvatarCache) can be provided.
 import type { CSSProperties, ImgHTMLAttributes, ReactElement, ReactNode } from "react";
+import type { AvatarCacheConfig } from "./index.js";
 
 /** Which layer answered (the `source` of an avatar-cache `Picture`). */
 export type PictureSource = "memory" | "local" | "indexeddb" | "network" | "default";
@@ -14,6 +15,8 @@ export interface CachedPicture {
   source: PictureSource;
   stale: boolean;
   loadMs: number;
+  /** data: URL of a tiny preview, when the cache knows one. */
+  placeholder?: string;
 }
 
 /** What subscribers hear: one user's picture changed, or everything was cleared. */
@@ -30,15 +33,35 @@ export interface PictureSourceCache {
 export declare const DEFAULT_PICTURE_URL: string;
 
 export interface AvatarCacheProviderProps {
-  /** The cache, or null while it is opening (pictures show their fallback). */
-  cache: PictureSourceCache | null;
+  /**
+   * The cache, a promise of it (pictures show their fallback until it resolves), or null. Leave
+   * it out and give `config` to let the provider open the app's cache.
+   */
+  cache?: PictureSourceCache | PromiseLike<PictureSourceCache> | null;
+  /**
+   * Opens the cache with `openAvatarCache(config)` after the provider mounts in the browser (never
+   * on the server): one cache per namespace for the whole app, across StrictMode remounts and hot
+   * reloads. From a Server Component, pass only plain data (no `fetch` or `onEvent` functions).
+   */
+  config?: AvatarCacheConfig;
   /** The picture shown while loading or on error, when a component has no `emoji`. */
   defaultImageUrl?: string;
+  /** Called when the cache could not be opened (default: console.error). Pictures keep their fallback. */
+  onError?: (error: unknown) => void;
   children?: ReactNode;
 }
 
-/** Provides the cache to every hook and component below it. */
+/**
+ * Provides the cache to every hook and component below it. It never closes the cache: the cache
+ * belongs to the app.
+ */
 export declare function AvatarCacheProvider(props: AvatarCacheProviderProps): ReactElement;
+
+/**
+ * False on the server and while React hydrates server HTML, true in every other client render.
+ * The hook reads the cache only when it is true, so hydration never mismatches.
+ */
+export declare function useHydrated(): boolean;
 
 /** The cache used outside any `<AvatarCacheProvider>`. */
 export declare function setDefaultCache(cache: PictureSourceCache | null): void;
@@ -49,6 +72,7 @@ export declare function useAvatarCache(): PictureSourceCache | null;
 export interface ProfilePictureState {
   /** What to put in `<img src>`; undefined while nothing is known yet. */
   url: string | undefined;
+  /** The layer that answered this component's request (not the memory copy it left behind). */
   source: PictureSource | undefined;
   /** True until the first answer for this user (never true when the tab has seen the picture). */
   loading: boolean;

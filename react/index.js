@@ -1,12 +1,16 @@
+"use client";
 // avatar-cache/react: a hook and a component over an AvatarCache, no JSX build step.
 //
-//   const cache = await AvatarCache.open({ batchEndpoint: "/images/batch" });
-//   root.render(<AvatarCacheProvider cache={cache}><App /></AvatarCacheProvider>);
-//   <ProfilePicture userId="42" size={40} emoji="🙂" />
+//   <AvatarCacheProvider config={{ batchEndpoint: "/images/batch" }}>   (or cache={promiseOrCache})
+//     <ProfilePicture userId="42" size={40} emoji="🙂" />
+//   </AvatarCacheProvider>
 //
-// The picture a tab has seen renders on the first frame: the hook reads `cache.peek(userId)`
-// synchronously through useSyncExternalStore and only calls `cache.get` when peek misses or is
-// stale. React is a peer dependency; the core package works without it.
+// A client module ("use client"): a React Server Component may render these components. On the
+// server, and while React hydrates server HTML, every picture renders its fallback and the cache
+// is not touched (so the WebAssembly module is never loaded on the server and the client's first
+// render matches the server's). A client render that is not hydration reads
+// `cache.peek(userId)` synchronously, so a picture the tab has seen is on the first frame; after
+// hydration, the same happens on the frame that follows it. React is a peer dependency.
 import {
   createContext,
   createElement,
@@ -35,15 +39,98 @@ export function setDefaultCache(cache) {
   defaultCache = cache ?? null;
 }
 
-/** Provides `cache` (and optionally the picture shown while loading) to the tree below. */
-export function AvatarCacheProvider({ cache, defaultImageUrl, children }) {
-  const value = useMemo(() => ({ cache: cache ?? null, defaultImageUrl }), [cache, defaultImageUrl]);
+// The caches opened by `openAvatarCache` (main entry), by namespace: shared with it through a
+// global symbol so that the provider can use an already open cache on its first render without
+// importing the WebAssembly bindings.
+const OPENED = Symbol.for("avatar-cache.opened");
+const DEFAULT_NAMESPACE = "profile_pic";
+
+function openedCache(namespace) {
+  const entry = globalThis[OPENED]?.get(namespace);
+  return entry?.cache ?? null;
+}
+
+// Values of promises handed to the provider, once they have resolved: a re-render (or another
+// provider given the same promise) uses the cache at once.
+const settled = new WeakMap();
+
+function isThenable(value) {
+  return value !== null && typeof value === "object" && typeof value.then === "function";
+}
+
+function reportOpenError(error, onError) {
+  if (onError) onError(error);
+  else console.error("avatar-cache: the cache did not open; pictures show their fallback.", error);
+}
+
+/**
+ * Provides the cache to the tree below. `cache` is an open cache, a promise of one (pictures show
+ * their fallback until it resolves) or null; or give `config` and the provider opens the app's
+ * one cache for that namespace with `openAvatarCache(config)` after mounting (never on the
+ * server). Neither closes the cache on unmount: it is the app's, shared across remounts
+ * (StrictMode, hot reload).
+ */
+export function AvatarCacheProvider({ cache, config, defaultImageUrl, onError, children }) {
+  const pending = isThenable(cache) ? cache : null;
+  const namespace = config ? String(config.namespace ?? DEFAULT_NAMESPACE) : null;
+  const [opened, setOpened] = useState(null);
+  const configRef = useRef(config);
+  configRef.current = config;
+  const onErrorRef = useRef(onError);
+  onErrorRef.current = onError;
+
+  useEffect(() => {
+    if (!pending || settled.has(pending)) return undefined;
+    let live = true;
+    pending.then(
+      (value) => {
+        settled.set(pending, value ?? null);
+        if (live) setOpened({ from: pending, cache: value ?? null });
+      },
+      (error) => live && reportOpenError(error, onErrorRef.current),
+    );
+    return () => {
+      live = false;
+    };
+  }, [pending]);
+
+  useEffect(() => {
+    if (namespace === null || cache) return undefined;
+    let live = true;
+    import("./index.js")
+      .then((entry) => entry.openAvatarCache(configRef.current))
+      .then(
+        (value) => live && setOpened({ from: namespace, cache: value }),
+        (error) => live && reportOpenError(error, onErrorRef.current),
+      );
+    return () => {
+      live = false;
+    };
+  }, [namespace, pending, cache]);
+
+  let current = null;
+  if (pending) current = settled.get(pending) ?? (opened?.from === pending ? opened.cache : null);
+  else if (cache) current = cache;
+  else if (namespace !== null) current = openedCache(namespace) ?? (opened?.from === namespace ? opened.cache : null);
+
+  const value = useMemo(() => ({ cache: current, defaultImageUrl }), [current, defaultImageUrl]);
   return createElement(CacheContext.Provider, { value }, children);
 }
 
 /** The cache from the nearest provider, else the one given to `setDefaultCache`, else null. */
 export function useAvatarCache() {
   return useContext(CacheContext).cache ?? defaultCache;
+}
+
+// False on the server and while React hydrates server HTML, true in every other client render:
+// pictures render their fallback until then, so hydration finds exactly the server's markup.
+const subscribeNothing = () => () => {};
+const onClient = () => true;
+const onServer = () => false;
+
+/** Whether this render may read the cache (not on the server, not during hydration). */
+export function useHydrated() {
+  return useSyncExternalStore(subscribeNothing, onClient, onServer);
 }
 
 // One subscription per cache, fanned out by user id: a list of 120 pictures costs one
@@ -104,7 +191,8 @@ function toError(e) {
  * default picture rather than failing for network trouble).
  */
 export function useProfilePicture(userId, imageId) {
-  const cache = useAvatarCache();
+  const provided = useAvatarCache();
+  const cache = useHydrated() ? provided : null;
   const id = typeof userId === "string" && userId !== "" ? userId : null;
   const wantImage = imageId ?? null;
 
@@ -142,8 +230,12 @@ export function useProfilePicture(userId, imageId) {
 
   const mine = fetched && fetched.key === key && fetched.cache === cache ? fetched : null;
   let picture = peekMatches ? peeked : mine?.picture ?? peeked;
-  if (picture && mine?.picture && picture.stale && !mine.picture.stale && picture.imageId === mine.picture.imageId) {
-    picture = mine.picture;
+  // The get's answer says which layer answered; the memory copy it left behind (what peek sees
+  // now) would always say "memory". Keep the answer while peek shows the same picture, and when
+  // it is the fresh answer to a stale peek.
+  if (picture && mine?.picture && picture !== mine.picture && picture.imageId === mine.picture.imageId) {
+    const sameAnswer = picture.url === mine.picture.url && picture.stale === mine.picture.stale;
+    if (sameAnswer || (picture.stale && !mine.picture.stale)) picture = mine.picture;
   }
   const error = picture ? undefined : mine?.error;
   const loading = key !== null && !picture && !error;
@@ -176,15 +268,10 @@ export function ProfilePicture({
   const onError = useCallback((e) => {
     setBrokenUrl(e.currentTarget.getAttribute("src"));
   }, []);
-  const base = {
-    width: size,
-    height: size,
-    borderRadius: "50%",
-    flex: "none",
-    display: "inline-block",
-    verticalAlign: "middle",
-    ...style,
-  };
+  // `display` comes after the shared box so that the emoji's flex centring is not overridden;
+  // the caller's `style` still wins over both.
+  const box = { width: size, height: size, borderRadius: "50%", flex: "none", verticalAlign: "middle" };
+  const { display, ...ownStyle } = style ?? {};
   const showPicture = url !== undefined && url !== brokenUrl;
   const state = showPicture ? "ready" : loading ? "loading" : "fallback";
   const common = {
@@ -204,15 +291,17 @@ export function ProfilePicture({
         "aria-busy": loading || undefined,
         title: error ? error.message : rest.title,
         style: {
-          display: "inline-flex",
+          ...box,
+          // a block-level request stays block-level, but always a flex box (that centres)
+          display: display === "none" ? "none" : display === "block" || display === "flex" ? "flex" : "inline-flex",
           alignItems: "center",
           justifyContent: "center",
           fontSize: Math.round(size * 0.58),
           lineHeight: 1,
           background: "#eef0f4",
           userSelect: "none",
-          ...base,
-          ...(style?.display ? { display: style.display } : null),
+          overflow: "hidden",
+          ...ownStyle,
         },
       },
       emoji,
@@ -228,6 +317,6 @@ export function ProfilePicture({
     draggable: false,
     "aria-busy": loading || undefined,
     onError: showPicture ? onError : undefined,
-    style: { objectFit: "cover", ...base },
+    style: { ...box, display: display ?? "inline-block", objectFit: "cover", ...ownStyle },
   });
 }

@@ -3,8 +3,10 @@
 //  - pkg/index.js + index.d.ts: the main entry. It re-exports the generated bindings and makes
 //    `AvatarCache.open` load the WebAssembly module once first, so users never call `init()`.
 //  - pkg/react.js + react.d.ts: the `avatar-cache/react` entry, copied from react/.
-//  - pkg/package.json: name, ESM, `exports` for "." and "./react" (with types), the files list,
-//    React as an optional peer dependency, and the modules with side effects.
+//  - pkg/testing.js + testing.d.ts: the `avatar-cache/testing` entry, copied from testing/.
+//  - pkg/README.md + CHANGELOG.md: the package's README (package/README.md) and the changelog.
+//  - pkg/package.json: name, ESM, `exports` for ".", "./react" and "./testing" (with types), the
+//    files list, React and its types as optional peer dependencies, the modules with side effects.
 //
 //   node scripts/package-pkg.mjs [pkgDir]
 import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -33,6 +35,26 @@ if (!/export class AvatarCache\b/.test(generatedTypes)) {
   console.warn(`[package-pkg] warning: ${bindingsTypes} declares no AvatarCache class yet`);
 }
 
+// --- the generated bindings' types ---------------------------------------------------------------
+// wasm-bindgen declares `[Symbol.dispose](): void` on every class. `Symbol.dispose` is only in
+// TypeScript's esnext.disposable lib, so an app compiling with `skipLibCheck: false` and an
+// ES2023 lib (the Vite template's) fails with TS2550. The method stays in the JS (`using` works
+// where the runtime has it); the declaration goes.
+const disposeDecl = /^[ \t]*\[Symbol\.dispose\]\(\)\s*:\s*void;[ \t]*\r?\n/gm;
+const publicTypes = generatedTypes.replace(disposeDecl, "");
+if (publicTypes !== generatedTypes) writeFileSync(join(pkgDir, bindingsTypes), publicTypes);
+
+// What the main entry re-exports: every value and type the crate declares, except the loader's
+// own (init, initSync and their input types; `ready()` below replaces them).
+const internal = new Set(["default", "initSync", "InitInput", "InitOutput", "SyncInitInput"]);
+const valueNames = [...publicTypes.matchAll(/^export (?:declare )?(?:class|function|const|let|enum) (\w+)/gm)]
+  .map((m) => m[1])
+  .filter((n) => !internal.has(n));
+const typeNames = [...publicTypes.matchAll(/^export (?:declare )?(?:interface|type) (\w+)/gm)]
+  .map((m) => m[1])
+  .filter((n) => !internal.has(n) && !valueNames.includes(n));
+const unique = (names) => [...new Set(names)];
+
 // --- main entry ---------------------------------------------------------------------------------
 writeFileSync(
   join(pkgDir, "index.js"),
@@ -40,13 +62,55 @@ writeFileSync(
 // on first use. \`AvatarCache.open()\` waits for it; nothing else needs to.
 import init, * as bindings from "./${bindings}";
 
-export * from "./${bindings}";
+export { ${unique(valueNames).join(", ")} } from "./${bindings}";
+
+/** Why this is not a browser (a page or a worker), or null when it is. */
+function notABrowser() {
+  if (typeof window === "undefined" || typeof document === "undefined") {
+    if (typeof WorkerGlobalScope !== "undefined" && globalThis instanceof WorkerGlobalScope) return null;
+    return "there is no window or document here (Node, a server render or a test runner)";
+  }
+  const agent = (globalThis.navigator && globalThis.navigator.userAgent) || "";
+  if (/\\bjsdom\\b/i.test(agent)) return "this is jsdom, a DOM emulation without IndexedDB or a way to load the WebAssembly";
+  if (/happy-?dom/i.test(agent)) return "this is happy-dom, a DOM emulation without IndexedDB or a way to load the WebAssembly";
+  return null;
+}
+
+function error(code, message) {
+  const e = new Error(message);
+  e.name = "AvatarCacheError";
+  e.code = code;
+  return e;
+}
+
+/** Whether \`value\` is an error thrown by avatar-cache (\`code\`, and \`field\` for bad config). */
+export function isAvatarCacheError(value) {
+  return value instanceof Error && value.name === "AvatarCacheError" && typeof value.code === "string";
+}
 
 let loading;
 
-/** Loads the WebAssembly module once; resolves when it is ready. */
+/** Loads the WebAssembly module once; resolves when it is ready. Rejects outside a browser. */
 export function ready() {
-  loading ??= init({ module_or_path: new URL("./${wasmFile}", import.meta.url) }).then(() => undefined);
+  if (!loading) {
+    const why = notABrowser();
+    if (why) {
+      return Promise.reject(
+        error(
+          "UNSUPPORTED_ENVIRONMENT",
+          \`avatar-cache: AvatarCache.open() needs a browser: \${why}. In unit tests, use the in-memory stand-in \` +
+            'from "avatar-cache/testing"; on a server, render without a cache (avatar-cache/react shows the fallback).',
+        ),
+      );
+    }
+    loading = init({ module_or_path: new URL("./${wasmFile}", import.meta.url) }).then(
+      () => undefined,
+      (e) => {
+        loading = undefined;
+        throw e;
+      },
+    );
+  }
   return loading;
 }
 
@@ -61,38 +125,116 @@ if (AvatarCache && typeof AvatarCache.open === "function" && !AvatarCache.open._
   Object.defineProperty(openWhenReady, "__avatarCacheReady", { value: true });
   Object.defineProperty(AvatarCache, "open", { value: openWhenReady, writable: true, configurable: true });
 }
+
+// The caches opened by openAvatarCache, by namespace, kept on globalThis so that a module
+// evaluated twice (hot reload, two bundles) still finds them. avatar-cache/react reads it too.
+const OPENED = Symbol.for("avatar-cache.opened");
+
+/**
+ * The app's one cache for \`config.namespace\`: the first call opens it, every later call (a
+ * StrictMode remount, a hot reload, another provider) gets the same promise. After the cache is
+ * closed, or when opening failed, the next call opens a new one.
+ */
+export function openAvatarCache(config) {
+  const opened = (globalThis[OPENED] ??= new Map());
+  const namespace = String((config && config.namespace) ?? "profile_pic");
+  const existing = opened.get(namespace);
+  if (existing) return existing.promise;
+  const entry = { promise: undefined, cache: undefined };
+  const forget = () => {
+    if (opened.get(namespace) === entry) opened.delete(namespace);
+  };
+  entry.promise = AvatarCache.open(config).then(
+    (cache) => {
+      entry.cache = cache;
+      const close = cache.close;
+      Object.defineProperty(cache, "close", {
+        value: function close_() {
+          forget();
+          return close.call(this);
+        },
+        configurable: true,
+        writable: true,
+      });
+      return cache;
+    },
+    (e) => {
+      forget();
+      throw e;
+    },
+  );
+  opened.set(namespace, entry);
+  return entry.promise;
+}
 `,
 );
+const knownCodes = [
+  "CONFIG_INVALID", "INVALID_ARGUMENT", "STORAGE_UNAVAILABLE", "QUOTA_EXCEEDED", "CORRUPT_ENTRY", "NETWORK",
+  "TIMEOUT", "CIRCUIT_OPEN", "BAD_RESPONSE", "NOT_AN_IMAGE", "TOO_LARGE", "UNREADABLE", "JS_ERROR", "CLOSED",
+  "UNSUPPORTED_ENVIRONMENT",
+];
 writeFileSync(
   join(pkgDir, "index.d.ts"),
   `// The main entry of avatar-cache: the public part of the generated bindings (the raw wasm
-// exports stay internal); \`AvatarCache.open()\` loads the WebAssembly module itself.
-export { AvatarCache, version } from "./${bindings}";
-export type {
-  AvatarCacheConfig,
-  CacheEvent,
-  CacheStats,
-  LayerStats,
-  Picture,
-  PictureSource,
-  PrefetchReport,
-} from "./${bindings}";
+// exports and the loader stay internal); \`AvatarCache.open()\` loads the WebAssembly module itself.
+import type { AvatarCache, AvatarCacheConfig } from "./${bindings}";
 
-/** Loads the WebAssembly module once (\`AvatarCache.open\` does this itself). */
+export { ${unique(valueNames).join(", ")} } from "./${bindings}";
+export type { ${unique(typeNames).join(", ")} } from "./${bindings}";
+
+/**
+ * The codes of AvatarCacheError. Thrown: CONFIG_INVALID (open, with \`field\`), INVALID_ARGUMENT
+ * (an empty id, a Blob that is not an allowed picture), CLOSED, UNSUPPORTED_ENVIRONMENT (open
+ * outside a browser). The others are never thrown: they start the \`reason\` of
+ * \`stats().recentErrors\` and of \`onEvent\`'s error events.
+ */
+export type AvatarCacheErrorCode =
+${knownCodes.map((c) => `  | "${c}"`).join("\n")};
+
+/** What avatar-cache throws or rejects with: an \`Error\` named "AvatarCacheError". */
+export interface AvatarCacheError extends Error {
+  name: "AvatarCacheError";
+  code: AvatarCacheErrorCode;
+  /** For CONFIG_INVALID: the field as spelled in AvatarCacheConfig, e.g. "idb.maxBytes". */
+  field?: string;
+}
+
+/** Whether \`value\` is an AvatarCacheError. */
+export declare function isAvatarCacheError(value: unknown): value is AvatarCacheError;
+
+/**
+ * Loads the WebAssembly module once (\`AvatarCache.open\` does this itself). Rejects with an
+ * AvatarCacheError of code UNSUPPORTED_ENVIRONMENT outside a browser (Node, jsdom, happy-dom).
+ */
 export declare function ready(): Promise<void>;
+
+/**
+ * The app's one cache for \`config.namespace\` (default "profile_pic"): the first call opens it,
+ * later calls (StrictMode remounts, hot reloads) get the same promise, and after \`close()\` or a
+ * failed open the next call opens a new one. Later calls' other config fields are ignored.
+ */
+export declare function openAvatarCache(config?: AvatarCacheConfig): Promise<AvatarCache>;
 `,
 );
 
-// --- React entry ----------------------------------------------------------------------------------
+// --- React and testing entries ------------------------------------------------------------------
 copyFileSync(join(root, "react", "index.js"), join(pkgDir, "react.js"));
 copyFileSync(join(root, "react", "index.d.ts"), join(pkgDir, "react.d.ts"));
+copyFileSync(join(root, "testing", "index.js"), join(pkgDir, "testing.js"));
+copyFileSync(join(root, "testing", "index.d.ts"), join(pkgDir, "testing.d.ts"));
+
+// --- README and CHANGELOG for people who install the package -------------------------------------
+// wasm-pack copies the repository's README (for contributors); the package gets its own.
+copyFileSync(join(root, "package", "README.md"), join(pkgDir, "README.md"));
+copyFileSync(join(root, "CHANGELOG.md"), join(pkgDir, "CHANGELOG.md"));
 
 // --- package.json ---------------------------------------------------------------------------------
 const present = (f) => existsSync(join(pkgDir, f));
 const files = [
-  "index.js", "index.d.ts", "react.js", "react.d.ts", bindings, bindingsTypes, wasmFile, `${wasmFile}.d.ts`,
+  "index.js", "index.d.ts", "react.js", "react.d.ts", "testing.js", "testing.d.ts",
+  bindings, bindingsTypes, wasmFile, `${wasmFile}.d.ts`,
   ...(present("snippets") ? ["snippets/"] : []),
-  ...readdirSync(pkgDir).filter((f) => /^(README|LICENSE|COPYING)/i.test(f)),
+  ...readdirSync(pkgDir).filter((f) => /^(README|LICENSE|COPYING|CHANGELOG)/i.test(f)),
 ].filter((f, i, all) => all.indexOf(f) === i && (f.endsWith("/") ? present(f.slice(0, -1)) : present(f)));
 
 const out = {
@@ -109,14 +251,17 @@ const out = {
   exports: {
     ".": { types: "./index.d.ts", default: "./index.js" },
     "./react": { types: "./react.d.ts", default: "./react.js" },
+    "./testing": { types: "./testing.d.ts", default: "./testing.js" },
     [`./${wasmFile}`]: `./${wasmFile}`,
     "./package.json": "./package.json",
   },
   files,
-  // index.js installs the loading step on AvatarCache.open; the bindings keep module state.
-  sideEffects: ["./index.js", `./${bindings}`, "./snippets/*"],
-  peerDependencies: { react: ">=18" },
-  peerDependenciesMeta: { react: { optional: true } },
+  // Only index.js does something on import (it installs the loading step on AvatarCache.open);
+  // the bindings, react.js and testing.js only declare. wasm-bindgen snippets, when the crate
+  // has any, are imported for their effects.
+  sideEffects: ["./index.js", ...(present("snippets") ? ["./snippets/*"] : [])],
+  peerDependencies: { react: ">=18 <20", "@types/react": ">=18 <20" },
+  peerDependenciesMeta: { react: { optional: true }, "@types/react": { optional: true } },
 };
 for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
 writeFileSync(manifestPath, `${JSON.stringify(out, null, 2)}\n`);

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test: native `cargo test`, the wasm suites in headless Chromium, Firefox and
-# WebKitGTK (under Xvfb), then the www/ end-to-end tests in Chromium. Installs what is missing
-# first (scripts/setup.sh), so it works on a new machine.
+# WebKitGTK (under Xvfb), the www/ end-to-end tests in Chromium, then fresh Vite, webpack and
+# Next.js apps built from the packed package (scripts/apps.sh). Installs what is missing first
+# (scripts/setup.sh), so it works on a new machine.
 #
 #   scripts/test.sh                 everything
-#   scripts/test.sh native chromium only the named parts (native chromium firefox webkit lint e2e)
+#   scripts/test.sh native chromium only the named parts (lint native chromium firefox webkit e2e apps)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(lint native chromium firefox webkit e2e)
+[ ${#parts[@]} -eq 0 ] && parts=(lint native chromium firefox webkit e2e apps)
 wants() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 
 scripts/setup.sh || { echo "setup failed" >&2; exit 1; }
@@ -69,6 +70,8 @@ if wants e2e; then
     summary+=("SKIP  e2e: scripts/e2e.sh not present")
   fi
 fi
+
+wants apps && step "apps: Vite, webpack 5, Next.js from pkg/avatar-cache.tgz in Chromium; Vitest + jsdom" scripts/apps.sh
 
 printf '\n\033[1m=== summary ===\033[0m\n'
 printf '%s\n' "${summary[@]}"
