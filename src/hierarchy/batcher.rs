@@ -3,8 +3,8 @@
 //! The first request of a turn opens a window ([`BATCH_WINDOW_MS`], a `setTimeout(0)`: the
 //! components of one render pass share a call); when it closes, the queued users go out as one
 //! plain user call (a single user) or batch calls of up to `batch.maxIds` users. Loads still
-//! acquiring their cross-tab lock are waited for, up to [`BATCH_MAX_WAIT_MS`], since they are
-//! about to ask too.
+//! acquiring their cross-tab lock are waited for while they keep arriving (up to
+//! [`BATCH_MAX_WAIT_MS`] without one), since they are about to ask too.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -25,7 +25,7 @@ use super::telemetry::Telemetry;
 /// batch endpoint). A `setTimeout(0)`: the components of one render pass share a call.
 pub const BATCH_WINDOW_MS: Millis = 0.0;
 
-/// The longest a batch waits for loads still acquiring their cross-tab lock.
+/// The longest a batch waits for the next load still acquiring its cross-tab lock.
 pub const BATCH_MAX_WAIT_MS: Millis = 50.0;
 
 type Answer = oneshot::Sender<Result<RemotePicture>>;
@@ -41,6 +41,8 @@ pub(crate) struct Batcher<I> {
     queue: RefCell<Vec<(String, Answer)>>,
     /// Loads that may still ask the backend (waiting for their cross-tab lock).
     heading: Cell<usize>,
+    /// When a heading load last arrived.
+    last_arrival: Cell<Millis>,
 }
 
 impl<I: 'static> Batcher<I> {
@@ -62,6 +64,7 @@ impl<I: 'static> Batcher<I> {
             telemetry,
             queue: RefCell::new(Vec::new()),
             heading: Cell::new(0),
+            last_arrival: Cell::new(0.0),
         })
     }
 
@@ -74,6 +77,7 @@ impl<I: 'static> Batcher<I> {
     /// The load announced by [`Batcher::heading`] knows whether it will ask.
     pub fn arrived(&self) {
         self.heading.set(self.heading.get().saturating_sub(1));
+        self.last_arrival.set(self.clock.now_ms());
     }
 
     /// Asks the backend about one user: alone without a batch endpoint, else together with
@@ -96,8 +100,13 @@ impl<I: 'static> Batcher<I> {
             self.runtime.spawn(
                 async move {
                     window.await;
-                    let deadline = this.clock.now_ms() + BATCH_MAX_WAIT_MS;
-                    while this.heading.get() > 0 && this.clock.now_ms() < deadline {
+                    // Waits while loads keep arriving: a busy page grants locks slowly, but a
+                    // load that makes no progress for BATCH_MAX_WAIT_MS is not waited for.
+                    let opened = this.clock.now_ms();
+                    while this.heading.get() > 0
+                        && this.clock.now_ms()
+                            < this.last_arrival.get().max(opened) + BATCH_MAX_WAIT_MS
+                    {
                         this.runtime.sleep(1.0).await;
                     }
                     this.flush().await;
