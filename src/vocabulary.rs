@@ -129,6 +129,8 @@ pub struct Picture {
     pub stale: bool,
     /// How long the answer took, in milliseconds.
     pub load_ms: f64,
+    /// Whether the load that answered downloaded the image bytes (counted by `prefetch`).
+    pub downloaded: bool,
 }
 
 /// What `prefetch` did, user by user, summed.
@@ -144,11 +146,12 @@ pub struct PrefetchReport {
     pub indexeddb: usize,
     /// Needed the network.
     pub network: usize,
-    /// Ended with the default picture (unknown user, or network trouble and nothing stored).
+    /// Ended with the default picture: a user without a picture, an unknown user, or network
+    /// trouble with nothing stored. Not counted in the layers above.
     pub defaulted: usize,
-    /// Backend API calls made during the prefetch.
+    /// Backend API calls made while the prefetch ran (a batch call it shares counts once).
     pub api_calls: u64,
-    /// Image downloads made during the prefetch.
+    /// Image downloads the prefetch's own loads made.
     pub downloads: u64,
 }
 

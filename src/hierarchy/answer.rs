@@ -28,6 +28,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             source: found.source,
             stale: found.stale,
             load_ms,
+            downloaded: bytes > 0,
         }
     }
 
@@ -60,6 +61,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             source: Source::Default,
             stale: false,
             load_ms: self.inner.telemetry.elapsed(trace),
+            downloaded: false,
         }
     }
 }

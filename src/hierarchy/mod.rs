@@ -222,6 +222,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             source: Source::MEMORY,
             stale: now >= fresh_until,
             load_ms: 0.0,
+            downloaded: false,
         })
     }
 

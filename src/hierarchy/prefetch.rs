@@ -40,7 +40,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         .telemetry
                         .answered(&user, Source::MEMORY, false, &trace, 0);
                     self.maybe_refresh_url(&record, now);
-                    report.memory += 1;
+                    match record.image_id {
+                        None => report.defaulted += 1,
+                        Some(_) => report.memory += 1,
+                    }
                 }
                 None => pending.push(user),
             }
@@ -71,6 +74,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let gets = rest.iter().map(|user| self.get(user, None));
         let answers: Vec<Picture> = join_all(gets).await.into_iter().flatten().collect();
         for picture in answers {
+            report.downloads += u64::from(picture.downloaded);
+            if picture.image_id.is_none() {
+                report.defaulted += 1;
+                continue;
+            }
             match picture.source {
                 Source::MEMORY | Source::LOCAL if from_idb.contains(&picture.user_id) => {
                     report.indexeddb += 1
@@ -82,9 +90,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 _ => report.defaulted += 1,
             }
         }
-        let after = self.inner.telemetry.network_counters();
-        report.api_calls = after.0 - before.0;
-        report.downloads = after.1 - before.1;
+        report.api_calls = self.inner.telemetry.network_counters().0 - before.0;
         Ok(report)
     }
 

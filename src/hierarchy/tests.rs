@@ -912,3 +912,37 @@ fn gets_in_the_same_turn_share_one_indexeddb_read() {
         "and no request beyond the first visit's"
     );
 }
+
+#[test]
+fn prefetch_counts_users_without_a_picture_as_defaulted_and_only_its_own_downloads() {
+    let h = Harness::new(defaults());
+    let users = h.users(3);
+    h.backend.set_user("nopic", None, None);
+    h.backend
+        .set_user("other", Some("img-other"), Some(fake_png("other", 2_000)));
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 50.0);
+    let mut asked = users.clone();
+    asked.push("nopic".into());
+    let (c, o) = (h.cache.clone(), h.cache.clone());
+    let (report, other) = h.run(async move {
+        futures::join!(c.prefetch(&asked), async move {
+            o.get("other", None).await.unwrap()
+        })
+    });
+    let report = report.unwrap();
+    assert_eq!(
+        other.source,
+        Source::NETWORK,
+        "another call downloaded meanwhile"
+    );
+    assert_eq!(
+        (report.network, report.defaulted, report.downloads),
+        (3, 1, 3),
+        "{report:?}"
+    );
+    let c = h.cache.clone();
+    let again = h
+        .run(async move { c.prefetch(&["nopic".to_string()]).await })
+        .unwrap();
+    assert_eq!((again.memory, again.defaulted), (0, 1), "{again:?}");
+}

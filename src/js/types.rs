@@ -75,9 +75,11 @@ export interface PrefetchReport {
   local: number;
   indexeddb: number;
   network: number;
-  /** Ended with the default picture. */
+  /** Ended with the default picture: no picture, unknown user, or nothing stored while offline. */
   defaulted: number;
+  /** API calls made while the prefetch ran (a batch call it shares counts once). */
   apiCalls: number;
+  /** Image downloads the prefetch's own loads made. */
   downloads: number;
 }
 
