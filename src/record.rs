@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::policy::safe_url::is_web_url;
 use crate::vocabulary::Layer;
 
 /// The longest id or ETag accepted from storage or the network.
@@ -75,6 +76,9 @@ impl PictureRecord {
         }
         if self.remote_url.is_empty() || self.remote_url.len() > MAX_URL_LEN {
             return Err(corrupt(layer, "bad remote url"));
+        }
+        if !is_web_url(&self.remote_url) {
+            return Err(corrupt(layer, "remote url is not http(s)"));
         }
         if self.etag.as_ref().is_some_and(|e| e.len() > MAX_ID_LEN) {
             return Err(corrupt(layer, "bad etag"));

@@ -10,6 +10,7 @@ use futures::FutureExt;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::layers::{Download, Locks, RemotePicture};
+use crate::policy::safe_url::is_web_url;
 use crate::record::{ImageMeta, PictureRecord, StoredImage};
 use crate::vocabulary::{Layer, Picture, Source};
 
@@ -162,6 +163,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         if remote.user_id.as_deref().is_some_and(|u| u != user_id) {
             return Err(Error::BadResponse {
                 reason: "answer names another user".into(),
+            });
+        }
+        if !is_web_url(&remote.url) {
+            return Err(Error::BadResponse {
+                reason: "the picture's url is not http(s)".into(),
             });
         }
         Ok(remote)

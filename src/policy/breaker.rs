@@ -161,6 +161,9 @@ pub struct Breakers {
     by_origin: HashMap<String, Breaker>,
 }
 
+/// The most origins whose failures are remembered at once.
+pub const MAX_ORIGINS: usize = 64;
+
 impl Breakers {
     /// Breakers that each open after `failures` consecutive failures for `cooldown_ms`.
     pub fn new(failures: u32, cooldown_ms: Millis) -> Self {
@@ -184,9 +187,22 @@ impl Breakers {
         self.by_origin.remove(origin);
     }
 
-    /// A request to `origin` failed at `now` (see [`Breaker::on_failure`]).
+    /// A request to `origin` failed at `now` (see [`Breaker::on_failure`]). The table keeps at
+    /// most [`MAX_ORIGINS`] failing origins: a new one takes the place of a closed one, else of
+    /// any other, so hostile answers naming endless origins cannot grow it.
     pub fn on_failure(&mut self, origin: &str, now: Millis) {
         let (failures, cooldown_ms) = (self.failures, self.cooldown_ms);
+        if !self.by_origin.contains_key(origin) && self.by_origin.len() >= MAX_ORIGINS {
+            let victim = self
+                .by_origin
+                .iter()
+                .find(|(_, b)| b.state(now) == BreakerState::Closed)
+                .or_else(|| self.by_origin.iter().next())
+                .map(|(o, _)| o.clone());
+            if let Some(victim) = victim {
+                self.by_origin.remove(&victim);
+            }
+        }
         self.by_origin
             .entry(origin.to_string())
             .or_insert_with(|| Breaker::new(failures, cooldown_ms))
@@ -231,6 +247,22 @@ mod tests {
             b.on_failure(at);
         }
         b
+    }
+
+    #[test]
+    fn the_table_of_failing_origins_is_bounded() {
+        let mut breakers = Breakers::new(3, COOL);
+        for i in 0..1_000 {
+            breakers.on_failure(&format!("https://o{i}.example"), 0.0);
+        }
+        assert!(breakers.by_origin.len() <= MAX_ORIGINS);
+        for _ in 0..3 {
+            breakers.on_failure("https://api.example", 1.0);
+        }
+        assert_eq!(
+            breakers.state("https://api.example", 1.0),
+            BreakerState::Open
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`backoff`]: how long to wait before the next retry?
 //! - [`breaker`]: may a request go to this origin now?
 //! - [`presign`]: when does this presigned URL stop working, and is it time to refresh it?
+//! - [`safe_url`]: may this URL be fetched or shown?
 //! - [`sniff`]: what image type do these bytes really hold?
 //! - [`dimensions`]: how many pixels does this image declare?
 //! - [`svg`]: can this SVG run script or reach out when opened as a document?
@@ -14,6 +15,7 @@ pub mod breaker;
 pub mod dimensions;
 pub mod lru;
 pub mod presign;
+pub mod safe_url;
 pub mod sniff;
 pub mod svg;
 pub mod ttl;
