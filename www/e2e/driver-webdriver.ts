@@ -76,8 +76,9 @@ async function startFirefox(privateMode: boolean, prefs: Record<string, string |
   for (const [name, value] of Object.entries(prefs)) options.setPreference(name, value);
   // Private browsing for every window of the session, as `firefox -private` does. System access
   // lets the driver ask the browser whether the window really is private.
-  if (privateMode) options.setPreference("browser.privatebrowsing.autostart", true).addArguments("-remote-allow-system-access");
+  if (privateMode) options.setPreference("browser.privatebrowsing.autostart", true);
   const service = new firefox.ServiceBuilder(geckodriverPath()).setHostname("127.0.0.1");
+  if (privateMode) service.addArguments("--allow-system-access");
   const driver = (await new webdriver.Builder().forBrowser("firefox").setFirefoxOptions(options).setFirefoxService(service).build()) as InstanceType<typeof firefox.Driver>;
   if (privateMode) {
     await driver.setContext(firefox.Context.CHROME);

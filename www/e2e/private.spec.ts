@@ -105,7 +105,8 @@ test("private browsing: a reload uses the storage the mode keeps, no console err
 });
 
 test.describe("private browsing with IndexedDB switched off", () => {
-  test.use({ firefoxPrefs: { "dom.indexedDB.enabled": false } });
+  // As in Firefox before 115 (and where the preference is off): no IndexedDB in private windows.
+  test.use({ firefoxPrefs: { "dom.indexedDB.privateBrowsing.enabled": false } });
   test("memory + localStorage + network: no API call on reload, no console error", async ({ session, backend }, testInfo) => {
     const storage = await journey(session, backend, testInfo, "private, no IndexedDB");
     expect(storage, "the preference switched IndexedDB off").toMatchObject({ indexedDB: false, localStorage: true });
