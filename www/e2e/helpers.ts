@@ -151,9 +151,23 @@ export async function idbSettled(tab: Tab, ns: string): Promise<number> {
     const imgs = [...document.querySelectorAll<HTMLImageElement>("img[data-avatar-user]")];
     return new Set(imgs.filter((i) => i.src.startsWith("blob:")).map((i) => i.dataset.avatarUser)).size;
   });
+  // Soft: a missing write fails the test, but the journey goes on so that its figures (what a
+  // reload then costs) are still taken.
+  const errorsBefore = test.info().errors.length;
   await expect
+    .configure({ soft: true })
     .poll(() => storedImageCount(tab, ns), { timeout: 20_000, message: `IndexedDB should hold ${shown} images` })
     .toBeGreaterThanOrEqual(shown);
+  if (test.info().errors.length > errorsBefore) {
+    // Say what the cache itself knows about the missing writes.
+    const cache = await tab.evaluate(() => {
+      const s = window.orbitCache?.stats();
+      return s ? { idb: s.idb, inFlight: s.inFlight, recentErrors: s.recentErrors.slice(-3) } : null;
+    });
+    const line = `IndexedDB holds ${await storedImageCount(tab, ns)} of ${shown} images; cache stats ${JSON.stringify(cache)}`;
+    console.log(`[idb] [${test.info().project.name}] ${line}`);
+    test.info().annotations.push({ type: "IndexedDB writes missing", description: line });
+  }
   await expect.poll(async () => tab.evaluate(() => window.orbitCache?.stats().inFlight ?? -1)).toBe(0);
   return Date.now() - t0;
 }
@@ -199,3 +213,13 @@ export const hasPicture = (id: number) => id % 9 !== 0;
 /** The 120 friends are users 2..121. */
 export const FRIEND_IDS = Array.from({ length: 120 }, (_, i) => i + 2);
 export const PICTURED_FRIENDS = FRIEND_IDS.filter(hasPicture).length;
+
+/**
+ * A known defect of the cache that an engine shows: the specs it breaks are marked `test.fail`
+ * for that engine, so they still run in full, and turn red once it is fixed (remove the mark then).
+ */
+export const KNOWN_WEBKIT_BLOB_WRITES =
+  "known cache defect in WebKitGTK: its automation session refuses Blobs in IndexedDB " +
+  "(UnknownError: Error preparing Blob/File data to be stored in object store); the cache stores " +
+  "bytes + MIME instead for most images but drops about one write in ten, so those images are " +
+  "downloaded again after a reload";
