@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test: native `cargo test`, the wasm suites in headless Chromium, Firefox and
-# WebKitGTK (under Xvfb), the www/ end-to-end tests in Chromium, then fresh Vite, webpack and
-# Next.js apps built from the packed package (scripts/apps.sh). Installs what is missing first
-# (scripts/setup.sh), so it works on a new machine.
+# WebKitGTK (under Xvfb), the www/ end-to-end journeys in Chromium, Firefox (normal and private
+# browsing) and WebKitGTK, then fresh Vite, webpack and Next.js apps built from the packed
+# package (scripts/apps.sh). Installs what is missing first (scripts/setup.sh), so it works on a
+# new machine.
 #
 #   scripts/test.sh                 everything
-#   scripts/test.sh native chromium only the named parts (lint native chromium firefox webkit e2e apps)
+#   scripts/test.sh native chromium only the named parts
+#                                   (lint native chromium firefox webkit e2e e2e-firefox e2e-webkit apps)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(lint native chromium firefox webkit e2e apps)
+[ ${#parts[@]} -eq 0 ] && parts=(lint native chromium firefox webkit e2e e2e-firefox e2e-webkit apps)
 wants() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 
 scripts/setup.sh || { echo "setup failed" >&2; exit 1; }
@@ -63,13 +65,9 @@ wants native && step "native: cargo test" cargo test
 wants chromium && step "wasm: headless Chromium" wasm_suite chromium
 wants firefox && step "wasm: headless Firefox" wasm_suite firefox
 wants webkit && step "wasm: WebKitGTK under Xvfb" wasm_suite webkit
-if wants e2e; then
-  if [ -x scripts/e2e.sh ]; then
-    step "e2e: www/ in Chromium (Playwright)" scripts/e2e.sh
-  else
-    summary+=("SKIP  e2e: scripts/e2e.sh not present")
-  fi
-fi
+wants e2e && step "e2e: www/ in Chromium (Playwright)" scripts/e2e.sh --engine chromium
+wants e2e-firefox && step "e2e: www/ in Firefox ESR, normal and private (geckodriver)" scripts/e2e.sh --engine firefox
+wants e2e-webkit && step "e2e: www/ in WebKitGTK under Xvfb (WebKitWebDriver)" scripts/e2e.sh --engine webkit
 
 wants apps && step "apps: Vite, webpack 5, Next.js from pkg/avatar-cache.tgz in Chromium; Vitest + jsdom" scripts/apps.sh
 

@@ -1,12 +1,19 @@
-// End-to-end tests against Debian's Chromium (no browser download). scripts/e2e.sh starts the
-// backend on free ports and passes E2E_BASE_URL; without it, Playwright starts one itself on
-// E2E_PORT (default 4391) serving the built app from dist/.
+// End-to-end tests: one set of specs (e2e/*.spec.ts), one project per engine. The specs drive a
+// browser through e2e/driver.ts: Chromium through Playwright (Debian's Chromium, no browser
+// download), Firefox ESR through geckodriver and WebKitGTK through WebKitWebDriver (W3C WebDriver,
+// selenium-webdriver; WebKitGTK needs a display: xvfb-run -a). scripts/e2e.sh starts the backend
+// on free ports and passes E2E_BASE_URL; without it, Playwright starts one itself on E2E_PORT
+// (default 4391) serving the built app from dist/.
+//
+//   npx playwright test --project chromium            (the default: --project firefox, firefox-private, webkit)
 import { defineConfig } from "@playwright/test";
+
+import type { EngineOptions } from "./e2e/driver";
 
 const port = Number(process.env.E2E_PORT ?? 4391);
 const baseURL = process.env.E2E_BASE_URL ?? `http://127.0.0.1:${port}`;
 
-export default defineConfig({
+export default defineConfig<EngineOptions>({
   testDir: "e2e",
   outputDir: "test-results",
   timeout: 90_000,
@@ -18,9 +25,6 @@ export default defineConfig({
   reporter: [["list"], ["json", { outputFile: "e2e-artifacts/report.json" }]],
   use: {
     baseURL,
-    viewport: { width: 1360, height: 900 },
-    screenshot: "only-on-failure",
-    trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
       args: [
@@ -36,10 +40,18 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    { name: "chromium", use: { engine: "chromium" }, testIgnore: "private.spec.ts" },
+    { name: "firefox", use: { engine: "firefox" }, testIgnore: "private.spec.ts" },
+    // Private browsing: the storage journeys again, and private.spec.ts (IndexedDB or
+    // localStorage switched off too), in sessions that keep nothing.
+    { name: "firefox-private", use: { engine: "firefox", privateMode: true }, testMatch: ["cache.spec.ts", "cross-tab.spec.ts", "plain-module.spec.ts", "private.spec.ts"] },
+    { name: "webkit", use: { engine: "webkit" }, testIgnore: "private.spec.ts" },
+  ],
   webServer: process.env.E2E_BASE_URL
     ? undefined
     : {
-        command: `node server/main.mjs --port ${port} --static dist --quiet`,
+        command: `node server/main.mjs --port ${port} --static dist --pkg ../pkg --console-probe --quiet`,
         url: `${baseURL}/__stats`,
         reuseExistingServer: false,
         timeout: 30_000,

@@ -4,11 +4,16 @@
 //
 //   node server/main.mjs [--port 5173] [--storage-port PORT+1] [--static dist] [--pkg ../pkg]
 //                        [--latency MS] [--storage-latency MS] [--jitter MS] [--url-lifetime SEC]
+//                        [--console-probe]
+//
+// --console-probe (end-to-end tests over WebDriver) puts /__e2e/console-probe.js first in every
+// HTML page served: it records console errors where a WebDriver client can read them.
 //
 // --port 0 picks free ports. The first line printed is `avatar-cache demo: <url>`.
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import http from "node:http";
-import { extname, join, normalize, resolve } from "node:path";
+import { dirname, extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { createBackend } from "./backend.mjs";
@@ -25,6 +30,7 @@ const { values: args } = parseArgs({
     jitter: { type: "string", default: "0" },
     "url-lifetime": { type: "string", default: "3600" },
     quiet: { type: "boolean", default: false },
+    "console-probe": { type: "boolean", default: false },
   },
 });
 
@@ -34,11 +40,18 @@ const TYPES = {
   ".png": "image/png", ".ico": "image/x-icon", ".map": "application/json",
 };
 
-function serveStatic(root, pkg) {
+const PROBE_PATH = "/__e2e/console-probe.js";
+const PROBE_FILE = join(dirname(fileURLToPath(import.meta.url)), "console-probe.js");
+
+function serveStatic(root, pkg, probe) {
   const base = resolve(root);
   const pkgBase = pkg ? resolve(pkg) : undefined;
   return (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (probe && path === PROBE_PATH) {
+      res.writeHead(200, { "Content-Type": TYPES[".js"], "Cache-Control": "no-cache" });
+      return createReadStream(PROBE_FILE).pipe(res);
+    }
     // --pkg serves the raw npm package under /pkg/, for the plain ES-module page (plain.html).
     if (pkgBase && path.startsWith("/pkg/")) {
       const file = normalize(join(pkgBase, path.slice("/pkg/".length)));
@@ -54,6 +67,12 @@ function serveStatic(root, pkg) {
       // SPA: unknown paths without an extension get the app.
       if (extname(path)) return res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
       file = join(base, "index.html");
+    }
+    if (probe && extname(file) === ".html") {
+      // A classic script in <head> runs before the page's module scripts.
+      const html = readFileSync(file, "utf8").replace(/<head>/i, `<head><script src="${PROBE_PATH}"></script>`);
+      res.writeHead(200, { "Content-Type": TYPES[".html"], "Cache-Control": "no-cache" });
+      return res.end(html);
     }
     const immutable = path.startsWith("/assets/");
     res.writeHead(200, {
@@ -75,7 +94,7 @@ const backend = await createBackend({
   urlLifetimeSec: Number(args["url-lifetime"]),
   log: args.quiet ? undefined : (line) => console.log(`[backend] ${line}`),
 });
-const files = args.static ? serveStatic(args.static, args.pkg) : (req, res) => res.writeHead(404).end("no --static directory");
+const files = args.static ? serveStatic(args.static, args.pkg, args["console-probe"]) : (req, res) => res.writeHead(404).end("no --static directory");
 const app = http.createServer((req, res) => {
   backend.handle(req, res, () => files(req, res)).catch((e) => {
     if (!res.headersSent) res.writeHead(500).end(String(e));

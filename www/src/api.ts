@@ -37,7 +37,17 @@ export interface BackendControl {
 }
 
 const OFFLINE_KEY = "orbit:offline";
-let offline = sessionStorage.getItem(OFFLINE_KEY) === "1";
+
+/** The tab's sessionStorage, or undefined where storage is switched off (then it is null or throws). */
+function session(): Storage | undefined {
+  try {
+    return window.sessionStorage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let offline = session()?.getItem(OFFLINE_KEY) === "1";
 const offlineListeners = new Set<() => void>();
 
 /** Whether the avatar network (image API and object storage) is cut off for this tab. */
@@ -47,8 +57,8 @@ export function isOffline(): boolean {
 
 export function setOffline(value: boolean): void {
   offline = value;
-  if (value) sessionStorage.setItem(OFFLINE_KEY, "1");
-  else sessionStorage.removeItem(OFFLINE_KEY);
+  if (value) session()?.setItem(OFFLINE_KEY, "1");
+  else session()?.removeItem(OFFLINE_KEY);
   for (const l of offlineListeners) l();
 }
 
