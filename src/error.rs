@@ -70,6 +70,15 @@ pub enum Error {
         /// What the server claimed, or what the bytes looked like.
         content_type: String,
     },
+    /// The image's header declares more pixels than `maxImagePixels` (a pixel bomb).
+    TooManyPixels {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The configured cap, in pixels.
+        limit: u64,
+    },
     /// The image is larger than `maxImageBytes`.
     TooLarge {
         /// The configured cap.
@@ -108,6 +117,7 @@ impl Error {
             Error::BadResponse { .. } => "BAD_RESPONSE",
             Error::NotAnImage { .. } => "NOT_AN_IMAGE",
             Error::TooLarge { .. } => "TOO_LARGE",
+            Error::TooManyPixels { .. } => "TOO_MANY_PIXELS",
             Error::Unreadable { .. } => "UNREADABLE",
             Error::Js { .. } => "JS_ERROR",
             Error::Closed => "CLOSED",
@@ -165,6 +175,14 @@ impl fmt::Display for Error {
                 write!(f, "not an allowed image type: {content_type}")
             }
             Error::TooLarge { limit } => write!(f, "image larger than {limit} bytes"),
+            Error::TooManyPixels {
+                width,
+                height,
+                limit,
+            } => write!(
+                f,
+                "image declares {width} x {height} pixels, more than maxImagePixels ({limit})"
+            ),
             Error::Unreadable { reason } => write!(f, "image bytes unreadable: {reason}"),
             Error::Js { name, message } => write!(f, "{name}: {message}"),
             Error::Closed => write!(f, "the cache is closed"),

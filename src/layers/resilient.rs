@@ -104,6 +104,7 @@ impl Verdict {
             | Error::BadResponse { .. }
             | Error::NotAnImage { .. }
             | Error::TooLarge { .. }
+            | Error::TooManyPixels { .. }
             | Error::Unreadable { .. } => Verdict::Up,
             _ => Verdict::Unknown,
         }

@@ -6,6 +6,8 @@
 //! property — and refuses what is over `maxImagePixels`. Pure Rust, reads at most the header,
 //! never panics, whatever the bytes.
 
+use crate::error::{Error, Result};
+
 /// Width and height in pixels, as the header declares them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dimensions {
@@ -19,6 +21,26 @@ impl Dimensions {
     /// Width × height.
     pub fn pixels(self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+/// Refuses an image whose header declares more than `max_pixels` pixels, or (for the types
+/// that have one) no readable size at all: [`Error::TooManyPixels`]. SVG has no pixel size and
+/// passes.
+pub fn check_pixels(mime: &str, bytes: &[u8], max_pixels: u64) -> Result<()> {
+    if mime == "image/svg+xml" {
+        return Ok(());
+    }
+    match declared_dimensions(mime, bytes) {
+        Some(d) if d.pixels() <= max_pixels && d.pixels() > 0 => Ok(()),
+        Some(d) => Err(Error::TooManyPixels {
+            width: d.width,
+            height: d.height,
+            limit: max_pixels,
+        }),
+        None => Err(Error::NotAnImage {
+            content_type: format!("{mime} (no readable size in its header)"),
+        }),
     }
 }
 
@@ -272,6 +294,19 @@ mod tests {
         file.extend(boxed(b"meta", &meta_body));
         let d = declared_dimensions("image/avif", &file).unwrap();
         assert_eq!((d.width, d.height), (20_000, 10_000));
+    }
+
+    #[test]
+    fn pixel_bombs_are_refused() {
+        let max = 4096 * 4096;
+        assert!(check_pixels("image/png", &png_of(128, 128), max).is_ok());
+        assert!(matches!(
+            check_pixels("image/png", &png_of(20_000, 20_000), max),
+            Err(Error::TooManyPixels { width: 20_000, .. })
+        ));
+        assert!(check_pixels("image/png", &png_of(0, 10), max).is_err());
+        assert!(check_pixels("image/png", b"\x89PNG\r\n\x1a\n", max).is_err());
+        assert!(check_pixels("image/svg+xml", b"<svg/>", max).is_ok());
     }
 
     #[test]

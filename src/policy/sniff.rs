@@ -7,6 +7,7 @@
 //! ([`accept_image`]). Pure Rust: no browser types, runs natively.
 
 use crate::error::{Error, Result};
+use crate::policy::svg::svg_hazard;
 
 /// `\x89PNG\r\n\x1a\n`.
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -66,6 +67,10 @@ pub fn accept_image(
         return refuse(format!("{declared} (empty body)"));
     }
     match sniff_image_type(bytes) {
+        Some("image/svg+xml") if declared == "image/svg+xml" => match svg_hazard(bytes) {
+            None => Ok("image/svg+xml"),
+            Some(why) => refuse(format!("image/svg+xml ({why})")),
+        },
         Some(sniffed) if sniffed == declared => Ok(sniffed),
         Some(sniffed) => refuse(format!("{declared} (the bytes are {sniffed})")),
         None => refuse(format!("{declared} (the bytes are not a known image)")),
