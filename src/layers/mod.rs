@@ -2,8 +2,9 @@
 //!
 //! The hierarchy never names a browser type: it calls these traits. The browser adapters
 //! (`local`, `idb`, `network`, `object_url`, `runtime`) implement them over localStorage,
-//! IndexedDB and `fetch`; [`in_memory`] implements them over plain Rust maps so the hierarchy
-//! runs natively under a manual clock for tests and the trace simulation.
+//! IndexedDB and `fetch`; `in_memory` (a test double, compiled only for tests: `cfg(test)` or
+//! the `testing` feature) implements them over plain Rust maps so the hierarchy runs natively
+//! under a manual clock for tests and the trace simulation.
 //!
 //! `I` is the platform's image body: a `web_sys::Blob` in the browser, bytes natively. The
 //! hierarchy only moves it between layers; it never looks inside.
@@ -14,6 +15,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::record::{PictureRecord, StoredImage};
 
+#[cfg(any(test, feature = "testing"))]
 pub mod in_memory;
 pub mod memory;
 
