@@ -4,7 +4,6 @@
 //! contain the `:` separator: no user id addresses another user's entry, another layer or
 //! another version, whatever characters it holds.
 
-use crate::config::percent_encode;
 use crate::error::{Error, Result};
 use crate::vocabulary::Layer;
 
@@ -69,7 +68,11 @@ impl Keys {
             "idb" => Layer::IndexedDb,
             _ => return None,
         };
-        let id = percent_decode(parts.next()?)?;
+        let escaped = parts.next()?;
+        if !escapes_are_canonical(escaped) {
+            return None;
+        }
+        let id = percent_decode(escaped)?;
         let version = parts.next()?.strip_prefix('v')?.parse().ok()?;
         if parts.next().is_some() {
             return None;
@@ -101,27 +104,39 @@ pub fn validate_id(name: &'static str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reverses [`percent_encode`]; `None` for malformed escapes or invalid UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
+/// Whether `b` is an RFC 3986 unreserved character, the only bytes [`percent_encode`] keeps.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so an id is one path segment
+/// and never contains a key's `:` separator.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if is_unreserved(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (either case); `None` for a malformed escape or invalid UTF-8. `+`
+/// stays `+`. Used for keys (after [`escapes_are_canonical`]) and presigned-URL queries.
+pub fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_string());
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            // Only the canonical form `percent_encode` writes: two upper-case hex digits, for a
-            // byte that needed escaping. Anything else is not one of our keys.
-            let hex = s.get(i + 1..i + 3)?;
-            if !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
-            {
-                return None;
-            }
-            let byte = u8::from_str_radix(hex, 16).ok()?;
-            if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-                return None;
-            }
-            out.push(byte);
+            let hi = hex_digit(*bytes.get(i + 1)?)?;
+            let lo = hex_digit(*bytes.get(i + 2)?)?;
+            out.push(hi << 4 | lo);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -131,9 +146,51 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether every escape in `s` is one [`percent_encode`] writes: `%` and two upper-case hex
+/// digits, for a byte that needed escaping. A key with any other escape is not one of ours.
+fn escapes_are_canonical(s: &str) -> bool {
+    s.split('%').skip(1).all(|rest| {
+        let Some(hex) = rest.get(..2) else {
+            return false;
+        };
+        hex.bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+            && u8::from_str_radix(hex, 16).is_ok_and(|byte| !is_unreserved(byte))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_ids_in_one_segment() {
+        assert_eq!(
+            percent_encode("ünï/../x?y#z"),
+            "%C3%BCn%C3%AF%2F..%2Fx%3Fy%23z"
+        );
+    }
+
+    #[test]
+    fn only_canonical_escapes_are_keys() {
+        let keys = Keys::new("ns", 1);
+        assert_eq!(
+            keys.parse_any_version("ns:local:a%3Ab:v1").unwrap().id,
+            "a:b"
+        );
+        for key in ["ns:local:a%3ab:v1", "ns:local:%41:v1", "ns:local:a%3:v1"] {
+            assert!(!keys.is_own(key), "{key}");
+        }
+    }
 
     #[test]
     fn keys_have_the_documented_shape() {
