@@ -79,11 +79,6 @@ pub enum Error {
         /// The configured cap.
         limit: u64,
     },
-    /// The image could not be read by `fetch` (opaque cross-origin response without CORS).
-    Unreadable {
-        /// What the browser said.
-        reason: String,
-    },
     /// A JavaScript exception, with the `DOMException` name kept so callers can match on it
     /// (`QuotaExceededError`, `VersionError`, `TransactionInactiveError`, `AbortError`, ...).
     Js {
@@ -112,7 +107,6 @@ impl Error {
             Error::BadResponse { .. } => "BAD_RESPONSE",
             Error::NotAnImage { .. } => "NOT_AN_IMAGE",
             Error::TooLarge { .. } => "TOO_LARGE",
-            Error::Unreadable { .. } => "UNREADABLE",
             Error::Js { .. } => "JS_ERROR",
             Error::Closed => "CLOSED",
         }
@@ -227,7 +221,6 @@ impl fmt::Display for Error {
                 write!(f, "not an allowed image type: {content_type}")
             }
             Error::TooLarge { limit } => write!(f, "image larger than {limit} bytes"),
-            Error::Unreadable { reason } => write!(f, "image bytes unreadable: {reason}"),
             Error::Js { name, message } => write!(f, "{name}: {message}"),
             Error::Closed => write!(f, "the cache is closed"),
         }

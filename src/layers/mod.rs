@@ -2,7 +2,11 @@
 //!
 //! The hierarchy never names a browser type: it calls these traits. The browser adapters
 //! (`local`, `idb`, `network`, `object_url`, `runtime`) implement them over localStorage,
-//! IndexedDB and `fetch`; `in_memory` (a test double, compiled only for tests: `cfg(test)` or
+//! IndexedDB and `fetch` with raw web-sys, not rexie or gloo-storage: rexie hides the
+//! `IDBDatabase` (no `versionchange`/`close`/`blocked` handling, panics inside an upgrade) and
+//! gloo-storage throws where a cache must degrade (see `idb/mod.rs` and `local.rs`). Every
+//! JavaScript exception becomes an [`crate::Error`] through one conversion
+//! (`Error::from_js`); `in_memory` (a test double, compiled only for tests: `cfg(test)` or
 //! the `testing` feature) implements them over plain Rust maps so the hierarchy runs natively
 //! under a manual clock for tests and the trace simulation.
 //!

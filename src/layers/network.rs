@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::layers::runtime::sleep;
 use crate::layers::{Backend, Download, LocalFuture, RemotePicture};
 use crate::policy::contract;
+use crate::policy::presign::without_query;
 use crate::policy::sniff::accept_image;
 use crate::record::MAX_ID_LEN;
 
@@ -442,8 +443,7 @@ fn bad(reason: impl Into<String>) -> Error {
 
 /// The URL without query string, fragment or credentials, shortened: safe to log.
 fn describe(url: &str) -> String {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    let mut text = url[..end].to_string();
+    let mut text = without_query(url).to_string();
     if let Some(scheme_end) = text.find("://") {
         let authority_start = scheme_end + 3;
         let authority_end = text[authority_start..]

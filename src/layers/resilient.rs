@@ -103,8 +103,7 @@ impl Verdict {
             Error::Network { .. }
             | Error::BadResponse { .. }
             | Error::NotAnImage { .. }
-            | Error::TooLarge { .. }
-            | Error::Unreadable { .. } => Verdict::Up,
+            | Error::TooLarge { .. } => Verdict::Up,
             _ => Verdict::Unknown,
         }
     }
