@@ -165,7 +165,7 @@ proptest! {
         answer in answer_like(),
         user in "[a-z0-9]{1,4}",
     ) {
-        check_all(answer.to_string().as_bytes(), &user, &[user.clone()])?;
+        check_all(answer.to_string().as_bytes(), &user, std::slice::from_ref(&user))?;
     }
 
     #[test]
