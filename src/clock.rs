@@ -1,11 +1,13 @@
 //! Time and randomness, injected so that TTLs, back-off and eviction are tested without sleeping.
 //!
 //! Production code reads [`SystemClock`] (`Date.now()` in the browser, the system time natively)
-//! and [`SystemRandom`] (`Math.random()` in the browser). Tests use [`ManualClock`], which only
-//! moves when told to, and [`SeededRandom`], which repeats the same sequence for the same seed.
+//! and [`SystemRandom`] (`Math.random()` in the browser). Tests use `ManualClock`, which only
+//! moves when told to, and `SeededRandom`, which repeats the same sequence for the same seed:
+//! test doubles, compiled only for tests (`cfg(test)` or the `testing` feature), never part of
+//! the release API.
 
-use std::cell::Cell;
-use std::rc::Rc;
+#[cfg(any(test, feature = "testing"))]
+pub use doubles::{ManualClock, SeededRandom};
 
 /// Milliseconds since the Unix epoch, as JavaScript counts them.
 pub type Millis = f64;
@@ -52,46 +54,13 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until [`ManualClock::advance`] or [`ManualClock::set`] moves it.
-///
-/// Clones share the same time, so a test keeps one handle and gives another to the cache.
-#[derive(Debug, Clone, Default)]
-pub struct ManualClock {
-    now: Rc<Cell<Millis>>,
-}
-
-impl ManualClock {
-    /// A clock that reads `start_ms`.
-    pub fn new(start_ms: Millis) -> Self {
-        ManualClock {
-            now: Rc::new(Cell::new(start_ms)),
-        }
-    }
-
-    /// Moves the clock forward by `ms`.
-    pub fn advance(&self, ms: Millis) {
-        self.now.set(self.now.get() + ms);
-    }
-
-    /// Sets the clock to `ms`.
-    pub fn set(&self, ms: Millis) {
-        self.now.set(ms);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> Millis {
-        self.now.get()
-    }
-}
-
 /// A source of uniform random numbers in `[0, 1)`, used for back-off jitter.
 pub trait Random {
     /// The next number in `[0, 1)`.
     fn next_unit(&self) -> f64;
 }
 
-/// `Math.random()` in the browser; a time-seeded [`SeededRandom`] natively.
+/// `Math.random()` in the browser; a time-seeded xorshift64* natively.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemRandom;
 
@@ -103,46 +72,109 @@ impl Random for SystemRandom {
 
     #[cfg(not(target_arch = "wasm32"))]
     fn next_unit(&self) -> f64 {
+        use std::cell::Cell;
         thread_local! {
-            static RNG: SeededRandom = SeededRandom::new(SystemClock.now_ms() as u64);
+            static STATE: Cell<u64> = Cell::new(xorshift::seed(SystemClock.now_ms() as u64));
         }
-        RNG.with(|r| r.next_unit())
+        STATE.with(|state| xorshift::unit(xorshift::next(state)))
     }
 }
 
-/// A small deterministic generator (xorshift64*): the same seed gives the same sequence.
-#[derive(Debug, Clone)]
-pub struct SeededRandom {
-    state: Rc<Cell<u64>>,
-}
+/// xorshift64*: a small deterministic generator, for native randomness and `SeededRandom`.
+#[cfg(any(test, feature = "testing", not(target_arch = "wasm32")))]
+mod xorshift {
+    use std::cell::Cell;
 
-impl SeededRandom {
-    /// A generator started from `seed` (zero is replaced by a fixed non-zero constant).
-    pub fn new(seed: u64) -> Self {
-        let seed = if seed == 0 {
+    /// The state for `seed` (zero, a fixed point of xorshift, is replaced by a constant).
+    pub fn seed(seed: u64) -> u64 {
+        if seed == 0 {
             0x9E37_79B9_7F4A_7C15
         } else {
             seed
-        };
-        SeededRandom {
-            state: Rc::new(Cell::new(seed)),
         }
     }
 
-    /// The next raw 64-bit value.
-    pub fn next_u64(&self) -> u64 {
-        let mut x = self.state.get();
+    /// Advances `state` and returns the next raw 64-bit value.
+    pub fn next(state: &Cell<u64>) -> u64 {
+        let mut x = state.get();
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
-        self.state.set(x);
+        state.set(x);
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A raw value as a number in `[0, 1)` (its top 53 bits).
+    pub fn unit(raw: u64) -> f64 {
+        (raw >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
-impl Random for SeededRandom {
-    fn next_unit(&self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+/// The test doubles: a clock and a random source that tests drive.
+#[cfg(any(test, feature = "testing"))]
+mod doubles {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use super::{xorshift, Clock, Millis, Random};
+
+    /// A clock that stands still until [`ManualClock::advance`] or [`ManualClock::set`] moves it.
+    ///
+    /// Clones share the same time, so a test keeps one handle and gives another to the cache.
+    #[derive(Debug, Clone, Default)]
+    pub struct ManualClock {
+        now: Rc<Cell<Millis>>,
+    }
+
+    impl ManualClock {
+        /// A clock that reads `start_ms`.
+        pub fn new(start_ms: Millis) -> Self {
+            ManualClock {
+                now: Rc::new(Cell::new(start_ms)),
+            }
+        }
+
+        /// Moves the clock forward by `ms`.
+        pub fn advance(&self, ms: Millis) {
+            self.now.set(self.now.get() + ms);
+        }
+
+        /// Sets the clock to `ms`.
+        pub fn set(&self, ms: Millis) {
+            self.now.set(ms);
+        }
+    }
+
+    impl Clock for ManualClock {
+        fn now_ms(&self) -> Millis {
+            self.now.get()
+        }
+    }
+
+    /// A deterministic generator (xorshift64*): the same seed gives the same sequence.
+    #[derive(Debug, Clone)]
+    pub struct SeededRandom {
+        state: Rc<Cell<u64>>,
+    }
+
+    impl SeededRandom {
+        /// A generator started from `seed` (zero is replaced by a fixed non-zero constant).
+        pub fn new(seed: u64) -> Self {
+            SeededRandom {
+                state: Rc::new(Cell::new(xorshift::seed(seed))),
+            }
+        }
+
+        /// The next raw 64-bit value.
+        pub fn next_u64(&self) -> u64 {
+            xorshift::next(&self.state)
+        }
+    }
+
+    impl Random for SeededRandom {
+        fn next_unit(&self) -> f64 {
+            xorshift::unit(self.next_u64())
+        }
     }
 }
 

@@ -1,11 +1,27 @@
 //! Configuration: the defaults of DESIGN.md §3 and the validation that names the bad field.
 //!
 //! The JS side hands over a plain object; [`Config::from_json`] reads it (functions such as
-//! `fetch` and `onEvent` are taken out by `js.rs` first), fills in defaults and checks every
-//! field. A field of the wrong type, an unknown field or an out-of-range value is an
-//! [`Error::ConfigInvalid`] naming the field as it is spelled in `AvatarCacheConfig`.
+//! `fetch` and `onEvent` are taken out by `js.rs` first, see [`JS_ONLY_FIELDS`]), fills in
+//! defaults and checks every field. A field of the wrong type, an unknown field or an
+//! out-of-range value is an [`Error::ConfigInvalid`] naming the field as it is spelled in
+//! `AvatarCacheConfig`.
+//!
+//! # One place per field
+//!
+//! Each field is named once, in [`Config::from_json`], on the line that reads it with its
+//! default and its bounds (`memory.duration("ttlMs", 30.0 * MINUTE_MS, ..)`). The reader
+//! remembers the names it was asked for, so it needs no separate list of known fields: whatever
+//! else the object holds is refused as unknown. The TypeScript interface ([`CONFIG_TS`], which
+//! `js.rs` ships in the `.d.ts`) is the one other spelling, and a test checks that it names
+//! exactly the fields the reader reads.
 
-use crate::error::{Error, Result};
+mod reader;
+
+use serde_json::Value;
+
+use self::reader::{Fields, Reader, Zero};
+use crate::error::Result;
+use crate::key::percent_encode;
 
 /// One minute in milliseconds.
 const MINUTE_MS: f64 = 60_000.0;
@@ -20,6 +36,64 @@ pub const DEFAULT_ALLOWED_TYPES: &[&str] = &[
     "image/gif",
     "image/avif",
 ];
+
+/// Fields of `AvatarCacheConfig` that hold JavaScript functions: `js.rs` takes them out of the
+/// object before [`Config::from_json`] reads the rest.
+pub const JS_ONLY_FIELDS: &[&str] = &["fetch", "onEvent"];
+
+/// `AvatarCacheConfig` as the package's TypeScript declarations spell it (`js.rs` emits it with
+/// `typescript_custom_section`). Every field is one [`Config::from_json`] reads, or one of
+/// [`JS_ONLY_FIELDS`]; a test keeps the two lists the same.
+pub const CONFIG_TS: &str = r#"
+/** Configuration of {@link AvatarCache.open}; every field is optional. */
+export interface AvatarCacheConfig {
+  /** Base of the backend API. Default "/images". */
+  apiBase?: string;
+  /** User endpoint relative to apiBase; must contain {userId}. Default "/user/{userId}". */
+  userPath?: string;
+  /** Image endpoint relative to apiBase; must contain {imageId}. Default "/{imageId}". */
+  imagePath?: string;
+  /** Batch endpoint (POST { user_ids }); none by default: no batching. */
+  batchEndpoint?: string;
+  /** Shown when nothing better is known. Default "{apiBase}/default_pfp.png". */
+  defaultImageUrl?: string;
+  /** Extra headers for API calls (not for image downloads). */
+  headers?: Record<string, string>;
+  /** Credentials mode for API calls. Default "same-origin". */
+  credentials?: "omit" | "same-origin" | "include";
+  /** The fetch to use (auth wrappers, tests). Default: the global fetch. */
+  fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /** Prefix of every key and of the database name. Default "profile_pic". */
+  namespace?: string;
+  /** Bump to make every entry written under another version invisible. Default 1. */
+  version?: number;
+  memory?: { ttlMs?: number; maxEntries?: number; maxBytes?: number };
+  local?: { ttlMs?: number; enabled?: boolean };
+  idb?: { ttlMs?: number; maxBytes?: number; maxEntries?: number; enabled?: boolean; openTimeoutMs?: number };
+  /** Presigned URLs expiring within this margin are refreshed in the background. Default 10 min. */
+  refreshMarginMs?: number;
+  /** URL lifetime assumed when the URL carries none. Default 1 h. */
+  urlLifetimeMs?: number;
+  /** Answer stale pictures at once and revalidate in the background. Default true. */
+  staleWhileRevalidate?: boolean;
+  retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  breaker?: { failures?: number; cooldownMs?: number };
+  /** prefetch: ids per batch call (default 100) and parallel downloads (default 6). */
+  batch?: { maxIds?: number; concurrency?: number };
+  /** Per-request timeout. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Largest image accepted. Default 2 MiB. */
+  maxImageBytes?: number;
+  /** Image types that may become object URLs. Default png, jpeg, webp, gif, avif (no SVG). */
+  allowedTypes?: string[];
+  /** Tell other tabs about changes. Default true. */
+  crossTab?: boolean;
+  /** Log each decision at console.debug level. Default false. */
+  debug?: boolean;
+  /** Told of loads, evictions, errors and refreshes (analytics). */
+  onEvent?: (event: CacheEvent) => void;
+}
+"#;
 
 /// How `fetch` sends credentials (the `RequestCredentials` of the Fetch standard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,616 +222,128 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// Every default, as [`Config::from_json`] fills them in for an empty object.
     fn default() -> Self {
-        Config {
-            api_base: "/images".into(),
-            user_path: "/user/{userId}".into(),
-            image_path: "/{imageId}".into(),
-            batch_endpoint: None,
-            default_image_url: "/images/default_pfp.png".into(),
-            headers: Vec::new(),
-            credentials: Credentials::SameOrigin,
-            namespace: "profile_pic".into(),
-            version: 1,
-            memory: MemoryConfig {
-                ttl_ms: 30.0 * MINUTE_MS,
-                max_entries: 500,
-                max_bytes: 64 << 20,
-            },
-            local: LocalConfig {
-                ttl_ms: 45.0 * MINUTE_MS,
-                enabled: true,
-            },
-            idb: IdbConfig {
-                ttl_ms: 7.0 * DAY_MS,
-                max_bytes: 50 << 20,
-                max_entries: 2000,
-                enabled: true,
-                open_timeout_ms: 3_000,
-            },
-            refresh_margin_ms: 10.0 * MINUTE_MS,
-            url_lifetime_ms: 60.0 * MINUTE_MS,
-            stale_while_revalidate: true,
-            retry: RetryConfig {
-                attempts: 3,
-                base_delay_ms: 200.0,
-                max_delay_ms: 5_000.0,
-            },
-            breaker: BreakerConfig {
-                failures: 5,
-                cooldown_ms: 30_000.0,
-            },
-            batch: BatchConfig {
-                max_ids: 100,
-                concurrency: 6,
-            },
-            request_timeout_ms: 10_000,
-            max_image_bytes: 2 << 20,
-            allowed_types: DEFAULT_ALLOWED_TYPES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            cross_tab: true,
-            debug: false,
-        }
-    }
-}
-
-/// The config object as JavaScript spells it; every field optional.
-#[derive(Debug, Default)]
-struct RawConfig {
-    api_base: Option<String>,
-    user_path: Option<String>,
-    image_path: Option<String>,
-    batch_endpoint: Option<String>,
-    default_image_url: Option<String>,
-    headers: Option<Vec<(String, String)>>,
-    credentials: Option<Credentials>,
-    namespace: Option<String>,
-    version: Option<f64>,
-    memory: Option<RawMemory>,
-    local: Option<RawLocal>,
-    idb: Option<RawIdb>,
-    refresh_margin_ms: Option<f64>,
-    url_lifetime_ms: Option<f64>,
-    stale_while_revalidate: Option<bool>,
-    retry: Option<RawRetry>,
-    breaker: Option<RawBreaker>,
-    batch: Option<RawBatch>,
-    request_timeout_ms: Option<f64>,
-    max_image_bytes: Option<f64>,
-    allowed_types: Option<Vec<String>>,
-    cross_tab: Option<bool>,
-    debug: Option<bool>,
-}
-
-#[derive(Debug, Default)]
-struct RawMemory {
-    ttl_ms: Option<f64>,
-    max_entries: Option<f64>,
-    max_bytes: Option<f64>,
-}
-
-#[derive(Debug, Default)]
-struct RawLocal {
-    ttl_ms: Option<f64>,
-    enabled: Option<bool>,
-}
-
-#[derive(Debug, Default)]
-struct RawIdb {
-    ttl_ms: Option<f64>,
-    max_bytes: Option<f64>,
-    max_entries: Option<f64>,
-    enabled: Option<bool>,
-    open_timeout_ms: Option<f64>,
-}
-
-#[derive(Debug, Default)]
-struct RawRetry {
-    attempts: Option<f64>,
-    base_delay_ms: Option<f64>,
-    max_delay_ms: Option<f64>,
-}
-
-#[derive(Debug, Default)]
-struct RawBreaker {
-    failures: Option<f64>,
-    cooldown_ms: Option<f64>,
-}
-
-#[derive(Debug, Default)]
-struct RawBatch {
-    max_ids: Option<f64>,
-    concurrency: Option<f64>,
-}
-
-/// The fields `AvatarCacheConfig` has at its top level.
-const TOP_FIELDS: &[&str] = &[
-    "apiBase",
-    "userPath",
-    "imagePath",
-    "batchEndpoint",
-    "defaultImageUrl",
-    "headers",
-    "credentials",
-    "namespace",
-    "version",
-    "memory",
-    "local",
-    "idb",
-    "refreshMarginMs",
-    "urlLifetimeMs",
-    "staleWhileRevalidate",
-    "retry",
-    "breaker",
-    "batch",
-    "requestTimeoutMs",
-    "maxImageBytes",
-    "allowedTypes",
-    "crossTab",
-    "debug",
-];
-
-/// One object of the config as JSON, read field by field: every error names the field by its
-/// path (`idb.maxBytes`), unknown fields are refused, `null` counts as absent.
-struct Fields<'a> {
-    map: Option<&'a serde_json::Map<String, serde_json::Value>>,
-    prefix: String,
-}
-
-fn kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
-}
-
-impl<'a> Fields<'a> {
-    fn new(
-        value: Option<&'a serde_json::Value>,
-        prefix: &str,
-        known: &[&str],
-    ) -> Result<Fields<'a>> {
-        let map = match value {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Object(map)) => Some(map),
-            Some(other) => {
-                let field = if prefix.is_empty() {
-                    "config"
-                } else {
-                    prefix.trim_end_matches('.')
-                };
-                return Err(Error::config(
-                    field,
-                    format!("must be an object, not {}", kind(other)),
-                ));
-            }
-        };
-        if let Some(unknown) = map.and_then(|m| m.keys().find(|k| !known.contains(&k.as_str()))) {
-            return Err(Error::config(
-                format!("{prefix}{unknown}"),
-                "is not a config field (check the spelling)",
-            ));
-        }
-        Ok(Fields {
-            map,
-            prefix: prefix.to_string(),
-        })
-    }
-
-    fn child(&self, name: &str, known: &[&str]) -> Result<Fields<'a>> {
-        Fields::new(self.get(name), &format!("{}{name}.", self.prefix), known)
-    }
-
-    fn get(&self, name: &str) -> Option<&'a serde_json::Value> {
-        self.map?.get(name).filter(|v| !v.is_null())
-    }
-
-    fn wrong(&self, name: &str, expected: &str, got: &serde_json::Value) -> Error {
-        Error::config(
-            format!("{}{name}", self.prefix),
-            format!("must be {expected}, not {}", kind(got)),
-        )
-    }
-
-    fn number(&self, name: &str) -> Result<Option<f64>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| self.wrong(name, "a number", v)),
-        }
-    }
-
-    fn boolean(&self, name: &str) -> Result<Option<bool>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_bool()
-                .map(Some)
-                .ok_or_else(|| self.wrong(name, "true or false", v)),
-        }
-    }
-
-    fn string(&self, name: &str) -> Result<Option<String>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_str()
-                .map(|s| Some(s.to_string()))
-                .ok_or_else(|| self.wrong(name, "a string", v)),
-        }
-    }
-
-    fn strings(&self, name: &str) -> Result<Option<Vec<String>>> {
-        let Some(v) = self.get(name) else {
-            return Ok(None);
-        };
-        let items = v
-            .as_array()
-            .ok_or_else(|| self.wrong(name, "an array of strings", v))?;
-        items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| self.wrong(name, "an array of strings", item))
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
-    }
-
-    fn string_map(&self, name: &str) -> Result<Option<Vec<(String, String)>>> {
-        let Some(v) = self.get(name) else {
-            return Ok(None);
-        };
-        let map = v
-            .as_object()
-            .ok_or_else(|| self.wrong(name, "an object of strings", v))?;
-        map.iter()
-            .map(|(k, item)| {
-                let value = item
-                    .as_str()
-                    .ok_or_else(|| self.wrong(name, "an object of strings", item))?;
-                Ok((k.clone(), value.to_string()))
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
-    }
-}
-
-/// The longest duration any `*Ms` field accepts: one year.
-const MAX_DURATION_MS: f64 = 365.0 * DAY_MS;
-
-fn duration(field: &str, value: Option<f64>, default: f64, allow_zero: bool) -> Result<f64> {
-    let Some(v) = value else { return Ok(default) };
-    if !v.is_finite() || v < 0.0 || (!allow_zero && v == 0.0) {
-        let bound = if allow_zero {
-            "zero or more"
-        } else {
-            "greater than zero"
-        };
-        return Err(Error::config(
-            field,
-            format!("must be a finite number of milliseconds, {bound}; got {v}"),
-        ));
-    }
-    if v > MAX_DURATION_MS {
-        return Err(Error::config(
-            field,
-            format!("must be at most one year ({MAX_DURATION_MS} ms); got {v}"),
-        ));
-    }
-    Ok(v)
-}
-
-fn count(field: &str, value: Option<f64>, default: u64, min: u64, max: u64) -> Result<u64> {
-    let Some(v) = value else { return Ok(default) };
-    if !v.is_finite() || v.fract() != 0.0 || v < min as f64 || v > max as f64 {
-        return Err(Error::config(
-            field,
-            format!("must be an integer from {min} to {max}; got {v}"),
-        ));
-    }
-    Ok(v as u64)
-}
-
-fn non_empty(field: &str, value: Option<String>, default: &str) -> Result<String> {
-    match value {
-        None => Ok(default.to_string()),
-        Some(s) if s.trim().is_empty() => Err(Error::config(field, "must not be empty")),
-        Some(s) => Ok(s),
+        Config::from_json(Value::Null).expect("the defaults are a valid config")
     }
 }
 
 impl Config {
     /// Reads and validates the config object handed over from JavaScript (as JSON; `null` or
     /// `undefined` means all defaults).
-    pub fn from_json(value: serde_json::Value) -> Result<Config> {
-        let top = Fields::new(Some(&value), "", TOP_FIELDS)?;
-        let memory = top.child("memory", &["ttlMs", "maxEntries", "maxBytes"])?;
-        let local = top.child("local", &["ttlMs", "enabled"])?;
-        let idb = top.child(
-            "idb",
-            &[
-                "ttlMs",
-                "maxBytes",
-                "maxEntries",
-                "enabled",
-                "openTimeoutMs",
-            ],
-        )?;
-        let retry = top.child("retry", &["attempts", "baseDelayMs", "maxDelayMs"])?;
-        let breaker = top.child("breaker", &["failures", "cooldownMs"])?;
-        let batch = top.child("batch", &["maxIds", "concurrency"])?;
-        let credentials = match top.string("credentials")?.as_deref() {
-            None => None,
-            Some("omit") => Some(Credentials::Omit),
-            Some("same-origin") => Some(Credentials::SameOrigin),
-            Some("include") => Some(Credentials::Include),
-            Some(other) => {
-                return Err(Error::config(
-                    "credentials",
-                    format!("must be \"omit\", \"same-origin\" or \"include\", not \"{other}\""),
-                ))
-            }
-        };
-        Self::from_raw(RawConfig {
-            api_base: top.string("apiBase")?,
-            user_path: top.string("userPath")?,
-            image_path: top.string("imagePath")?,
-            batch_endpoint: top.string("batchEndpoint")?,
-            default_image_url: top.string("defaultImageUrl")?,
-            headers: top.string_map("headers")?,
-            credentials,
-            namespace: top.string("namespace")?,
-            version: top.number("version")?,
-            memory: Some(RawMemory {
-                ttl_ms: memory.number("ttlMs")?,
-                max_entries: memory.number("maxEntries")?,
-                max_bytes: memory.number("maxBytes")?,
-            }),
-            local: Some(RawLocal {
-                ttl_ms: local.number("ttlMs")?,
-                enabled: local.boolean("enabled")?,
-            }),
-            idb: Some(RawIdb {
-                ttl_ms: idb.number("ttlMs")?,
-                max_bytes: idb.number("maxBytes")?,
-                max_entries: idb.number("maxEntries")?,
-                enabled: idb.boolean("enabled")?,
-                open_timeout_ms: idb.number("openTimeoutMs")?,
-            }),
-            refresh_margin_ms: top.number("refreshMarginMs")?,
-            url_lifetime_ms: top.number("urlLifetimeMs")?,
-            stale_while_revalidate: top.boolean("staleWhileRevalidate")?,
-            retry: Some(RawRetry {
-                attempts: retry.number("attempts")?,
-                base_delay_ms: retry.number("baseDelayMs")?,
-                max_delay_ms: retry.number("maxDelayMs")?,
-            }),
-            breaker: Some(RawBreaker {
-                failures: breaker.number("failures")?,
-                cooldown_ms: breaker.number("cooldownMs")?,
-            }),
-            batch: Some(RawBatch {
-                max_ids: batch.number("maxIds")?,
-                concurrency: batch.number("concurrency")?,
-            }),
-            request_timeout_ms: top.number("requestTimeoutMs")?,
-            max_image_bytes: top.number("maxImageBytes")?,
-            allowed_types: top.strings("allowedTypes")?,
-            cross_tab: top.boolean("crossTab")?,
-            debug: top.boolean("debug")?,
-        })
+    ///
+    /// Each field is read once, here, with its default and bounds. When several fields are
+    /// wrong, an unknown field (a misspelling explains the rest) is reported before a bad value,
+    /// and bad values in the order of `AvatarCacheConfig`.
+    pub fn from_json(value: Value) -> Result<Config> {
+        Reader::read(&value, Config::read)
     }
 
-    fn from_raw(raw: RawConfig) -> Result<Config> {
-        let d = Config::default();
-        let api_base = raw
-            .api_base
-            .unwrap_or(d.api_base)
+    fn read(top: &Fields<'_>) -> Config {
+        let api_base = top
+            .string("apiBase")
+            .unwrap_or_else(|| "/images".into())
             .trim_end_matches('/')
             .to_string();
-        let user_path = non_empty("userPath", raw.user_path, &d.user_path)?;
-        if !user_path.contains("{userId}") {
-            return Err(Error::config(
-                "userPath",
-                "must contain the placeholder {userId}",
-            ));
-        }
-        let image_path = non_empty("imagePath", raw.image_path, &d.image_path)?;
-        if !image_path.contains("{imageId}") {
-            return Err(Error::config(
-                "imagePath",
-                "must contain the placeholder {imageId}",
-            ));
-        }
-        let batch_endpoint = match raw.batch_endpoint {
-            Some(s) if s.trim().is_empty() => {
-                return Err(Error::config(
-                    "batchEndpoint",
-                    "must not be empty (leave it out to disable batching)",
-                ))
-            }
-            other => other,
-        };
-        let default_image_url = match raw.default_image_url {
-            Some(s) => non_empty("defaultImageUrl", Some(s), "")?,
-            None => format!("{api_base}/default_pfp.png"),
-        };
-        let namespace = non_empty("namespace", raw.namespace, &d.namespace)?;
-        if namespace.contains(':') || namespace.len() > 64 {
-            return Err(Error::config(
-                "namespace",
-                "must be at most 64 characters and contain no ':'",
-            ));
-        }
-        let version = count("version", raw.version, 1, 0, u32::MAX as u64)? as u32;
-
-        let m = raw.memory.unwrap_or_default();
-        let memory = MemoryConfig {
-            ttl_ms: duration("memory.ttlMs", m.ttl_ms, d.memory.ttl_ms, false)?,
-            max_entries: count(
-                "memory.maxEntries",
-                m.max_entries,
-                d.memory.max_entries as u64,
-                1,
-                1_000_000,
-            )? as usize,
-            max_bytes: count(
-                "memory.maxBytes",
-                m.max_bytes,
-                d.memory.max_bytes,
-                1,
-                1 << 40,
-            )?,
-        };
-        let l = raw.local.unwrap_or_default();
-        let local = LocalConfig {
-            ttl_ms: duration("local.ttlMs", l.ttl_ms, d.local.ttl_ms, false)?,
-            enabled: l.enabled.unwrap_or(true),
-        };
-        let i = raw.idb.unwrap_or_default();
-        let idb = IdbConfig {
-            ttl_ms: duration("idb.ttlMs", i.ttl_ms, d.idb.ttl_ms, false)?,
-            max_bytes: count("idb.maxBytes", i.max_bytes, d.idb.max_bytes, 1, 1 << 40)?,
-            max_entries: count(
-                "idb.maxEntries",
-                i.max_entries,
-                d.idb.max_entries as u64,
-                1,
-                10_000_000,
-            )? as usize,
-            enabled: i.enabled.unwrap_or(true),
-            open_timeout_ms: duration(
-                "idb.openTimeoutMs",
-                i.open_timeout_ms,
-                d.idb.open_timeout_ms as f64,
-                false,
-            )? as u32,
-        };
-        let r = raw.retry.unwrap_or_default();
-        let retry = RetryConfig {
-            attempts: count("retry.attempts", r.attempts, d.retry.attempts as u64, 1, 20)? as u32,
-            base_delay_ms: duration(
-                "retry.baseDelayMs",
-                r.base_delay_ms,
-                d.retry.base_delay_ms,
-                true,
-            )?,
-            max_delay_ms: duration(
-                "retry.maxDelayMs",
-                r.max_delay_ms,
-                d.retry.max_delay_ms,
-                true,
-            )?,
-        };
-        if retry.max_delay_ms < retry.base_delay_ms {
-            return Err(Error::config(
-                "retry.maxDelayMs",
-                "must not be less than retry.baseDelayMs",
-            ));
-        }
-        let b = raw.breaker.unwrap_or_default();
-        let breaker = BreakerConfig {
-            failures: count(
-                "breaker.failures",
-                b.failures,
-                d.breaker.failures as u64,
-                1,
-                1_000,
-            )? as u32,
-            cooldown_ms: duration(
-                "breaker.cooldownMs",
-                b.cooldown_ms,
-                d.breaker.cooldown_ms,
-                false,
-            )?,
-        };
-        let bt = raw.batch.unwrap_or_default();
-        let batch = BatchConfig {
-            max_ids: count(
-                "batch.maxIds",
-                bt.max_ids,
-                d.batch.max_ids as u64,
-                1,
-                10_000,
-            )? as usize,
-            concurrency: count(
-                "batch.concurrency",
-                bt.concurrency,
-                d.batch.concurrency as u64,
-                1,
-                64,
-            )? as usize,
-        };
-        let refresh_margin_ms = duration(
-            "refreshMarginMs",
-            raw.refresh_margin_ms,
-            d.refresh_margin_ms,
-            true,
-        )?;
-        let url_lifetime_ms = duration(
-            "urlLifetimeMs",
-            raw.url_lifetime_ms,
-            d.url_lifetime_ms,
-            false,
-        )?;
-        let request_timeout_ms = duration(
-            "requestTimeoutMs",
-            raw.request_timeout_ms,
-            d.request_timeout_ms as f64,
-            false,
-        )? as u32;
-        let max_image_bytes = count(
-            "maxImageBytes",
-            raw.max_image_bytes,
-            d.max_image_bytes,
-            1,
-            1 << 30,
-        )?;
-        let allowed_types = match raw.allowed_types {
-            None => d.allowed_types,
-            Some(types) => {
-                if types.is_empty() {
-                    return Err(Error::config(
-                        "allowedTypes",
-                        "must name at least one image type",
-                    ));
-                }
-                let mut out = Vec::with_capacity(types.len());
-                for t in types {
-                    let t = t.trim().to_ascii_lowercase();
-                    if !t.starts_with("image/")
-                        || t.contains(';')
-                        || t.contains(char::is_whitespace)
-                    {
-                        return Err(Error::config(
-                            "allowedTypes",
-                            format!("`{t}` is not an image MIME type"),
-                        ));
-                    }
-                    out.push(t);
-                }
-                out
+        let user_path = top.non_empty("userPath", "/user/{userId}");
+        top.check(
+            "userPath",
+            user_path.contains("{userId}"),
+            "must contain the placeholder {userId}",
+        );
+        let image_path = top.non_empty("imagePath", "/{imageId}");
+        top.check(
+            "imagePath",
+            image_path.contains("{imageId}"),
+            "must contain the placeholder {imageId}",
+        );
+        let batch_endpoint = top.string("batchEndpoint");
+        top.check(
+            "batchEndpoint",
+            batch_endpoint.as_ref().is_none_or(|s| !s.trim().is_empty()),
+            "must not be empty (leave it out to disable batching)",
+        );
+        let default_image_url =
+            top.non_empty("defaultImageUrl", &format!("{api_base}/default_pfp.png"));
+        let headers = top.string_map("headers").unwrap_or_default();
+        let credentials = match top.string("credentials").as_deref() {
+            None | Some("same-origin") => Credentials::SameOrigin,
+            Some("omit") => Credentials::Omit,
+            Some("include") => Credentials::Include,
+            Some(other) => {
+                top.check(
+                    "credentials",
+                    false,
+                    format!("must be \"omit\", \"same-origin\" or \"include\", not \"{other}\""),
+                );
+                Credentials::SameOrigin
             }
         };
-        let headers = raw.headers.unwrap_or_default();
-        Ok(Config {
+        let namespace = top.non_empty("namespace", "profile_pic");
+        top.check(
+            "namespace",
+            !namespace.contains(':') && namespace.len() <= 64,
+            "must be at most 64 characters and contain no ':'",
+        );
+        let version = top.count("version", 1, 0..=u32::MAX as u64) as u32;
+        let memory = top.group("memory", |m| MemoryConfig {
+            ttl_ms: m.duration("ttlMs", 30.0 * MINUTE_MS, Zero::Refused),
+            max_entries: m.count("maxEntries", 500, 1..=1_000_000) as usize,
+            max_bytes: m.count("maxBytes", 64 << 20, 1..=1 << 40),
+        });
+        let local = top.group("local", |l| LocalConfig {
+            ttl_ms: l.duration("ttlMs", 45.0 * MINUTE_MS, Zero::Refused),
+            enabled: l.flag("enabled", true),
+        });
+        let idb = top.group("idb", |i| IdbConfig {
+            ttl_ms: i.duration("ttlMs", 7.0 * DAY_MS, Zero::Refused),
+            max_bytes: i.count("maxBytes", 50 << 20, 1..=1 << 40),
+            max_entries: i.count("maxEntries", 2000, 1..=10_000_000) as usize,
+            enabled: i.flag("enabled", true),
+            open_timeout_ms: i.duration("openTimeoutMs", 3_000.0, Zero::Refused) as u32,
+        });
+        let refresh_margin_ms = top.duration("refreshMarginMs", 10.0 * MINUTE_MS, Zero::Allowed);
+        let url_lifetime_ms = top.duration("urlLifetimeMs", 60.0 * MINUTE_MS, Zero::Refused);
+        let stale_while_revalidate = top.flag("staleWhileRevalidate", true);
+        let retry = top.group("retry", |r| RetryConfig {
+            attempts: r.count("attempts", 3, 1..=20) as u32,
+            base_delay_ms: r.duration("baseDelayMs", 200.0, Zero::Allowed),
+            max_delay_ms: r.duration("maxDelayMs", 5_000.0, Zero::Allowed),
+        });
+        top.check(
+            "retry.maxDelayMs",
+            retry.max_delay_ms >= retry.base_delay_ms,
+            "must not be less than retry.baseDelayMs",
+        );
+        let breaker = top.group("breaker", |b| BreakerConfig {
+            failures: b.count("failures", 5, 1..=1_000) as u32,
+            cooldown_ms: b.duration("cooldownMs", 30_000.0, Zero::Refused),
+        });
+        let batch = top.group("batch", |b| BatchConfig {
+            max_ids: b.count("maxIds", 100, 1..=10_000) as usize,
+            concurrency: b.count("concurrency", 6, 1..=64) as usize,
+        });
+        let request_timeout_ms = top.duration("requestTimeoutMs", 10_000.0, Zero::Refused) as u32;
+        let max_image_bytes = top.count("maxImageBytes", 2 << 20, 1..=1 << 30);
+        let allowed_types = top.strings("allowedTypes").map_or_else(
+            || {
+                DEFAULT_ALLOWED_TYPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            },
+            |types| allowed_types(top, types),
+        );
+        let cross_tab = top.flag("crossTab", true);
+        let debug = top.flag("debug", false);
+        Config {
             api_base,
             user_path,
             image_path,
             batch_endpoint,
             default_image_url,
             headers,
-            credentials: raw.credentials.unwrap_or(d.credentials),
+            credentials,
             namespace,
             version,
             memory,
@@ -765,16 +351,16 @@ impl Config {
             idb,
             refresh_margin_ms,
             url_lifetime_ms,
-            stale_while_revalidate: raw.stale_while_revalidate.unwrap_or(true),
+            stale_while_revalidate,
             retry,
             breaker,
             batch,
             request_timeout_ms,
             max_image_bytes,
             allowed_types,
-            cross_tab: raw.cross_tab.unwrap_or(true),
-            debug: raw.debug.unwrap_or(false),
-        })
+            cross_tab,
+            debug,
+        }
     }
 
     /// The URL of the user endpoint for `user_id` (the id is percent-encoded).
@@ -796,7 +382,8 @@ impl Config {
         )
     }
 
-    /// The IndexedDB database name: one per namespace, so `clear` can delete only its own.
+    /// The IndexedDB database name: one per namespace, so caches of different namespaces never
+    /// share a database (`clear` empties only this cache's own stores).
     pub fn database_name(&self) -> String {
         format!("{}:avatar-cache", self.namespace)
     }
@@ -807,16 +394,30 @@ impl Config {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters, so an id is one path segment.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
+/// `allowedTypes` as given, lower-cased; each must be an `image/` MIME type without parameters.
+fn allowed_types(top: &Fields<'_>, types: Vec<String>) -> Vec<String> {
+    top.check(
+        "allowedTypes",
+        !types.is_empty(),
+        "must name at least one image type",
+    );
+    let mut out = Vec::with_capacity(types.len());
+    for t in types {
+        let t = t.trim().to_ascii_lowercase();
+        if !t.starts_with("image/") || t.contains(';') || t.contains(char::is_whitespace) {
+            top.check(
+                "allowedTypes",
+                false,
+                format!("`{t}` is not an image MIME type"),
+            );
         }
+        out.push(t);
+    }
+    if out.is_empty() {
+        out = DEFAULT_ALLOWED_TYPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     }
     out
 }
@@ -824,6 +425,7 @@ pub fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use serde_json::json;
 
     fn field_of(v: serde_json::Value) -> String {
@@ -914,16 +516,83 @@ mod tests {
     }
 
     #[test]
-    fn allowed_types_are_normalised() {
-        let c = Config::from_json(json!({"allowedTypes": ["IMAGE/PNG", "image/svg+xml"]})).unwrap();
-        assert_eq!(c.allowed_types, vec!["image/png", "image/svg+xml"]);
+    fn an_unknown_field_is_reported_before_bad_values() {
+        assert_eq!(
+            field_of(json!({"memory": {"ttlMs": -1}, "idb": {"maxBytse": 5}})),
+            "idb.maxBytse"
+        );
+        assert_eq!(field_of(json!({"memory": 5})), "memory");
     }
 
     #[test]
-    fn percent_encoding_keeps_ids_in_one_segment() {
-        assert_eq!(
-            percent_encode("ünï/../x?y#z"),
-            "%C3%BCn%C3%AF%2F..%2Fx%3Fy%23z"
-        );
+    fn default_is_the_empty_config() {
+        assert_eq!(Config::default(), Config::from_json(json!({})).unwrap());
+    }
+
+    /// The field paths `AvatarCacheConfig` declares: `name?:` at the top level of the
+    /// interface, and inside an inline object type (`memory?: { ttlMs?: .. }`) as
+    /// `memory.ttlMs`. Comments and function parameters (`init?:`) are skipped.
+    fn ts_fields(ts: &str) -> Vec<String> {
+        let (_, mut rest) = ts
+            .split_once("export interface AvatarCacheConfig {")
+            .expect("CONFIG_TS declares AvatarCacheConfig");
+        let mut fields = Vec::new();
+        let mut groups: Vec<String> = Vec::new();
+        let mut last: Option<String> = None;
+        let mut parens = 0;
+        loop {
+            rest = rest.trim_start();
+            if let Some(comment) = rest.strip_prefix("/*") {
+                rest = comment.split_once("*/").expect("closed comment").1;
+                continue;
+            }
+            let Some(c) = rest.chars().next() else { break };
+            match c {
+                '(' => parens += 1,
+                ')' => parens -= 1,
+                '{' => groups.push(last.take().expect("an object type follows a field name")),
+                '}' if groups.pop().is_none() => break,
+                _ if parens == 0 && c.is_ascii_alphabetic() => {
+                    let end = rest
+                        .find(|c: char| !c.is_ascii_alphanumeric())
+                        .unwrap_or(rest.len());
+                    let (name, after) = rest.split_at(end);
+                    if after.starts_with("?:") {
+                        let path = match groups.last() {
+                            Some(group) => format!("{group}.{name}"),
+                            None => name.to_string(),
+                        };
+                        fields.push(path.clone());
+                        last = Some(path);
+                    }
+                    rest = after;
+                    continue;
+                }
+                _ => {}
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        fields
+    }
+
+    #[test]
+    fn the_typescript_interface_names_exactly_the_fields_read() {
+        let mut read = Reader::paths();
+        let count = read.len();
+        read.sort();
+        read.dedup();
+        assert_eq!(read.len(), count, "a field is read twice");
+        read.extend(JS_ONLY_FIELDS.iter().map(|f| f.to_string()));
+        read.sort();
+        let mut declared = ts_fields(CONFIG_TS);
+        declared.sort();
+        assert_eq!(declared, read);
+        assert!(declared.contains(&"idb.openTimeoutMs".to_string()));
+    }
+
+    #[test]
+    fn allowed_types_are_normalised() {
+        let c = Config::from_json(json!({"allowedTypes": ["IMAGE/PNG", "image/svg+xml"]})).unwrap();
+        assert_eq!(c.allowed_types, vec!["image/png", "image/svg+xml"]);
     }
 }

@@ -9,6 +9,10 @@ use std::fmt;
 
 use crate::vocabulary::Layer;
 
+/// The exception names browsers use when an origin's storage is full (Firefox used its own name
+/// before it adopted the standard one).
+pub const QUOTA_ERROR_NAMES: &[&str] = &["QuotaExceededError", "NS_ERROR_DOM_QUOTA_REACHED"];
+
 /// Everything that can go wrong inside avatar-cache.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
@@ -84,11 +88,6 @@ pub enum Error {
         /// The configured cap.
         limit: u64,
     },
-    /// The image could not be read by `fetch` (opaque cross-origin response without CORS).
-    Unreadable {
-        /// What the browser said.
-        reason: String,
-    },
     /// A JavaScript exception, with the `DOMException` name kept so callers can match on it
     /// (`QuotaExceededError`, `VersionError`, `TransactionInactiveError`, `AbortError`, ...).
     Js {
@@ -118,7 +117,6 @@ impl Error {
             Error::NotAnImage { .. } => "NOT_AN_IMAGE",
             Error::TooLarge { .. } => "TOO_LARGE",
             Error::TooManyPixels { .. } => "TOO_MANY_PIXELS",
-            Error::Unreadable { .. } => "UNREADABLE",
             Error::Js { .. } => "JS_ERROR",
             Error::Closed => "CLOSED",
         }
@@ -146,8 +144,66 @@ impl Error {
     pub fn is_quota(&self) -> bool {
         match self {
             Error::QuotaExceeded { .. } => true,
-            Error::Js { name, .. } => name == "QuotaExceededError",
+            Error::Js { name, .. } => QUOTA_ERROR_NAMES.contains(&name.as_str()),
             _ => false,
+        }
+    }
+}
+
+/// The one conversion from a thrown JavaScript value to an [`Error`] (after gloo-net's
+/// `js_to_error`): every browser adapter goes through it, so a `DOMException` keeps its name.
+#[cfg(target_arch = "wasm32")]
+mod from_js {
+    use wasm_bindgen::JsValue;
+
+    use super::{Error, QUOTA_ERROR_NAMES};
+    use crate::vocabulary::Layer;
+
+    impl Error {
+        /// A thrown value as [`Error::Js`]: an `Error` or `DOMException` keeps its `name`
+        /// (`"Error"` when it has none) and `message`; anything else thrown (a string, a number)
+        /// is an `"Error"` whose message is that value.
+        pub fn from_js(value: &JsValue) -> Error {
+            if !value.is_object() {
+                return Error::Js {
+                    name: "Error".into(),
+                    message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+                };
+            }
+            let field = |name: &str| {
+                js_sys::Reflect::get(value, &JsValue::from_str(name))
+                    .ok()
+                    .and_then(|v| v.as_string())
+            };
+            Error::Js {
+                name: field("name").unwrap_or_else(|| "Error".into()),
+                message: field("message").unwrap_or_default(),
+            }
+        }
+
+        /// Like [`Error::from_js`], for a storage layer: a quota exception (any of
+        /// [`QUOTA_ERROR_NAMES`]) becomes [`Error::QuotaExceeded`] of `layer`.
+        pub fn from_storage_js(layer: Layer, value: &JsValue) -> Error {
+            match Error::from_js(value) {
+                Error::Js { name, .. } if QUOTA_ERROR_NAMES.contains(&name.as_str()) => {
+                    Error::QuotaExceeded { layer }
+                }
+                other => other,
+            }
+        }
+
+        /// The JavaScript exception name, when this is a [`Error::Js`].
+        pub fn js_name(&self) -> Option<&str> {
+            match self {
+                Error::Js { name, .. } => Some(name),
+                _ => None,
+            }
+        }
+    }
+
+    impl From<JsValue> for Error {
+        fn from(value: JsValue) -> Self {
+            Error::from_js(&value)
         }
     }
 }
@@ -183,7 +239,6 @@ impl fmt::Display for Error {
                 f,
                 "image declares {width} x {height} pixels, more than maxImagePixels ({limit})"
             ),
-            Error::Unreadable { reason } => write!(f, "image bytes unreadable: {reason}"),
             Error::Js { name, message } => write!(f, "{name}: {message}"),
             Error::Closed => write!(f, "the cache is closed"),
         }

@@ -4,7 +4,6 @@
 //! contain the `:` separator: no user id addresses another user's entry, another layer or
 //! another version, whatever characters it holds.
 
-use crate::config::percent_encode;
 use crate::error::{Error, Result};
 use crate::vocabulary::Layer;
 
@@ -71,7 +70,11 @@ impl Keys {
             "idb" => Layer::IndexedDb,
             _ => return None,
         };
-        let id = percent_decode(parts.next()?).filter(|id| !id.is_empty())?;
+        let escaped = parts.next()?;
+        if escaped.is_empty() || !escapes_are_canonical(escaped) {
+            return None;
+        }
+        let id = percent_decode(escaped)?;
         let digits = parts.next()?.strip_prefix('v')?;
         let canonical = !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
@@ -107,37 +110,77 @@ pub fn validate_id(name: &'static str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reverses [`percent_encode`]; `None` for anything it would not have written (malformed or
-/// needless escapes, unescaped reserved characters) or invalid UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
+/// Whether `b` is an RFC 3986 unreserved character, the only bytes [`percent_encode`] keeps.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so an id is one path segment
+/// and never contains a key's `:` separator.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if is_unreserved(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (either case); `None` for a malformed escape or invalid UTF-8. `+`
+/// stays `+`. Used for keys (after [`escapes_are_canonical`]) and presigned-URL queries.
+pub fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_string());
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            // Only the canonical form `percent_encode` writes: two upper-case hex digits, for a
-            // byte that needed escaping. Anything else is not one of our keys.
-            let hex = s.get(i + 1..i + 3)?;
-            if !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
-            {
-                return None;
-            }
-            let byte = u8::from_str_radix(hex, 16).ok()?;
-            if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-                return None;
-            }
-            out.push(byte);
+            let hi = hex_digit(*bytes.get(i + 1)?)?;
+            let lo = hex_digit(*bytes.get(i + 2)?)?;
+            out.push(hi << 4 | lo);
             i += 3;
-        } else if bytes[i].is_ascii_alphanumeric() || b"-_.~".contains(&bytes[i]) {
+        } else {
             out.push(bytes[i]);
             i += 1;
-        } else {
-            return None;
         }
     }
     String::from_utf8(out).ok()
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether every escape in `s` is one [`percent_encode`] writes: `%` and two upper-case hex
+/// digits, for a byte that needed escaping. A key with any other escape is not one of ours.
+fn escapes_are_canonical(s: &str) -> bool {
+    let mut pieces = s.split('%');
+    // Outside escapes, only the characters `percent_encode` keeps.
+    let plain = |piece: &str| piece.bytes().all(is_unreserved);
+    if !pieces.next().is_some_and(plain) {
+        return false;
+    }
+    pieces.all(|rest| {
+        if !rest.get(2..).is_some_and(plain) {
+            return false;
+        }
+        let Some(hex) = rest.get(..2) else {
+            return false;
+        };
+        hex.bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+            && u8::from_str_radix(hex, 16).is_ok_and(|byte| !is_unreserved(byte))
+    })
 }
 
 #[cfg(test)]
@@ -162,6 +205,26 @@ mod tests {
         assert!(keys.is_own("profile_pic:local:a%2Bb:v1"));
         assert!(keys.is_own("profile_pic:idb:x:v0"));
         assert!(keys.is_own("profile_pic:idb:x:v12"));
+    }
+
+    #[test]
+    fn percent_encoding_keeps_ids_in_one_segment() {
+        assert_eq!(
+            percent_encode("ünï/../x?y#z"),
+            "%C3%BCn%C3%AF%2F..%2Fx%3Fy%23z"
+        );
+    }
+
+    #[test]
+    fn only_canonical_escapes_are_keys() {
+        let keys = Keys::new("ns", 1);
+        assert_eq!(
+            keys.parse_any_version("ns:local:a%3Ab:v1").unwrap().id,
+            "a:b"
+        );
+        for key in ["ns:local:a%3ab:v1", "ns:local:%41:v1", "ns:local:a%3:v1"] {
+            assert!(!keys.is_own(key), "{key}");
+        }
     }
 
     #[test]

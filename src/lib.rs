@@ -55,7 +55,9 @@ pub mod js;
 #[cfg(target_arch = "wasm32")]
 pub mod sync;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(any(test, feature = "testing"))]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use hierarchy::Hierarchy;

@@ -44,10 +44,19 @@ fn any_ms(max: Millis) -> impl Strategy<Value = Millis> {
     prop_oneof![whole_ms(max), 0.0..=max]
 }
 
+/// URLs a record may hold: http(s) or relative, with arbitrary text after the scheme.
+fn web_url() -> impl Strategy<Value = String> {
+    prop_oneof![
+        non_empty_text().prop_map(|rest| format!("https://bucket.example/{rest}")),
+        non_empty_text().prop_map(|rest| format!("http://h/{rest}")),
+        "/[a-zA-Z0-9_./-]{0,24}",
+    ]
+}
+
 prop_compose! {
     fn record_with_times(times: fn(Millis) -> BoxedStrategy<Millis>)(
         image_id in proptest::option::of(non_empty_text()),
-        remote_url in non_empty_text(),
+        remote_url in web_url(),
         url_expires_at in times(1e13),
         fetched_at in times(NOW),
         etag in proptest::option::of(".{0,40}"),

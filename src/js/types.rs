@@ -2,57 +2,12 @@
 
 use wasm_bindgen::prelude::*;
 
+/// `AvatarCacheConfig`, kept beside the reader it must match (see `crate::config`).
+#[wasm_bindgen(typescript_custom_section)]
+const CONFIG_TYPES: &str = crate::config::CONFIG_TS;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
-/** Configuration of {@link AvatarCache.open}; every field is optional. */
-export interface AvatarCacheConfig {
-  /** Base of the backend API. Default "/images". */
-  apiBase?: string;
-  /** User endpoint relative to apiBase; must contain {userId}. Default "/user/{userId}". */
-  userPath?: string;
-  /** Image endpoint relative to apiBase; must contain {imageId}. Default "/{imageId}". */
-  imagePath?: string;
-  /** Batch endpoint (POST { user_ids }); none by default: no batching. */
-  batchEndpoint?: string;
-  /** Shown when nothing better is known. Default "{apiBase}/default_pfp.png". */
-  defaultImageUrl?: string;
-  /** Extra headers for API calls (not for image downloads). */
-  headers?: Record<string, string>;
-  /** Credentials mode for API calls. Default "same-origin". */
-  credentials?: "omit" | "same-origin" | "include";
-  /** The fetch to use (auth wrappers, tests). Default: the global fetch. */
-  fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
-  /** Prefix of every key and of the database name. Default "profile_pic". */
-  namespace?: string;
-  /** Bump to make every entry written under another version invisible. Default 1. */
-  version?: number;
-  memory?: { ttlMs?: number; maxEntries?: number; maxBytes?: number };
-  local?: { ttlMs?: number; enabled?: boolean };
-  idb?: { ttlMs?: number; maxBytes?: number; maxEntries?: number; enabled?: boolean; openTimeoutMs?: number };
-  /** Presigned URLs expiring within this margin are refreshed in the background. Default 10 min. */
-  refreshMarginMs?: number;
-  /** URL lifetime assumed when the URL carries none. Default 1 h. */
-  urlLifetimeMs?: number;
-  /** Answer stale pictures at once and revalidate in the background. Default true. */
-  staleWhileRevalidate?: boolean;
-  retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
-  breaker?: { failures?: number; cooldownMs?: number };
-  /** prefetch: ids per batch call (default 100) and parallel downloads (default 6). */
-  batch?: { maxIds?: number; concurrency?: number };
-  /** Per-request timeout. Default 10 s. */
-  requestTimeoutMs?: number;
-  /** Largest image accepted. Default 2 MiB. */
-  maxImageBytes?: number;
-  /** Image types that may become object URLs. Default png, jpeg, webp, gif, avif (no SVG). */
-  allowedTypes?: string[];
-  /** Tell other tabs about changes. Default true. */
-  crossTab?: boolean;
-  /** Log each decision at console.debug level. Default false. */
-  debug?: boolean;
-  /** Told of loads, evictions, errors and refreshes (analytics). */
-  onEvent?: (event: CacheEvent) => void;
-}
-
 /** Which layer answered. */
 export type PictureSource = "memory" | "local" | "indexeddb" | "network" | "default";
 

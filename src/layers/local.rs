@@ -32,10 +32,6 @@ use crate::layers::RecordStore;
 use crate::record::PictureRecord;
 use crate::vocabulary::Layer;
 
-/// DOMException names browsers use when localStorage is full (Firefox used its own name before
-/// it adopted the standard one).
-const QUOTA_NAMES: &[&str] = &["QuotaExceededError", "NS_ERROR_DOM_QUOTA_REACHED"];
-
 /// The localStorage layer over `window.localStorage`.
 ///
 /// Never throws and never panics: every browser failure is an [`Error`]. Construct it with
@@ -177,10 +173,10 @@ impl RecordStore for LocalRecordStore {
         }
         let key = self.key_of(&record.user_id);
         let value = record.to_json();
-        match self.storage.set_item(&key, &value) {
+        match self.storage.set_item(&key, &value).map_err(js_error) {
             Ok(()) => return Ok(()),
-            Err(e) if !is_quota(&e) => return Err(js_error(e)),
-            Err(_) => {}
+            Err(Error::QuotaExceeded { .. }) => {}
+            Err(e) => return Err(e),
         }
         // Full: make room among our own keys only, then try once more.
         let needed = utf16_bytes(&key) + utf16_bytes(&value);
@@ -262,29 +258,8 @@ fn utf16_bytes(s: &str) -> u64 {
     s.encode_utf16().count() as u64 * 2
 }
 
-/// The `name` of a thrown value (a `DOMException` or an `Error`), if it has one.
-fn exception_name(value: &JsValue) -> Option<String> {
-    js_sys::Reflect::get(value, &JsValue::from_str("name"))
-        .ok()?
-        .as_string()
-}
-
-fn is_quota(value: &JsValue) -> bool {
-    exception_name(value).is_some_and(|n| QUOTA_NAMES.contains(&n.as_str()))
-}
-
-/// A thrown value as an [`Error`], keeping the `DOMException` name.
+/// A thrown value as an [`Error`] of this layer (quota exceptions become
+/// [`Error::QuotaExceeded`]).
 fn js_error(value: JsValue) -> Error {
-    if is_quota(&value) {
-        return Error::QuotaExceeded {
-            layer: Layer::Local,
-        };
-    }
-    let name = exception_name(&value).unwrap_or_else(|| "Error".into());
-    let message = js_sys::Reflect::get(&value, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| value.as_string())
-        .unwrap_or_default();
-    Error::Js { name, message }
+    Error::from_storage_js(Layer::Local, &value)
 }

@@ -177,23 +177,12 @@ impl<I> MemoryLayer<I> {
         }
     }
 
-    /// Forgets the image `image_id`; returns its URL for revocation.
-    pub fn remove_image(&mut self, image_id: &str) -> Option<String> {
-        self.image_order.remove(&image_id.to_string());
-        self.images.remove(image_id).and_then(|i| i.url)
-    }
-
     /// Forgets everything; returns every URL for revocation.
     pub fn clear(&mut self) -> Vec<String> {
         self.records.clear();
         self.record_order.clear();
         self.image_order.clear();
         self.images.drain().filter_map(|(_, i)| i.url).collect()
-    }
-
-    /// How many records are held.
-    pub fn record_count(&self) -> usize {
-        self.records.len()
     }
 
     /// How many images are held.
@@ -214,11 +203,6 @@ impl<I> MemoryLayer<I> {
     /// Every record held, for diagnostics.
     pub fn records(&self) -> impl Iterator<Item = &MemoryRecord> {
         self.records.values()
-    }
-
-    /// Every image held, for diagnostics.
-    pub fn images(&self) -> impl Iterator<Item = (&String, &MemoryImage<I>)> {
-        self.images.iter()
     }
 }
 

@@ -2,8 +2,13 @@
 //!
 //! The hierarchy never names a browser type: it calls these traits. The browser adapters
 //! (`local`, `idb`, `network`, `object_url`, `runtime`) implement them over localStorage,
-//! IndexedDB and `fetch`; [`in_memory`] implements them over plain Rust maps so the hierarchy
-//! runs natively under a manual clock for tests and the trace simulation.
+//! IndexedDB and `fetch` with raw web-sys, not rexie or gloo-storage: rexie hides the
+//! `IDBDatabase` (no `versionchange`/`close`/`blocked` handling, panics inside an upgrade) and
+//! gloo-storage throws where a cache must degrade (see `idb/mod.rs` and `local.rs`). Every
+//! JavaScript exception becomes an [`crate::Error`] through one conversion
+//! (`Error::from_js`); `in_memory` (a test double, compiled only for tests: `cfg(test)` or
+//! the `testing` feature) implements them over plain Rust maps so the hierarchy runs natively
+//! under a manual clock for tests and the trace simulation.
 //!
 //! `I` is the platform's image body: a `web_sys::Blob` in the browser, bytes natively. The
 //! hierarchy only moves it between layers; it never looks inside.
@@ -14,6 +19,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::record::{PictureRecord, StoredImage};
 
+#[cfg(any(test, feature = "testing"))]
 pub mod in_memory;
 pub mod memory;
 

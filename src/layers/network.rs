@@ -18,9 +18,7 @@ use std::rc::Rc;
 
 use futures::future::{self, Either, FutureExt};
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use serde_json::{Map, Value};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, Blob, BlobPropertyBag, Headers, ReadableStreamDefaultReader,
@@ -29,9 +27,12 @@ use web_sys::{
 
 use crate::config::{Config, Credentials};
 use crate::error::{Error, Result};
+use crate::layers::runtime::sleep;
 use crate::layers::{Backend, Download, LocalFuture, RemotePicture};
+use crate::policy::contract;
+use crate::policy::presign::without_query;
 use crate::policy::sniff::accept_image;
-use crate::record::{MAX_ID_LEN, MAX_URL_LEN};
+use crate::record::MAX_ID_LEN;
 
 /// The largest answer read from the user or image endpoint, in bytes.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024;
@@ -42,15 +43,6 @@ pub const MAX_BATCH_JSON_BYTES: u64 = 8 << 20;
 
 /// The longest request description kept in an error (the URL without its query string).
 const MAX_REQUEST_DESCRIPTION: usize = 256;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(catch, js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: i32) -> std::result::Result<JsValue, JsValue>;
-
-    #[wasm_bindgen(catch, js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue) -> std::result::Result<(), JsValue>;
-}
 
 /// The backend API and object storage, over `fetch`.
 ///
@@ -99,9 +91,11 @@ impl FetchBackend {
     ) -> Result<T> {
         let after_ms = self.config.request_timeout_ms;
         let work = pin!(work);
-        let Some((_timer, fired)) = Timer::start(after_ms) else {
+        let fired = sleep(after_ms as f64);
+        if !fired.is_timed() {
+            // No timer in this scope: the request goes unbounded rather than failing at once.
             return work.await;
-        };
+        }
         match future::select(work, fired).await {
             Either::Left((result, _)) => result,
             Either::Right(_) => {
@@ -113,8 +107,9 @@ impl FetchBackend {
         }
     }
 
-    /// A JSON call to the backend API: `GET url`, or `POST url` with a JSON `body`.
-    async fn api(&self, url: &str, body: Option<String>, limit: u64) -> Result<Value> {
+    /// A call to the backend API: `GET url`, or `POST url` with a JSON `body`. Returns the
+    /// answer's bytes (at most `limit`), for [`contract`] to read.
+    async fn api(&self, url: &str, body: Option<String>, limit: u64) -> Result<Vec<u8>> {
         let request = describe(url);
         let controller = AbortController::new().ok();
         let _abort = AbortOnDrop(controller.clone());
@@ -125,13 +120,13 @@ impl FetchBackend {
             Credentials::SameOrigin => RequestCredentials::SameOrigin,
             Credentials::Include => RequestCredentials::Include,
         });
-        let headers = Headers::new().map_err(|e| js_error(&e))?;
+        let headers = Headers::new().map_err(|e| Error::from_js(&e))?;
         set_header(&headers, "Accept", "application/json")?;
         for (name, value) in &self.config.headers {
             headers.set(name, value).map_err(|e| {
                 Error::config(
                     "headers",
-                    format!("`{name}` cannot be sent: {}", js_error(&e)),
+                    format!("`{name}` cannot be sent: {}", Error::from_js(&e)),
                 )
             })?;
         }
@@ -156,13 +151,12 @@ impl FetchBackend {
             if !(200..300).contains(&status) {
                 return Err(bad(format!("unexpected HTTP status {status}")));
             }
-            let bytes = read_body(&response, limit, &request)
+            read_body(&response, limit, &request)
                 .await
                 .map_err(|e| match e {
                     BodyError::TooLarge => bad(format!("answer is larger than {limit} bytes")),
                     BodyError::Failed(e) => e,
-                })?;
-            serde_json::from_slice::<Value>(&bytes).map_err(|e| bad(format!("not JSON: {e}")))
+                })
         })
         .await
     }
@@ -179,7 +173,7 @@ impl FetchBackend {
         init.set_mode(mode);
         init.set_credentials(RequestCredentials::Omit);
         if let Some(etag) = etag {
-            let headers = Headers::new().map_err(|e| js_error(&e))?;
+            let headers = Headers::new().map_err(|e| Error::from_js(&e))?;
             // A stored ETag the browser refuses as a header value only costs the conditional.
             if headers.set("If-None-Match", etag).is_ok() {
                 init.set_headers(&headers);
@@ -205,7 +199,7 @@ impl FetchBackend {
             Ok(value) => value,
             // A CORS refusal looks like any network failure: a TypeError. Ask again without CORS;
             // an opaque answer means the URL works in an <img> but its bytes cannot be read.
-            Err(e) if error_name(&e).as_deref() == Some("TypeError") => {
+            Err(e) if Error::from_js(&e).js_name() == Some("TypeError") => {
                 let init = self.download_init(RequestMode::NoCors, None, controller)?;
                 self.call_fetch(url, &init)
                     .await
@@ -253,36 +247,20 @@ impl FetchBackend {
 impl Backend<Blob> for FetchBackend {
     fn fetch_user<'a>(&'a self, user_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>> {
         async move {
-            let value = self
+            let body = self
                 .api(&self.config.user_url(user_id), None, MAX_JSON_BYTES)
                 .await?;
-            let answer = parse_answer(&value).map_err(bad)?;
-            if answer.user_id.as_deref().is_some_and(|u| u != user_id) {
-                return Err(bad("the answer is for another user"));
-            }
-            Ok(RemotePicture {
-                user_id: Some(user_id.to_string()),
-                image_id: answer.image_id,
-                url: answer.url,
-            })
+            contract::user_answer(&body, user_id)
         }
         .boxed_local()
     }
 
     fn fetch_image_info<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>> {
         async move {
-            let value = self
+            let body = self
                 .api(&self.config.image_url(image_id), None, MAX_JSON_BYTES)
                 .await?;
-            let answer = parse_answer(&value).map_err(bad)?;
-            if answer.image_id.as_deref().is_some_and(|i| i != image_id) {
-                return Err(bad("the answer is for another image"));
-            }
-            Ok(RemotePicture {
-                user_id: answer.user_id,
-                image_id: Some(image_id.to_string()),
-                url: answer.url,
-            })
+            contract::image_answer(&body, image_id)
         }
         .boxed_local()
     }
@@ -301,12 +279,13 @@ impl Backend<Blob> for FetchBackend {
             if user_ids.is_empty() {
                 return Ok(Vec::new());
             }
-            let body = serde_json::json!({ "user_ids": user_ids }).to_string();
             let limit = MAX_JSON_BYTES
                 .saturating_mul(user_ids.len() as u64)
                 .min(MAX_BATCH_JSON_BYTES);
-            let value = self.api(endpoint, Some(body), limit).await?;
-            parse_batch(&value, user_ids).map_err(bad)
+            let answer = self
+                .api(endpoint, Some(contract::batch_request(user_ids)), limit)
+                .await?;
+            contract::batch_answer(&answer, user_ids)
         }
         .boxed_local()
     }
@@ -342,100 +321,6 @@ pub fn is_opaque_response(value: &JsValue) -> bool {
             .is_some_and(|t| t == "opaque")
 }
 
-/// The parts of an API answer the cache uses.
-struct Answer {
-    user_id: Option<String>,
-    image_id: Option<String>,
-    url: String,
-}
-
-/// Reads `{ success?, image_id?, url, user_id? }`: `success`, when present, must be `true`;
-/// `url` must be a non-empty string; ids may be strings, integers or null.
-fn parse_answer(value: &Value) -> std::result::Result<Answer, String> {
-    let object = value
-        .as_object()
-        .ok_or_else(|| "the answer is not a JSON object".to_string())?;
-    match object.get("success") {
-        None | Some(Value::Bool(true)) => {}
-        Some(Value::Bool(false)) => return Err("success is false".into()),
-        Some(_) => return Err("success is not a boolean".into()),
-    }
-    let url = match object.get("url") {
-        Some(Value::String(url)) => url.trim(),
-        None | Some(Value::Null) => return Err("the answer has no url".into()),
-        Some(_) => return Err("url is not a string".into()),
-    };
-    if url.is_empty() {
-        return Err("url is empty".into());
-    }
-    if url.len() > MAX_URL_LEN || url.chars().any(char::is_control) {
-        return Err("url is too long or has control characters".into());
-    }
-    Ok(Answer {
-        user_id: parse_id(object, "user_id")?,
-        image_id: parse_id(object, "image_id")?,
-        url: url.to_string(),
-    })
-}
-
-/// An id field: absent or null is `None`; a non-empty string or an integer is the id.
-fn parse_id(
-    object: &Map<String, Value>,
-    field: &str,
-) -> std::result::Result<Option<String>, String> {
-    let id = match object.get(field) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
-        Some(_) => return Err(format!("{field} is not a string")),
-    };
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(format!("{field} is empty or too long"));
-    }
-    Ok(Some(id))
-}
-
-/// Reads `{ users: { [id]: { image_id, url } } }`, in the order of `requested`. Ids that were
-/// not asked for are ignored; entries that are missing, null or malformed are left out.
-fn parse_batch(
-    value: &Value,
-    requested: &[String],
-) -> std::result::Result<Vec<RemotePicture>, String> {
-    let object = value
-        .as_object()
-        .ok_or_else(|| "the answer is not a JSON object".to_string())?;
-    if object.get("success") == Some(&Value::Bool(false)) {
-        return Err("success is false".into());
-    }
-    let users = match object.get("users") {
-        Some(Value::Object(users)) => users,
-        Some(_) => return Err("users is not an object".into()),
-        None => return Err("the answer has no users".into()),
-    };
-    let mut seen = std::collections::HashSet::new();
-    let mut pictures = Vec::new();
-    for user_id in requested {
-        if !seen.insert(user_id.as_str()) {
-            continue;
-        }
-        let Some(entry) = users.get(user_id) else {
-            continue;
-        };
-        let Ok(answer) = parse_answer(entry) else {
-            continue;
-        };
-        if answer.user_id.as_deref().is_some_and(|u| u != user_id) {
-            continue;
-        }
-        pictures.push(RemotePicture {
-            user_id: Some(user_id.clone()),
-            image_id: answer.image_id,
-            url: answer.url,
-        });
-    }
-    Ok(pictures)
-}
-
 /// Why a body was not read to the end.
 enum BodyError {
     /// It is (or claims to be) larger than the limit.
@@ -468,8 +353,8 @@ async fn read_body(
             _ => Ok(Vec::new()),
         };
     };
-    let reader =
-        ReadableStreamDefaultReader::new(&stream).map_err(|e| BodyError::Failed(js_error(&e)))?;
+    let reader = ReadableStreamDefaultReader::new(&stream)
+        .map_err(|e| BodyError::Failed(Error::from_js(&e)))?;
     let capacity = declared.unwrap_or(0).min(limit);
     let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     loop {
@@ -478,7 +363,7 @@ async fn read_body(
         };
         let done = Reflect::get(&step, &JsValue::from_str("done"))
             .map(|d| d.is_truthy())
-            .map_err(|e| BodyError::Failed(js_error(&e)))?;
+            .map_err(|e| BodyError::Failed(Error::from_js(&e)))?;
         if done {
             break;
         }
@@ -514,7 +399,7 @@ fn make_blob(bytes: &[u8], mime: &str) -> Result<Blob> {
     parts.push(&array);
     let options = BlobPropertyBag::new();
     options.set_type(mime);
-    Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_error(&e))
+    Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| Error::from_js(&e))
 }
 
 /// A response header, if present and readable.
@@ -523,7 +408,7 @@ fn header(response: &Response, name: &str) -> Option<String> {
 }
 
 fn set_header(headers: &Headers, name: &str, value: &str) -> Result<()> {
-    headers.set(name, value).map_err(|e| js_error(&e))
+    headers.set(name, value).map_err(|e| Error::from_js(&e))
 }
 
 /// An ETag worth keeping: non-empty, bounded, printable.
@@ -541,12 +426,12 @@ fn as_response(value: JsValue) -> Result<Response> {
 /// A `fetch` rejection: a `TypeError` is the browser's word for "no answer" (offline, DNS,
 /// CORS); anything else keeps its name.
 fn fetch_failure(error: &JsValue, request: &str) -> Error {
-    match error_name(error).as_deref() {
-        Some("TypeError") => Error::Network {
+    match Error::from_js(error) {
+        Error::Js { name, .. } if name == "TypeError" => Error::Network {
             status: 0,
             request: request.to_string(),
         },
-        _ => js_error(error),
+        other => other,
     }
 }
 
@@ -556,39 +441,9 @@ fn bad(reason: impl Into<String>) -> Error {
     }
 }
 
-/// The `name` of a thrown value, when it is an object that has one.
-fn error_name(value: &JsValue) -> Option<String> {
-    if !value.is_object() {
-        return None;
-    }
-    Reflect::get(value, &JsValue::from_str("name"))
-        .ok()
-        .and_then(|n| n.as_string())
-}
-
-/// A thrown JS value as [`Error::Js`], keeping the `DOMException` or error name.
-pub(crate) fn js_error(value: &JsValue) -> Error {
-    if value.is_object() {
-        let message = Reflect::get(value, &JsValue::from_str("message"))
-            .ok()
-            .and_then(|m| m.as_string())
-            .unwrap_or_default();
-        Error::Js {
-            name: error_name(value).unwrap_or_else(|| "Error".into()),
-            message,
-        }
-    } else {
-        Error::Js {
-            name: "Error".into(),
-            message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
-        }
-    }
-}
-
 /// The URL without query string, fragment or credentials, shortened: safe to log.
 fn describe(url: &str) -> String {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    let mut text = url[..end].to_string();
+    let mut text = without_query(url).to_string();
     if let Some(scheme_end) = text.find("://") {
         let authority_start = scheme_end + 3;
         let authority_end = text[authority_start..]
@@ -617,33 +472,5 @@ impl Drop for AbortOnDrop {
         if let Some(controller) = &self.0 {
             controller.abort();
         }
-    }
-}
-
-/// A `setTimeout` whose promise resolves when it fires. Dropping it clears the timer and
-/// settles the promise, so nothing waiting on it stays alive.
-struct Timer {
-    id: JsValue,
-    resolve: Function,
-}
-
-impl Timer {
-    /// A timer for `ms` milliseconds and the future that completes when it fires; `None` when
-    /// the scope has no `setTimeout`.
-    fn start(ms: u32) -> Option<(Timer, JsFuture)> {
-        let mut resolve_slot = None;
-        let promise = Promise::new(&mut |resolve, _reject| resolve_slot = Some(resolve));
-        let resolve = resolve_slot?;
-        // Browsers treat delays above 2^31-1 ms as 0.
-        let delay = i32::try_from(ms).unwrap_or(i32::MAX);
-        let id = set_timeout(&resolve, delay).ok()?;
-        Some((Timer { id, resolve }, JsFuture::from(promise)))
-    }
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        let _ = clear_timeout(&self.id);
-        let _ = self.resolve.call0(&JsValue::UNDEFINED);
     }
 }

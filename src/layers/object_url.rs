@@ -9,8 +9,7 @@ use std::collections::HashSet;
 
 use web_sys::{Blob, Url};
 
-use crate::error::Result;
-use crate::layers::network::js_error;
+use crate::error::{Error, Result};
 use crate::layers::ObjectUrls;
 
 /// Makes and revokes `blob:` URLs, keeping track of the live ones.
@@ -42,7 +41,7 @@ impl BrowserObjectUrls {
 impl ObjectUrls<Blob> for BrowserObjectUrls {
     /// `URL.createObjectURL(body)`; a browser refusal is an [`crate::Error::Js`], never a throw.
     fn create(&self, body: &Blob) -> Result<String> {
-        let url = Url::create_object_url_with_blob(body).map_err(|e| js_error(&e))?;
+        let url = Url::create_object_url_with_blob(body).map_err(Error::from)?;
         self.live.borrow_mut().insert(url.clone());
         Ok(url)
     }

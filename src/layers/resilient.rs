@@ -104,8 +104,7 @@ impl Verdict {
             | Error::BadResponse { .. }
             | Error::NotAnImage { .. }
             | Error::TooLarge { .. }
-            | Error::TooManyPixels { .. }
-            | Error::Unreadable { .. } => Verdict::Up,
+            | Error::TooManyPixels { .. } => Verdict::Up,
             _ => Verdict::Unknown,
         }
     }

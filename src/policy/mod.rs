@@ -2,6 +2,7 @@
 //!
 //! - [`ttl`]: is this entry still fresh?
 //! - [`lru`]: which entries go when a store is over its entry or byte budget?
+//! - [`contract`]: what did the backend answer (DESIGN.md §4)?
 //! - [`backoff`]: how long to wait before the next retry?
 //! - [`breaker`]: may a request go to this origin now?
 //! - [`presign`]: when does this presigned URL stop working, and is it time to refresh it?
@@ -12,6 +13,7 @@
 
 pub mod backoff;
 pub mod breaker;
+pub mod contract;
 pub mod dimensions;
 pub mod lru;
 pub mod presign;

@@ -15,6 +15,7 @@
 //! early or late; the refresh margin absorbs small differences.
 
 use crate::clock::Millis;
+use crate::key::percent_decode;
 
 /// The longest lifetime a presigned URL can have (SigV4's limit): 7 days, in seconds.
 pub const MAX_LIFETIME_S: u64 = 7 * 24 * 3_600;
@@ -110,37 +111,6 @@ fn param(query: &str, name: &str) -> Option<Option<String>> {
         key.eq_ignore_ascii_case(name)
             .then(|| percent_decode(value))
     })
-}
-
-/// Decodes `%XX` escapes; `None` for a malformed escape or invalid UTF-8. `+` stays `+`.
-fn percent_decode(s: &str) -> Option<String> {
-    if !s.contains('%') {
-        return Some(s.to_string());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = hex_digit(*bytes.get(i + 1)?)?;
-            let lo = hex_digit(*bytes.get(i + 2)?)?;
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// A non-negative whole number of seconds written with ASCII digits only (no sign, no

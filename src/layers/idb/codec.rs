@@ -1,0 +1,179 @@
+//! Row values ⇄ [`StoredImage`]: what a `meta` row and an `images` row hold, written and read
+//! back without trusting anything read.
+//!
+//! A body is stored as `{ blob }`, or as `{ bytes: ArrayBuffer, mime }` where the engine refuses
+//! Blobs (see the module docs of [`super`]); either way it is read back as a Blob of the type
+//! the metadata records.
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobPropertyBag};
+
+use super::idb_error;
+use crate::clock::Millis;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::key::Keys;
+use crate::record::{ImageMeta, StoredImage};
+use crate::vocabulary::Layer;
+
+/// How this store names, checks and decodes its rows.
+#[derive(Debug)]
+pub(super) struct RowCodec {
+    keys: Keys,
+    max_image_bytes: u64,
+    allowed_types: Vec<String>,
+}
+
+impl RowCodec {
+    pub fn new(config: &Config) -> Self {
+        RowCodec {
+            keys: Keys::new(&config.namespace, config.version),
+            max_image_bytes: config.max_image_bytes,
+            allowed_types: config.allowed_types.clone(),
+        }
+    }
+
+    /// The key `image_id` is stored under.
+    pub fn key_of(&self, image_id: &str) -> String {
+        self.keys.image_key(image_id)
+    }
+
+    /// [`RowCodec::key_of`] as a JS value.
+    pub fn js_key(&self, image_id: &str) -> JsValue {
+        JsValue::from_str(&self.key_of(image_id))
+    }
+
+    /// The version written and accepted.
+    pub fn version(&self) -> u32 {
+        self.keys.version()
+    }
+
+    /// The largest image accepted.
+    pub fn max_image_bytes(&self) -> u64 {
+        self.max_image_bytes
+    }
+
+    /// Whether `mime` may be stored.
+    pub fn allows(&self, mime: &str) -> bool {
+        self.allowed_types.iter().any(|t| t == mime)
+    }
+
+    /// Checks `meta` as it would be checked when read back under `image_id` at `now`.
+    pub fn check(&self, meta: &ImageMeta, image_id: &str, now: Millis) -> Result<()> {
+        meta.check(
+            image_id,
+            self.keys.version(),
+            now,
+            self.max_image_bytes,
+            &self.allowed_types,
+        )
+    }
+
+    /// Decodes and checks one metadata row read under `key`.
+    pub fn check_row(&self, key: &str, value: &JsValue, now: Millis) -> Result<ImageMeta> {
+        let parsed = self
+            .keys
+            .parse_any_version(key)
+            .filter(|p| p.layer == Layer::IndexedDb && p.version == self.keys.version())
+            .ok_or_else(|| corrupt("key of another version or namespace"))?;
+        let meta: ImageMeta = serde_wasm_bindgen::from_value(value.clone())
+            .map_err(|e| corrupt(format!("not image metadata: {e}")))?;
+        self.check(&meta, &parsed.id, now)?;
+        Ok(meta)
+    }
+
+    /// Turns the two rows read for `image_id` into an image (`Ok(None)` when both are absent).
+    pub fn decode(
+        &self,
+        image_id: &str,
+        meta: &JsValue,
+        body: &JsValue,
+        now: Millis,
+    ) -> Result<Option<StoredImage<Blob>>> {
+        if meta.is_undefined() && body.is_undefined() {
+            return Ok(None);
+        }
+        if body.is_undefined() {
+            return Err(corrupt("metadata without an image"));
+        }
+        let meta = self.check_row(&self.key_of(image_id), meta, now)?;
+        let blob = body_to_blob(body, &meta.mime)?;
+        if blob.size() != meta.bytes as f64 {
+            return Err(corrupt(format!(
+                "image holds {} bytes, metadata says {}",
+                blob.size(),
+                meta.bytes
+            )));
+        }
+        Ok(Some(StoredImage { meta, body: blob }))
+    }
+}
+
+/// The metadata row of `meta`.
+pub(super) fn meta_value(meta: &ImageMeta) -> std::result::Result<JsValue, String> {
+    serde_wasm_bindgen::to_value(meta).map_err(|e| e.to_string())
+}
+
+/// A metadata row read back, if it is one.
+pub(super) fn meta_of(value: JsValue) -> Option<ImageMeta> {
+    serde_wasm_bindgen::from_value(value).ok()
+}
+
+/// `{ blob }`.
+pub(super) fn blob_value(blob: &Blob) -> JsValue {
+    let value = Object::new();
+    let _ = Reflect::set(&value, &JsValue::from_str("blob"), blob);
+    value.into()
+}
+
+/// `{ bytes: ArrayBuffer, mime }`, read from the Blob before any transaction is opened.
+pub(super) async fn bytes_value(blob: &Blob, mime: &str) -> Result<JsValue> {
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(idb_error)?;
+    let value = Object::new();
+    let _ = Reflect::set(&value, &JsValue::from_str("bytes"), &buffer);
+    let _ = Reflect::set(&value, &JsValue::from_str("mime"), &JsValue::from_str(mime));
+    Ok(value.into())
+}
+
+/// The stored body as a Blob of type `mime`, whichever form it was stored in.
+fn body_to_blob(body: &JsValue, mime: &str) -> Result<Blob> {
+    if !body.is_object() {
+        return Err(corrupt("image row is not an object"));
+    }
+    let field = |name: &str| Reflect::get(body, &JsValue::from_str(name)).unwrap_or_default();
+    if let Ok(blob) = field("blob").dyn_into::<Blob>() {
+        if blob.type_() == mime {
+            return Ok(blob);
+        }
+        // Same bytes, the type the cache decided on (slicing copies nothing).
+        return blob
+            .slice_with_f64_and_f64_and_content_type(0.0, blob.size(), mime)
+            .map_err(idb_error);
+    }
+    let bytes = field("bytes");
+    if bytes.is_instance_of::<js_sys::ArrayBuffer>() || bytes.is_instance_of::<js_sys::Uint8Array>()
+    {
+        let options = BlobPropertyBag::new();
+        options.set_type(mime);
+        return Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&bytes), &options)
+            .map_err(idb_error);
+    }
+    Err(corrupt("image row holds neither a Blob nor bytes"))
+}
+
+/// Whether a write failed because the engine cannot store a Blob: `DataCloneError`, or
+/// `UnknownError`, which older WebKit reports for Blobs it cannot persist.
+pub(super) fn refuses_blob(error: &Error) -> bool {
+    matches!(error.js_name(), Some("DataCloneError" | "UnknownError"))
+}
+
+pub(super) fn corrupt(reason: impl Into<String>) -> Error {
+    Error::CorruptEntry {
+        layer: Layer::IndexedDb,
+        reason: reason.into(),
+    }
+}

@@ -1,0 +1,298 @@
+//! The database connection: opening it within a time limit, noticing when it is taken away
+//! (`versionchange` from another tab's upgrade or delete, `close` from "clear site data" or a
+//! disk error), reopening it once, and the one transaction helper every operation goes through
+//! ([`Conn::with_stores`], after idb-keyval's `withStore(mode, fn)`).
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::{select, Either};
+use js_sys::{Array, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{IdbDatabase, IdbFactory, IdbObjectStore, IdbRequest, IdbTransactionMode};
+
+use super::idb_error;
+use super::requests::{OpenFuture, TxFuture};
+use super::schema::{IMAGES_STORE, META_STORE, SCHEMA_VERSION};
+use crate::error::{Error, Result};
+use crate::layers::runtime::sleep;
+use crate::vocabulary::Layer;
+
+/// An open connection that notices when it is taken away.
+pub(super) struct Conn {
+    db: IdbDatabase,
+    /// Set by `versionchange` (we close at once so the other tab is not blocked) and `close`
+    /// (the browser closed it: storage cleared, disk error).
+    lost: Rc<Cell<bool>>,
+    _on_versionchange: Closure<dyn FnMut()>,
+    _on_close: Closure<dyn FnMut()>,
+}
+
+impl Conn {
+    fn new(db: IdbDatabase) -> Self {
+        let lost = Rc::new(Cell::new(false));
+        let on_versionchange = {
+            let (db, lost) = (db.clone(), lost.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                db.close();
+                lost.set(true);
+            })
+        };
+        let on_close = {
+            let lost = lost.clone();
+            Closure::<dyn FnMut()>::new(move || lost.set(true))
+        };
+        db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
+        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Conn {
+            db,
+            lost,
+            _on_versionchange: on_versionchange,
+            _on_close: on_close,
+        }
+    }
+
+    /// Runs `work` in one transaction over both stores and waits for the commit: the only way
+    /// this layer touches the database once it is open.
+    ///
+    /// `work` issues its requests at once (they join the transaction) and may await them, but
+    /// nothing else: IndexedDB commits a transaction as soon as no request is pending, so
+    /// awaiting anything else would write half an operation. Gather data first (a Blob's
+    /// bytes), then call this. When `work` fails the transaction is aborted, so nothing it
+    /// issued is written. Results of requests that `work` returns unawaited are ready once this
+    /// resolves (`IdbRequest::result`).
+    ///
+    /// A connection found closing is marked lost, so the next call reopens it.
+    pub(super) async fn with_stores<T, F, W>(&self, mode: IdbTransactionMode, work: W) -> Result<T>
+    where
+        W: FnOnce(Stores) -> F,
+        F: Future<Output = Result<T>>,
+    {
+        let names = Array::of2(&IMAGES_STORE.into(), &META_STORE.into());
+        let tx = self
+            .db
+            .transaction_with_str_sequence_and_mode(&names, mode)
+            .map_err(|e| {
+                let error = idb_error(e);
+                if error.js_name() == Some("InvalidStateError") {
+                    self.lost.set(true);
+                }
+                error
+            })?;
+        let done = TxFuture::new(&tx);
+        let stores = Stores {
+            images: tx.object_store(IMAGES_STORE).map_err(idb_error)?,
+            metas: tx.object_store(META_STORE).map_err(idb_error)?,
+        };
+        match work(stores).await {
+            Ok(value) => done.await.map(|()| value),
+            Err(e) => {
+                let _ = tx.abort();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// Deletes `keys` from both stores in one readwrite transaction.
+    pub(super) async fn delete(&self, keys: &[JsValue]) -> Result<()> {
+        self.with_stores(IdbTransactionMode::Readwrite, |s| async move {
+            keys.iter().try_for_each(|key| s.delete(key))
+        })
+        .await
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.db.set_onversionchange(None);
+        self.db.set_onclose(None);
+        self.db.close();
+    }
+}
+
+/// The two object stores of one transaction, with the requests the layer issues on them. Every
+/// request is issued at once and joins the transaction; errors keep the exception's name.
+pub(super) struct Stores {
+    /// [`IMAGES_STORE`]: the bodies.
+    pub images: IdbObjectStore,
+    /// [`META_STORE`]: the metadata rows.
+    pub metas: IdbObjectStore,
+}
+
+impl Stores {
+    /// Reads the metadata and the body stored under `key`, in that order.
+    pub fn get(&self, key: &JsValue) -> Result<(IdbRequest, IdbRequest)> {
+        let meta = self.metas.get(key).map_err(idb_error)?;
+        let body = self.images.get(key).map_err(idb_error)?;
+        Ok((meta, body))
+    }
+
+    /// Writes a body and its metadata under `key`. The body goes first: a Blob the engine
+    /// cannot clone throws `DataCloneError` here, synchronously; one it cannot persist aborts
+    /// the transaction with `UnknownError`, and WebKit reports that promptly only when the Blob
+    /// is the transaction's first request (after other requests it can stall the commit).
+    pub fn put(&self, key: &JsValue, body: &JsValue, meta: &JsValue) -> Result<()> {
+        self.images.put_with_key(body, key).map_err(idb_error)?;
+        self.metas.put_with_key(meta, key).map_err(idb_error)?;
+        Ok(())
+    }
+
+    /// Deletes `key` from both stores.
+    pub fn delete(&self, key: &JsValue) -> Result<()> {
+        self.images.delete(key).map_err(idb_error)?;
+        self.metas.delete(key).map_err(idb_error)?;
+        Ok(())
+    }
+
+    /// Empties both stores.
+    pub fn clear(&self) -> Result<()> {
+        self.images.clear().map_err(idb_error)?;
+        self.metas.clear().map_err(idb_error)?;
+        Ok(())
+    }
+}
+
+/// The connection of one store, reopened once when it is lost.
+pub(super) struct Link {
+    name: String,
+    open_timeout_ms: u32,
+    conn: RefCell<Option<Rc<Conn>>>,
+    /// Why the database is gone for this store's lifetime (reopening failed, or the engine
+    /// stopped answering); `None` while it is usable.
+    unavailable: RefCell<Option<String>>,
+    closed: Cell<bool>,
+}
+
+impl Link {
+    /// A link to the database `name`, not open yet.
+    pub fn new(name: String, open_timeout_ms: u32) -> Self {
+        Link {
+            name,
+            open_timeout_ms,
+            conn: RefCell::new(None),
+            unavailable: RefCell::new(None),
+            closed: Cell::new(false),
+        }
+    }
+
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How long an open may take.
+    pub fn open_timeout_ms(&self) -> u32 {
+        self.open_timeout_ms
+    }
+
+    /// Opens a connection (the caller bounds the wait with [`with_timeout`]).
+    pub async fn open(&self) -> Result<Rc<Conn>> {
+        Ok(Rc::new(open_connection(&self.name).await?))
+    }
+
+    /// Makes `conn` the connection later calls use.
+    pub fn install(&self, conn: Rc<Conn>) {
+        *self.conn.borrow_mut() = Some(conn);
+    }
+
+    /// The open connection, reopened once if it was lost; `true` when it was reopened (what
+    /// was read through the old one may be out of date).
+    pub async fn current(&self) -> Result<(Rc<Conn>, bool)> {
+        if self.closed.get() {
+            return Err(Error::Closed);
+        }
+        let gone = self.unavailable.borrow().clone();
+        if let Some(reason) = gone {
+            return Err(unavailable(&reason));
+        }
+        let current = self.conn.borrow().clone();
+        if let Some(conn) = current.filter(|c| !c.lost.get()) {
+            return Ok((conn, false));
+        }
+        // Closed under us (another tab upgraded or deleted the database, or the user cleared
+        // site data): reopen once.
+        self.conn.borrow_mut().take();
+        match with_timeout(open_connection(&self.name), self.open_timeout_ms).await {
+            Ok(conn) => {
+                let installed = self.conn.borrow().clone();
+                match installed {
+                    // Another call reopened meanwhile: use that connection.
+                    Some(other) if !other.lost.get() => Ok((other, false)),
+                    _ => {
+                        let conn = Rc::new(conn);
+                        self.install(conn.clone());
+                        Ok((conn, true))
+                    }
+                }
+            }
+            Err(e) => Err(self.give_up(format!(
+                "reopening after the connection was lost failed: {e}"
+            ))),
+        }
+    }
+
+    /// Gives up on the database for this store's lifetime: every later call answers
+    /// [`Error::StorageUnavailable`] with `reason`, which is returned as that error.
+    pub fn give_up(&self, reason: String) -> Error {
+        let error = unavailable(&reason);
+        *self.unavailable.borrow_mut() = Some(reason);
+        self.conn.borrow_mut().take();
+        error
+    }
+
+    /// Closes the connection; every later call answers [`Error::Closed`].
+    pub fn close(&self) {
+        self.closed.set(true);
+        self.conn.borrow_mut().take();
+    }
+
+    /// Whether the database can still be used.
+    pub fn is_available(&self) -> bool {
+        !self.closed.get() && self.unavailable.borrow().is_none()
+    }
+}
+
+fn unavailable(reason: &str) -> Error {
+    Error::StorageUnavailable {
+        layer: Layer::IndexedDb,
+        reason: reason.to_string(),
+    }
+}
+
+/// Opens the database at [`SCHEMA_VERSION`], running migrations. Not bounded in time: callers
+/// race it with [`with_timeout`].
+async fn open_connection(name: &str) -> Result<Conn> {
+    let request = idb_factory()?
+        .open_with_u32(name, SCHEMA_VERSION)
+        .map_err(|e| unavailable(&idb_error(e).to_string()))?;
+    let db = OpenFuture::new(request).await?;
+    Ok(Conn::new(db))
+}
+
+/// `indexedDB` of the page or worker, without throwing (opaque origins throw on access).
+fn idb_factory() -> Result<IdbFactory> {
+    let value = Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .map_err(|e| unavailable(&idb_error(e).to_string()))?;
+    if value.is_null() || value.is_undefined() {
+        return Err(unavailable("indexedDB is not defined in this context"));
+    }
+    value
+        .dyn_into::<IdbFactory>()
+        .map_err(|_| unavailable("indexedDB is not an IDBFactory"))
+}
+
+/// Races `future` with a `ms` timer; the timer's win is [`Error::StorageUnavailable`]. Without
+/// a timer in the scope the wait is given up at once rather than risked forever.
+pub(super) async fn with_timeout<T>(future: impl Future<Output = Result<T>>, ms: u32) -> Result<T> {
+    match select(Box::pin(future), sleep(ms as f64)).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err(unavailable(&format!(
+            "the database did not open within {ms} ms (another tab may hold an older version \
+             open)"
+        ))),
+    }
+}

@@ -1,0 +1,188 @@
+//! The in-memory mirror of what the database holds: an [`LruIndex`] of image id → bytes and last
+//! access, so that eviction decisions and [`crate::layers::ImageStore::usage`] never touch
+//! IndexedDB.
+//!
+//! It is rebuilt on open and whenever it may disagree with the database (a write failed, or the
+//! connection was reopened): one readonly transaction reads the metadata with two bulk reads
+//! (`getAllKeys` and `getAll`, one event each instead of one per row, which is what start-up with
+//! thousands of stored images costs) and the keys of `images` (never the bodies). Rows of another
+//! version, rows that fail [`crate::record::ImageMeta::check`], metadata without an image and
+//! images without metadata are deleted then: the lazy cleanup of a version bump.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+
+use js_sys::Array;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::IdbTransactionMode;
+
+use super::codec::RowCodec;
+use super::connection::Conn;
+use crate::clock::Millis;
+use crate::error::Result;
+use crate::layers::StoreUsage;
+use crate::policy::lru::{Budget, LruIndex};
+use crate::record::ImageMeta;
+
+/// The LRU mirror, and whether it must be reloaded before it is trusted again.
+pub(super) struct Mirror {
+    index: RefCell<LruIndex<String>>,
+    stale: Cell<bool>,
+}
+
+impl Mirror {
+    /// An empty mirror for `budget`, stale until the first [`Mirror::reload`].
+    pub fn new(budget: Budget) -> Self {
+        Mirror {
+            index: RefCell::new(LruIndex::new(budget)),
+            stale: Cell::new(true),
+        }
+    }
+
+    /// Bytes and entries held.
+    pub fn usage(&self) -> StoreUsage {
+        let index = self.index.borrow();
+        StoreUsage {
+            bytes: index.bytes(),
+            entries: index.len() as u64,
+        }
+    }
+
+    /// The byte budget.
+    pub fn max_bytes(&self) -> u64 {
+        self.index.borrow().budget().max_bytes
+    }
+
+    /// Whether an entry of `bytes` can fit at all.
+    pub fn admits(&self, bytes: u64) -> bool {
+        self.index.borrow().admits(bytes)
+    }
+
+    /// The mirror may disagree with the database: reload it before the next operation.
+    pub fn mark_stale(&self) {
+        self.stale.set(true);
+    }
+
+    /// Whether a reload is due (and clears the flag: a failed reload sets it again).
+    pub fn take_stale(&self) -> bool {
+        self.stale.replace(false)
+    }
+
+    /// Accounts for an image read from the database: one written by another tab since the
+    /// mirror was loaded is added. Returns the ids that pushes out of the budget.
+    pub fn note_read(&self, id: &str, meta: &ImageMeta) -> Vec<String> {
+        let mut index = self.index.borrow_mut();
+        if index.contains(&id.to_string()) {
+            return Vec::new();
+        }
+        index.insert(id.to_string(), meta.bytes, meta.last_access)
+    }
+
+    /// Plans a write: drops `id`'s older copy and returns the victims that make room for
+    /// `bytes` (to be deleted in the write's own transaction).
+    pub fn plan_put(&self, id: &str, bytes: u64, at: Millis) -> Vec<String> {
+        self.index.borrow_mut().insert(id.to_string(), bytes, at)
+    }
+
+    /// After `QuotaExceededError`: a quarter of the entries (at least one), oldest first, other
+    /// than `id` and the victims already chosen; removed from the mirror.
+    pub fn evict_quarter(&self, id: &str, chosen: &[String]) -> Vec<String> {
+        let mut index = self.index.borrow_mut();
+        let count = index.len().div_ceil(4).max(1);
+        let extra: Vec<String> = index
+            .oldest_first()
+            .into_iter()
+            .filter(|k| k.as_str() != id && !chosen.contains(k))
+            .take(count)
+            .collect();
+        for k in &extra {
+            index.remove(k);
+        }
+        extra
+    }
+
+    /// Records reads at the given times.
+    pub fn touch(&self, accesses: &[(String, Millis)]) {
+        let mut index = self.index.borrow_mut();
+        for (id, at) in accesses {
+            index.touch(id, *at);
+        }
+    }
+
+    /// Forgets one image.
+    pub fn remove(&self, id: &str) {
+        self.index.borrow_mut().remove(&id.to_string());
+    }
+
+    /// Forgets every image.
+    pub fn clear(&self) {
+        self.index.borrow_mut().clear();
+    }
+
+    /// Rebuilds the mirror from the database in one readonly transaction, then deletes every
+    /// row that is not a valid current-version entry (and what a lowered budget no longer
+    /// admits) in one readwrite transaction.
+    pub async fn reload(&self, conn: &Conn, codec: &RowCodec, now: Millis) -> Result<()> {
+        let (meta_keys, meta_values, image_keys) = conn
+            .with_stores(IdbTransactionMode::Readonly, |s| async move {
+                Ok((
+                    s.metas.get_all_keys().map_err(super::idb_error)?,
+                    s.metas.get_all().map_err(super::idb_error)?,
+                    s.images.get_all_keys().map_err(super::idb_error)?,
+                ))
+            })
+            .await?;
+        // The transaction committed: every request succeeded and holds its result. Keys and
+        // values of `meta` come back in the same key order.
+        let array = |r: web_sys::IdbRequest| {
+            r.result()
+                .map_or_else(|_| Array::new(), |v| v.unchecked_into::<Array>())
+        };
+        let (meta_keys, meta_values, image_keys) =
+            (array(meta_keys), array(meta_values), array(image_keys));
+
+        let images: HashSet<String> = image_keys.iter().filter_map(|k| k.as_string()).collect();
+        let mut bad: Vec<JsValue> = image_keys
+            .iter()
+            .filter(|k| k.as_string().is_none())
+            .collect();
+        let mut valid: HashSet<String> = HashSet::new();
+        let mut entries: Vec<(String, ImageMeta)> = Vec::new();
+        for (key, value) in meta_keys.iter().zip(meta_values.iter()) {
+            let checked = key
+                .as_string()
+                .filter(|k| images.contains(k))
+                .and_then(|k| codec.check_row(&k, &value, now).ok().map(|m| (k, m)));
+            match checked {
+                Some((k, meta)) => {
+                    valid.insert(k);
+                    entries.push((meta.image_id.clone(), meta));
+                }
+                None => bad.push(key),
+            }
+        }
+        // Images without (valid) metadata: orphans, old versions, corrupt rows.
+        bad.extend(
+            images
+                .iter()
+                .filter(|k| !valid.contains(*k))
+                .map(|k| JsValue::from_str(k)),
+        );
+        // Oldest first, so that a budget lowered since the last run keeps the most recent.
+        entries.sort_by(|a, b| a.1.last_access.total_cmp(&b.1.last_access));
+        {
+            let mut index = self.index.borrow_mut();
+            index.clear();
+            for (id, meta) in entries {
+                for evicted in index.insert(id, meta.bytes, meta.last_access) {
+                    bad.push(codec.js_key(&evicted));
+                }
+            }
+        }
+        if !bad.is_empty() {
+            conn.delete(&bad).await?;
+        }
+        self.stale.set(false);
+        Ok(())
+    }
+}

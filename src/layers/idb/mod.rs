@@ -1,0 +1,489 @@
+//! The IndexedDB layer: image id → bytes + [`ImageMeta`], LRU by last access within a byte
+//! budget and an entry cap.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `mod.rs` | [`IdbImageStore`]: the [`ImageStore`] operations, the watchdog |
+//! | `connection.rs` | open within a time limit, `versionchange`/`close`/`blocked`, reopen once; the one transaction helper |
+//! | `schema.rs` | stores, index, upgrade steps and the migration from schema 1 |
+//! | `lru_mirror.rs` | the in-memory LRU index of what is stored, and how it is rebuilt |
+//! | `codec.rs` | row values ⇄ [`StoredImage`], checked on every read |
+//! | `requests.rs` | futures over request, cursor, transaction and open events |
+//!
+//! # Transactions
+//!
+//! Every operation goes through one helper, `Conn::with_stores(mode, work)` (idb-keyval's
+//! `withStore`): it opens a transaction over both stores, lets `work` issue its requests and
+//! await nothing but them, and waits for the commit. IndexedDB commits a transaction as soon as
+//! no request is pending, so awaiting anything else would write half an operation: what an
+//! operation needs (a Blob's bytes for the fallback) is gathered before. A `put` that overflows
+//! the budget deletes its LRU victims in the same readwrite transaction as the write.
+//!
+//! # Engines that refuse Blobs
+//!
+//! Some engines and contexts cannot store a Blob (`DataCloneError`; WebKit in private or
+//! ephemeral sessions aborts with `UnknownError: Error preparing Blob/File data`). The store
+//! then reads the Blob's bytes before the transaction and stores `{ bytes, mime }`, for this
+//! store and every later one of the page, and rebuilds a Blob of the recorded type on read.
+//! The image is always the first request of its transaction: after other requests WebKit can
+//! stall such a transaction instead of aborting it. As a last guard every operation runs under a
+//! watchdog ([`WATCHDOG_MS`] plus the open timeout): an engine that stops answering makes the
+//! store unavailable instead of hanging the caller.
+//!
+//! # Why raw web-sys and not rexie
+//!
+//! rexie 0.6 (and the `idb` crate under it) cannot do what this layer must: it never exposes the
+//! `IDBDatabase` (no `versionchange`/`close` listeners, so a connection lost to another tab or
+//! to "clear site data" goes unnoticed), it gives no `blocked` event and no way to close a
+//! connection that finishes opening after the caller gave up waiting (that connection would
+//! block every later upgrade and delete), its upgrade is declarative (no data migration between
+//! schema versions, and it `expect`s, i.e. panics, inside `onupgradeneeded`), and it reports a
+//! transaction aborted by `QuotaExceededError` as a plain "aborted" without the exception's name.
+//! The few request/transaction/cursor futures it would have provided are in `requests.rs`, each
+//! unhooking its listeners when dropped.
+
+mod codec;
+mod connection;
+mod lru_mirror;
+mod requests;
+mod schema;
+
+use std::cell::Cell;
+use std::future::Future;
+
+use futures::future::{select, Either};
+use futures::FutureExt;
+use wasm_bindgen::JsValue;
+use web_sys::{Blob, IdbTransactionMode};
+
+use self::codec::{blob_value, bytes_value, meta_of, meta_value, refuses_blob, RowCodec};
+use self::connection::{with_timeout, Conn, Link};
+use self::lru_mirror::Mirror;
+use self::requests::RequestFuture;
+pub use self::schema::{IMAGES_STORE, LAST_ACCESS_INDEX, META_STORE, SCHEMA_VERSION};
+use crate::clock::{Clock, Millis};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::key::validate_id;
+use crate::layers::runtime::sleep;
+use crate::layers::{ImageStore, LocalFuture, StoreUsage};
+use crate::policy::lru::Budget;
+use crate::record::{ImageMeta, StoredImage};
+use crate::vocabulary::Layer;
+
+use std::rc::Rc;
+
+/// How long one operation may take beyond the open timeout (an operation may have to reopen
+/// the connection first) before the engine is considered stuck.
+pub const WATCHDOG_MS: u32 = 10_000;
+
+thread_local! {
+    /// Set once any store of this page found that the engine refuses to store Blobs (WebKit in
+    /// private or ephemeral sessions): later stores go straight to bytes.
+    static BLOBS_REFUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A thrown value or `DOMException` as an [`Error`] of this layer: the crate's one conversion
+/// ([`Error::from_storage_js`]), so quota errors become [`Error::QuotaExceeded`].
+fn idb_error(value: JsValue) -> Error {
+    Error::from_storage_js(Layer::IndexedDb, &value)
+}
+
+/// The IndexedDB layer over one database per namespace.
+///
+/// Never throws and never panics: every failure is an [`Error`]. A connection closed by another
+/// tab (upgrade, delete) or by the browser is reopened once on the next call; if that fails the
+/// store reports [`ImageStore::is_available`] = `false` and answers
+/// [`Error::StorageUnavailable`] from then on.
+pub struct IdbImageStore {
+    link: Link,
+    codec: RowCodec,
+    clock: Rc<dyn Clock>,
+    mirror: Mirror,
+    /// Store `{ bytes, mime }` instead of `{ blob }` (forced, or after a `DataCloneError`).
+    store_bytes: Cell<bool>,
+    /// Writes still to be refused as if the origin's quota were used up (see
+    /// [`IdbImageStore::refuse_writes_for_quota`]).
+    quota_faults: Cell<u32>,
+}
+
+impl std::fmt::Debug for IdbImageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let usage = self.mirror.usage();
+        f.debug_struct("IdbImageStore")
+            .field("name", &self.link.name())
+            .field("entries", &usage.entries)
+            .field("bytes", &usage.bytes)
+            .field("store_bytes", &self.store_bytes.get())
+            .field("available", &self.is_available())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdbImageStore {
+    /// Opens (creating or migrating) the database `config.database_name()` and loads the LRU
+    /// mirror, deleting old-version and corrupt rows.
+    ///
+    /// Never hangs: when `indexedDB` is missing or refuses to open, or another tab blocks the
+    /// upgrade for longer than `config.idb.open_timeout_ms`, this returns an error (the caller
+    /// works without IndexedDB). A connection that opens after the wait was given up is closed
+    /// at once, so it blocks nobody.
+    pub async fn open(config: &Config, clock: Rc<dyn Clock>) -> Result<IdbImageStore> {
+        Self::open_with(config, clock, false).await
+    }
+
+    /// Like [`IdbImageStore::open`], but stores every image as bytes + MIME type instead of a
+    /// Blob: the fallback used automatically when the engine refuses to store Blobs
+    /// (`DataCloneError`), forced here so that the path can be tested and chosen up front.
+    pub async fn open_storing_bytes(
+        config: &Config,
+        clock: Rc<dyn Clock>,
+    ) -> Result<IdbImageStore> {
+        Self::open_with(config, clock, true).await
+    }
+
+    async fn open_with(
+        config: &Config,
+        clock: Rc<dyn Clock>,
+        store_bytes: bool,
+    ) -> Result<IdbImageStore> {
+        let store = IdbImageStore {
+            link: Link::new(config.database_name(), config.idb.open_timeout_ms),
+            codec: RowCodec::new(config),
+            clock,
+            mirror: Mirror::new(Budget {
+                max_entries: config.idb.max_entries,
+                max_bytes: config.idb.max_bytes,
+            }),
+            store_bytes: Cell::new(store_bytes || BLOBS_REFUSED.with(Cell::get)),
+            quota_faults: Cell::new(0),
+        };
+        // The bounded wait covers the whole open: the connection and the first load.
+        let opening = async {
+            let conn = store.link.open().await?;
+            store.reload_mirror(&conn).await?;
+            Ok::<_, Error>(conn)
+        };
+        let conn = with_timeout(opening, store.link.open_timeout_ms()).await?;
+        store.link.install(conn);
+        Ok(store)
+    }
+
+    /// Closes the connection. Every later call answers [`Error::Closed`]; dropping the store
+    /// closes it too.
+    pub fn close(&self) {
+        self.link.close();
+    }
+
+    /// Whether images are stored as bytes + MIME type rather than as Blobs.
+    pub fn stores_bytes(&self) -> bool {
+        self.store_bytes.get()
+    }
+
+    /// Makes the next `writes` writes fail as a full origin makes them fail
+    /// (`QuotaExceededError`), without touching the database: browsers offer no portable way to
+    /// fill an origin's quota from a test, and the recovery (evict, retry once) must be tested.
+    #[doc(hidden)]
+    pub fn refuse_writes_for_quota(&self, writes: u32) {
+        self.quota_faults.set(writes);
+    }
+
+    /// Runs one operation under the watchdog: an engine that neither commits nor aborts a
+    /// transaction (WebKit can stall a transaction on a Blob it cannot persist) would otherwise
+    /// hang this call and every later one queued behind that transaction. Past the deadline the
+    /// store gives up on IndexedDB for good: [`Error::StorageUnavailable`] from then on.
+    async fn guarded<T>(&self, operation: impl Future<Output = Result<T>>) -> Result<T> {
+        let ms = WATCHDOG_MS.saturating_add(self.link.open_timeout_ms());
+        match select(Box::pin(operation), sleep(ms as f64)).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => Err(self.link.give_up(format!(
+                "IndexedDB stopped answering (an operation took over {ms} ms)"
+            ))),
+        }
+    }
+
+    /// The open connection, reopened once if it was lost, with the mirror reloaded if stale.
+    async fn connection(&self) -> Result<Rc<Conn>> {
+        let (conn, reopened) = self.link.current().await?;
+        if reopened {
+            self.mirror.mark_stale();
+        }
+        if self.mirror.take_stale() {
+            self.reload_mirror(&conn).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Rebuilds the mirror; it stays stale (reloaded before the next operation) if that fails.
+    async fn reload_mirror(&self, conn: &Conn) -> Result<()> {
+        let reloaded = self
+            .mirror
+            .reload(conn, &self.codec, self.clock.now_ms())
+            .await;
+        if reloaded.is_err() {
+            self.mirror.mark_stale();
+        }
+        reloaded
+    }
+
+    /// Reads `ids` in one readonly transaction; each answer is a hit, a miss or a corrupt
+    /// entry (deleted afterwards in a separate readwrite transaction).
+    async fn read_many(&self, ids: &[String]) -> Result<Vec<Result<Option<StoredImage<Blob>>>>> {
+        for id in ids {
+            validate_id("imageId", id)?;
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.connection().await?;
+        let keys: Vec<JsValue> = ids.iter().map(|id| self.codec.js_key(id)).collect();
+        let requests = conn
+            .with_stores(IdbTransactionMode::Readonly, |s| async move {
+                keys.iter()
+                    .map(|key| s.get(key))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .await?;
+
+        let now = self.clock.now_ms();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut bad = Vec::new();
+        for (id, (meta, body)) in ids.iter().zip(requests) {
+            let meta = meta.result().unwrap_or(JsValue::UNDEFINED);
+            let body = body.result().unwrap_or(JsValue::UNDEFINED);
+            let answer = self.codec.decode(id, &meta, &body, now);
+            match &answer {
+                Ok(Some(image)) => {
+                    // Written by another tab since the mirror was loaded: account for it, and
+                    // drop what it pushes out of the budget.
+                    let evicted = self.mirror.note_read(id, &image.meta);
+                    bad.extend(evicted.iter().map(|k| self.codec.js_key(k)));
+                }
+                Ok(None) => self.mirror.remove(id),
+                Err(_) => {
+                    self.mirror.remove(id);
+                    bad.push(self.codec.js_key(id));
+                }
+            }
+            out.push(answer);
+        }
+        if !bad.is_empty() {
+            // Best effort: a row that cannot be deleted now is deleted at the next open.
+            let _ = conn.delete(&bad).await;
+        }
+        Ok(out)
+    }
+
+    /// Checks an image before it is written: the store decides the size (the body's) and the
+    /// version (its own), and refuses what it would refuse to read back.
+    fn admit(&self, meta: &mut ImageMeta, body: &Blob) -> Result<JsValue> {
+        validate_id("imageId", &meta.image_id)?;
+        meta.bytes = body.size() as u64;
+        meta.version = self.codec.version();
+        if !self.codec.allows(&meta.mime) {
+            return Err(Error::NotAnImage {
+                content_type: meta.mime.clone(),
+            });
+        }
+        if meta.bytes == 0 {
+            return Err(Error::InvalidArgument {
+                name: "image",
+                reason: "is empty".into(),
+            });
+        }
+        let limit = self.codec.max_image_bytes().min(self.mirror.max_bytes());
+        if meta.bytes > limit || !self.mirror.admits(meta.bytes) {
+            return Err(Error::TooLarge { limit });
+        }
+        let refused = |reason: String| Error::InvalidArgument {
+            name: "image",
+            reason,
+        };
+        self.codec
+            .check(meta, &meta.image_id, self.clock.now_ms())
+            .map_err(|e| refused(e.to_string()))?;
+        meta_value(meta).map_err(refused)
+    }
+
+    async fn put_image(&self, image: StoredImage<Blob>) -> Result<Vec<String>> {
+        let StoredImage { mut meta, body } = image;
+        let meta_row = self.admit(&mut meta, &body)?;
+        let id = meta.image_id.clone();
+
+        let conn = self.connection().await?;
+        // Gather everything before the transaction: the bytes, when Blobs are not stored.
+        let mut body_row = if self.store_bytes.get() {
+            bytes_value(&body, &meta.mime).await?
+        } else {
+            blob_value(&body)
+        };
+        let key = self.codec.js_key(&id);
+        // Plan on the mirror: this id's older copy goes, and exactly the victims the LRU
+        // chooses for the new weight. They are deleted in the write's own transaction.
+        let mut victims = self.mirror.plan_put(&id, meta.bytes, meta.last_access);
+        let mut blob_fallback_tried = false;
+        let mut quota_retry_tried = false;
+        loop {
+            let outcome = if self.quota_faults.get() > 0 {
+                self.quota_faults.set(self.quota_faults.get() - 1);
+                Err(Error::QuotaExceeded {
+                    layer: Layer::IndexedDb,
+                })
+            } else {
+                let victim_keys: Vec<JsValue> =
+                    victims.iter().map(|v| self.codec.js_key(v)).collect();
+                let (body_row, meta_row, key) = (&body_row, &meta_row, &key);
+                conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
+                    s.put(key, body_row, meta_row)?;
+                    victim_keys.iter().try_for_each(|victim| s.delete(victim))
+                })
+                .await
+            };
+            let error = match outcome {
+                Ok(()) => return Ok(victims),
+                Err(e) => e,
+            };
+            if !blob_fallback_tried && !self.store_bytes.get() && refuses_blob(&error) {
+                // This engine or context cannot store Blobs: store bytes from now on.
+                blob_fallback_tried = true;
+                self.store_bytes.set(true);
+                BLOBS_REFUSED.with(|r| r.set(true));
+                match bytes_value(&body, &meta.mime).await {
+                    Ok(v) => body_row = v,
+                    Err(e) => {
+                        self.mirror.mark_stale();
+                        return Err(e);
+                    }
+                }
+                continue;
+            }
+            if error.is_quota() && !quota_retry_tried {
+                quota_retry_tried = true;
+                let extra = self.mirror.evict_quarter(&id, &victims);
+                if !extra.is_empty() {
+                    victims.extend(extra);
+                    continue;
+                }
+            }
+            // Nothing was written and nothing deleted: resynchronise the mirror before the
+            // next operation.
+            self.mirror.mark_stale();
+            return Err(if error.is_quota() {
+                Error::QuotaExceeded {
+                    layer: Layer::IndexedDb,
+                }
+            } else {
+                error
+            });
+        }
+    }
+
+    async fn touch_many(&self, accesses: &[(String, Millis)]) -> Result<()> {
+        if accesses.is_empty() {
+            return Ok(());
+        }
+        let conn = self.connection().await?;
+        let keyed: Vec<(JsValue, Millis)> = accesses
+            .iter()
+            .map(|(id, at)| (self.codec.js_key(id), *at))
+            .collect();
+        conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
+            let mut reads = Vec::with_capacity(keyed.len());
+            for (key, at) in keyed {
+                let request = s.metas.get(&key).map_err(idb_error)?;
+                reads.push((key, at, RequestFuture::new(request)));
+            }
+            // Only IndexedDB requests are awaited: the transaction stays active throughout.
+            for (key, at, read) in reads {
+                let Some(mut meta) = meta_of(read.await?) else {
+                    continue; // absent or corrupt: the next get deals with it
+                };
+                if at > meta.last_access {
+                    meta.last_access = at;
+                    let value = meta_value(&meta).map_err(|reason| Error::InvalidArgument {
+                        name: "accesses",
+                        reason,
+                    })?;
+                    s.metas.put_with_key(&value, &key).map_err(idb_error)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        self.mirror.touch(accesses);
+        Ok(())
+    }
+
+    async fn remove_image(&self, image_id: &str) -> Result<()> {
+        validate_id("imageId", image_id)?;
+        let conn = self.connection().await?;
+        conn.delete(&[self.codec.js_key(image_id)]).await?;
+        self.mirror.remove(image_id);
+        Ok(())
+    }
+
+    /// Empties this cache's two stores (other databases, and other namespaces' databases, are
+    /// never touched). Clearing the stores rather than deleting the database cannot be blocked
+    /// by another tab's open connection.
+    async fn clear_all(&self) -> Result<()> {
+        let conn = self.connection().await?;
+        let result = conn
+            .with_stores(IdbTransactionMode::Readwrite, |s| async move { s.clear() })
+            .await;
+        self.mirror.clear();
+        if result.is_err() {
+            self.mirror.mark_stale();
+        }
+        result
+    }
+}
+
+impl ImageStore<Blob> for IdbImageStore {
+    fn get(&self, image_id: &str) -> LocalFuture<'_, Result<Option<StoredImage<Blob>>>> {
+        let ids = vec![image_id.to_string()];
+        async move {
+            let mut answers = self.guarded(self.read_many(&ids)).await?;
+            answers.pop().unwrap_or(Ok(None))
+        }
+        .boxed_local()
+    }
+
+    fn get_many<'a>(
+        &'a self,
+        ids: &'a [String],
+    ) -> LocalFuture<'a, Result<Vec<Option<StoredImage<Blob>>>>> {
+        async move {
+            let answers = self.guarded(self.read_many(ids)).await?;
+            Ok(answers.into_iter().map(|a| a.ok().flatten()).collect())
+        }
+        .boxed_local()
+    }
+
+    fn put(&self, image: StoredImage<Blob>) -> LocalFuture<'_, Result<Vec<String>>> {
+        self.guarded(self.put_image(image)).boxed_local()
+    }
+
+    fn touch<'a>(&'a self, accesses: &'a [(String, Millis)]) -> LocalFuture<'a, Result<()>> {
+        self.guarded(self.touch_many(accesses)).boxed_local()
+    }
+
+    fn remove<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<()>> {
+        self.guarded(self.remove_image(image_id)).boxed_local()
+    }
+
+    fn clear(&self) -> LocalFuture<'_, Result<()>> {
+        self.guarded(self.clear_all()).boxed_local()
+    }
+
+    fn usage(&self) -> LocalFuture<'_, Result<StoreUsage>> {
+        async move {
+            self.guarded(self.connection()).await?;
+            Ok(self.mirror.usage())
+        }
+        .boxed_local()
+    }
+
+    fn is_available(&self) -> bool {
+        self.link.is_available()
+    }
+}
