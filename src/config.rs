@@ -68,7 +68,9 @@ export interface AvatarCacheConfig {
   /** Bump to make every entry written under another version invisible. Default 1. */
   version?: number;
   memory?: { ttlMs?: number; maxEntries?: number; maxBytes?: number };
-  local?: { ttlMs?: number; enabled?: boolean };
+  /** storeUrls: false keeps records without their presigned URL (a bearer credential); after a
+   * reload the URL is signed again when a download needs one. Default true. */
+  local?: { ttlMs?: number; enabled?: boolean; storeUrls?: boolean };
   idb?: { ttlMs?: number; maxBytes?: number; maxEntries?: number; enabled?: boolean; openTimeoutMs?: number };
   /** Presigned URLs expiring within this margin are refreshed in the background. Default 10 min. */
   refreshMarginMs?: number;
@@ -84,12 +86,16 @@ export interface AvatarCacheConfig {
   requestTimeoutMs?: number;
   /** Largest image accepted. Default 2 MiB. */
   maxImageBytes?: number;
+  /** Most pixels an image's header may declare (pixel bombs). Default 16 777 216 (4096 x 4096). */
+  maxImagePixels?: number;
   /** Image types that may become object URLs. Default png, jpeg, webp, gif, avif (no SVG). */
   allowedTypes?: string[];
   /** Tell other tabs about changes. Default true. */
   crossTab?: boolean;
   /** Log each decision at console.debug level. Default false. */
   debug?: boolean;
+  /** Register on globalThis.__AVATAR_CACHE__[namespace] for the devtools console. Default true. */
+  devtools?: boolean;
   /** Told of loads, evictions, errors and refreshes (analytics). */
   onEvent?: (event: CacheEvent) => void;
 }
@@ -124,6 +130,8 @@ pub struct LocalConfig {
     pub ttl_ms: f64,
     /// Whether the layer is used at all.
     pub enabled: bool,
+    /// Whether records keep their presigned URL in localStorage.
+    pub store_urls: bool,
 }
 
 /// The IndexedDB layer's settings.
@@ -213,12 +221,16 @@ pub struct Config {
     pub request_timeout_ms: u32,
     /// The largest image accepted, in bytes.
     pub max_image_bytes: u64,
+    /// The most pixels an image's header may declare.
+    pub max_image_pixels: u64,
     /// MIME types that may become object URLs.
     pub allowed_types: Vec<String>,
     /// Tell other tabs about changes (BroadcastChannel).
     pub cross_tab: bool,
     /// Log each decision at `console.debug` level.
     pub debug: bool,
+    /// Register the cache on `globalThis.__AVATAR_CACHE__` (by namespace) for the console.
+    pub devtools: bool,
 }
 
 impl Default for Config {
@@ -294,6 +306,7 @@ impl Config {
         let local = top.group("local", |l| LocalConfig {
             ttl_ms: l.duration("ttlMs", 45.0 * MINUTE_MS, Zero::Refused),
             enabled: l.flag("enabled", true),
+            store_urls: l.flag("storeUrls", true),
         });
         let idb = top.group("idb", |i| IdbConfig {
             ttl_ms: i.duration("ttlMs", 7.0 * DAY_MS, Zero::Refused),
@@ -325,6 +338,7 @@ impl Config {
         });
         let request_timeout_ms = top.duration("requestTimeoutMs", 10_000.0, Zero::Refused) as u32;
         let max_image_bytes = top.count("maxImageBytes", 2 << 20, 1..=1 << 30);
+        let max_image_pixels = top.count("maxImagePixels", 4096 * 4096, 1..=1 << 36);
         let allowed_types = top.strings("allowedTypes").map_or_else(
             || {
                 DEFAULT_ALLOWED_TYPES
@@ -336,6 +350,7 @@ impl Config {
         );
         let cross_tab = top.flag("crossTab", true);
         let debug = top.flag("debug", false);
+        let devtools = top.flag("devtools", true);
         Config {
             api_base,
             user_path,
@@ -357,9 +372,11 @@ impl Config {
             batch,
             request_timeout_ms,
             max_image_bytes,
+            max_image_pixels,
             allowed_types,
             cross_tab,
             debug,
+            devtools,
         }
     }
 

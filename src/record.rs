@@ -64,6 +64,17 @@ impl PictureRecord {
         Ok(record)
     }
 
+    /// The record as kept when presigned URLs must not rest in storage (`local.storeUrls:
+    /// false`): `placeholder` instead of the URL, expired from the start, so a download that
+    /// needs the URL signs a new one first.
+    pub fn without_url(&self, placeholder: &str) -> PictureRecord {
+        PictureRecord {
+            remote_url: placeholder.to_string(),
+            url_expires_at: self.fetched_at,
+            ..self.clone()
+        }
+    }
+
     /// Checks the invariants every record keeps, whatever its source.
     pub fn check(&self, layer: Layer, now: Millis) -> Result<()> {
         if self.user_id.is_empty() || self.user_id.len() > MAX_ID_LEN {

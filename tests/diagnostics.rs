@@ -193,9 +193,23 @@ async fn the_live_instance_is_reachable_from_the_console() {
         .unwrap()
         .dyn_into()
         .unwrap();
-    let stats = stats_fn.call0(&handle).unwrap();
+    let stats = stats_fn.call1(&handle, &ns.clone().into()).unwrap();
     assert_eq!(number(&stats, "gets"), number(&cache.stats(), "gets"));
     assert!(string(&handle, "version").starts_with("0."));
+    // One entry per namespace: another cache does not replace this one.
+    let other_ns = namespace();
+    let other = open(config(&other_ns, &backend, json!({}))).await;
+    let caches = field(&handle, "caches");
+    assert!(field(&caches, &ns).is_object() && field(&caches, &other_ns).is_object());
+    other.close();
+    assert!(
+        field(&caches, &other_ns).is_undefined(),
+        "close unregisters"
+    );
+    // devtools: false registers nothing.
+    let hidden_ns = namespace();
+    let _hidden = open(config(&hidden_ns, &backend, json!({ "devtools": false }))).await;
+    assert!(field(&caches, &hidden_ns).is_undefined());
 }
 
 #[wasm_bindgen_test]

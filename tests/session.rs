@@ -142,3 +142,62 @@ async fn a_load_started_before_close_hands_out_nothing() {
     assert!(cache.peek("u1").is_undefined());
     assert_eq!(number(&cache.stats(), "objectUrls"), 0.0);
 }
+
+/// Makes `indexedDB.open` throw until the returned guard is dropped.
+struct IndexedDbRefused {
+    factory: Object,
+}
+
+impl IndexedDbRefused {
+    fn now() -> IndexedDbRefused {
+        let factory: Object = Reflect::get(&js_sys::global(), &"indexedDB".into())
+            .unwrap()
+            .unchecked_into();
+        let refuse = Function::new_no_args(
+            "throw new DOMException('The operation is insecure.', 'SecurityError');",
+        );
+        Reflect::set(&factory, &"open".into(), &refuse).unwrap();
+        IndexedDbRefused { factory }
+    }
+}
+
+impl Drop for IndexedDbRefused {
+    fn drop(&mut self) {
+        let _ = Reflect::delete_property(&self.factory, &"open".into());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn clear_removes_stored_images_even_when_indexeddb_failed_to_open_at_start() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let first = open(config(&ns, &backend, json!({}))).await;
+    first.get("u1").await;
+    first.get("u2").await;
+    wait_until("both images stored", 3_000, || {
+        first.idb_entries() == Some(2.0)
+    })
+    .await;
+    first.close();
+
+    let refused = IndexedDbRefused::now();
+    let session = open(config(&ns, &backend, json!({}))).await;
+    drop(refused);
+    assert!(
+        field(&session.stats(), "idb").is_null(),
+        "IndexedDB did not open"
+    );
+    session.clear().await;
+    session.close();
+
+    let next = open(config(&ns, &backend, json!({}))).await;
+    wait_until("the store to be measured", 3_000, || {
+        next.idb_entries().is_some()
+    })
+    .await;
+    assert_eq!(
+        next.idb_entries(),
+        Some(0.0),
+        "the logout removed the old images"
+    );
+}

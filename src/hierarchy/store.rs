@@ -65,7 +65,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         let now = self.now();
         if let Some(local) = &self.inner.layers.local {
-            if let Err(e) = local.put(&record) {
+            let written = if self.inner.config.local.store_urls {
+                local.put(&record)
+            } else {
+                local.put(&record.without_url(&self.inner.config.default_image_url))
+            };
+            if let Err(e) = written {
                 self.inner.telemetry.error(Layer::Local, &e);
             }
         }

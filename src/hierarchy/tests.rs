@@ -946,3 +946,26 @@ fn prefetch_counts_users_without_a_picture_as_defaulted_and_only_its_own_downloa
         .unwrap();
     assert_eq!((again.memory, again.defaulted), (0, 1), "{again:?}");
 }
+
+#[test]
+fn records_can_rest_without_their_presigned_url() {
+    let h = Harness::new(json!({ "local": { "storeUrls": false } }));
+    h.users(2);
+    h.get("u0");
+    h.get("u1");
+    let key = Keys::new("profile_pic", 1).record_key("u0");
+    let raw = h.local.raw(&key).expect("the record is stored");
+    assert!(!raw.contains("X-Amz"), "no presigned URL at rest: {raw}");
+    h.runtime.advance(10_000.0);
+    // After a reload: stored bytes answer with no request at all.
+    let reloaded = h.tab();
+    let calls = h.api_calls();
+    assert_eq!(h.get_in(&reloaded, "u0").source, Source::INDEXED_DB);
+    assert_eq!(h.api_calls(), calls);
+    // Bytes gone: the URL is signed again by the backend before the download.
+    let c = h.images.clone();
+    h.run(async move { c.remove("img1").await }).unwrap();
+    let again = h.get_in(&reloaded, "u1");
+    assert_eq!(again.source, Source::NETWORK);
+    assert_eq!(h.api_calls(), calls + 1, "one call to sign the URL again");
+}

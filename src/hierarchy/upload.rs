@@ -5,14 +5,15 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::key::validate_id;
 use crate::layers::RemotePicture;
+use crate::policy::dimensions::check_pixels;
 use crate::policy::sniff::accept_image;
 use crate::record::{PictureRecord, StoredImage};
 use crate::vocabulary::{Change, Layer};
 
 use super::Hierarchy;
 
-/// Image bytes the app uploaded, checked once: non-empty, within `maxImageBytes`, and of an
-/// allowed type that the bytes agree with. The only way to hand bytes to `setPicture`.
+/// Image bytes the app uploaded, checked once: non-empty, within `maxImageBytes`, of an allowed
+/// type that the bytes agree with, declaring no more than `maxImagePixels`. The only way to hand bytes to `setPicture`.
 #[derive(Debug, Clone)]
 pub struct Upload<I> {
     body: I,
@@ -53,6 +54,7 @@ impl<I> Upload<I> {
         Self::check_size(size, config)?;
         let mime = accept_image(declared, bytes, &config.allowed_types)
             .map_err(|e| refuse(e.to_string()))?;
+        check_pixels(mime, bytes, config.max_image_pixels).map_err(|e| refuse(e.to_string()))?;
         let body = body(mime).map_err(|e| refuse(e.to_string()))?;
         Ok(Upload {
             body,

@@ -13,9 +13,48 @@ use wasm_bindgen_futures::JsFuture;
 use super::convert::{stats_out, to_js, StorageOut};
 use super::{AvatarCache, Shared};
 
+/// `stats(namespace?)` and `diagnose(namespace?)` of `__AVATAR_CACHE__`: the named cache's, the
+/// only cache's, or every cache's by namespace.
+const DISPATCH: &str = "const caches = this.caches; const names = Object.keys(caches); \
+    if (namespace !== undefined) return caches[namespace] ? caches[namespace][method]() : undefined; \
+    if (names.length === 1) return caches[names[0]][method](); \
+    return Object.fromEntries(names.map((n) => [n, caches[n][method]()]));";
+
+/// `globalThis.__AVATAR_CACHE__`, made on first use: `version`, `caches` by namespace, and the
+/// dispatching `stats` / `diagnose`.
+fn devtools_root() -> Option<Object> {
+    let global = js_sys::global();
+    let existing = Reflect::get(&global, &"__AVATAR_CACHE__".into()).ok()?;
+    let has_caches = existing.is_object()
+        && Reflect::get(&existing, &"caches".into()).is_ok_and(|c| c.is_object());
+    if has_caches {
+        return existing.dyn_into().ok();
+    }
+    let root = Object::new();
+    let _ = Reflect::set(&root, &"caches".into(), &Object::new());
+    let _ = Reflect::set(&root, &"version".into(), &env!("CARGO_PKG_VERSION").into());
+    for method in ["stats", "diagnose"] {
+        let body = format!("const method = \"{method}\"; {DISPATCH}");
+        let f = js_sys::Function::new_with_args("namespace", &body);
+        let _ = Reflect::set(&root, &method.into(), &f);
+    }
+    let _ = Reflect::set(&global, &"__AVATAR_CACHE__".into(), &root);
+    Some(root)
+}
+
 impl AvatarCache {
-    /// Makes this instance reachable as `globalThis.__AVATAR_CACHE__` (`stats()`, `diagnose()`).
+    /// Registers this instance as `__AVATAR_CACHE__.caches[namespace]` for the devtools
+    /// console (unless `devtools: false`); a later cache of the same namespace takes its place.
     pub(super) fn expose_globally(&self) {
+        if !self.shared.config.devtools {
+            return;
+        }
+        let Some(root) = devtools_root() else {
+            return;
+        };
+        let Ok(caches) = Reflect::get(&root, &"caches".into()) else {
+            return;
+        };
         let handle = Object::new();
         let for_stats = Rc::downgrade(&self.shared);
         let stats = Closure::<dyn Fn() -> JsValue>::new(move || {
@@ -31,12 +70,27 @@ impl AvatarCache {
         });
         let _ = Reflect::set(&handle, &"stats".into(), &stats.into_js_value());
         let _ = Reflect::set(&handle, &"diagnose".into(), &diagnose_fn.into_js_value());
-        let _ = Reflect::set(
-            &handle,
-            &"version".into(),
-            &env!("CARGO_PKG_VERSION").into(),
-        );
-        let _ = Reflect::set(&js_sys::global(), &"__AVATAR_CACHE__".into(), &handle);
+        let namespace = JsValue::from_str(&self.shared.config.namespace);
+        let _ = Reflect::set(&caches, &namespace, &handle);
+        *self.shared.devtools_entry.borrow_mut() = Some(handle.into());
+    }
+
+    /// Removes this instance's `__AVATAR_CACHE__` entry (if a newer cache has not taken it).
+    pub(super) fn hide_globally(&self) {
+        let Some(handle) = self.shared.devtools_entry.borrow_mut().take() else {
+            return;
+        };
+        let Some(root) = devtools_root() else {
+            return;
+        };
+        let Ok(caches) = Reflect::get(&root, &"caches".into()) else {
+            return;
+        };
+        let namespace = JsValue::from_str(&self.shared.config.namespace);
+        let current = Reflect::get(&caches, &namespace).unwrap_or(JsValue::UNDEFINED);
+        if current == handle {
+            let _ = Reflect::delete_property(caches.unchecked_ref::<Object>(), &namespace);
+        }
     }
 }
 

@@ -58,6 +58,11 @@ struct Shared {
     peeks: RefCell<HashMap<String, PeekSnapshot>>,
     storage: RefCell<Option<StorageOut>>,
     cross_tab: RefCell<Option<CrossTab>>,
+    /// IndexedDB was wanted but did not open: `clear()` tries again, so that a logout still
+    /// removes the images an earlier session stored.
+    idb_missed: bool,
+    /// This cache's entry in `__AVATAR_CACHE__.caches`, while registered.
+    devtools_entry: RefCell<Option<JsValue>>,
 }
 
 /// The avatar cache: memory → localStorage → IndexedDB → network behind one `get`.
@@ -118,6 +123,7 @@ impl AvatarCache {
         } else {
             None
         };
+        let idb_open = images.is_some();
         let api_origin = origin_of(&config.api_base).to_string();
         let backend = Rc::new(ResilientBackend::new(
             FetchBackend::new(config.clone(), fetch),
@@ -172,6 +178,8 @@ impl AvatarCache {
             peeks: RefCell::new(HashMap::new()),
             storage: RefCell::new(None),
             cross_tab: RefCell::new(None),
+            devtools_entry: RefCell::new(None),
+            idb_missed: config.idb.enabled && !idb_open,
         });
         for (layer, e) in open_errors {
             hierarchy.note_error(layer, &e);
@@ -295,13 +303,26 @@ impl AvatarCache {
     }
 
     /// Empties every layer in every tab: memory, the cache's own localStorage keys and its
-    /// IndexedDB database. For logout. Never rejects.
+    /// IndexedDB database (opened once more for it if it failed to open at start, so a logout
+    /// still removes what an earlier session stored). For logout. Never rejects.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn clear(&self) -> Promise {
         let hierarchy = self.shared.hierarchy.clone();
+        let retry_idb = self.shared.idb_missed.then(|| self.shared.config.clone());
         self.shared.peeks.borrow_mut().clear();
         future_to_promise(async move {
             hierarchy.clear().await;
+            if let Some(config) = retry_idb {
+                let reopened = IdbImageStore::open(&config, Rc::new(SystemClock)).await;
+                match reopened {
+                    Ok(store) => {
+                        if let Err(e) = store.clear().await {
+                            hierarchy.note_error(Layer::IndexedDb, &e);
+                        }
+                    }
+                    Err(e) => hierarchy.note_error(Layer::IndexedDb, &e),
+                }
+            }
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -362,6 +383,7 @@ impl AvatarCache {
         }
         self.shared.peeks.borrow_mut().clear();
         self.shared.hierarchy.close();
+        self.hide_globally();
     }
 
     fn stats_out(&self) -> StatsOut {

@@ -66,6 +66,21 @@ export interface CacheStats {
   storage?: { usage: number; quota: number; persisted: boolean };
 }
 
+/** `globalThis.__AVATAR_CACHE__`, for the devtools console: every open cache by namespace
+ *  (unless opened with `devtools: false`). `stats()` / `diagnose()` without a namespace answer
+ *  for the only cache, or for each by namespace when several are open. */
+export interface AvatarCacheDevtools {
+  version: string;
+  caches: Record<string, { stats(): CacheStats; diagnose(): CacheStats }>;
+  stats(namespace?: string): CacheStats | Record<string, CacheStats> | undefined;
+  diagnose(namespace?: string): CacheStats | Record<string, CacheStats> | undefined;
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __AVATAR_CACHE__: AvatarCacheDevtools | undefined;
+}
+
 /** Reported to onEvent. */
 export type CacheEvent =
   | { type: "load"; userId: string; source: PictureSource; ms: number; bytes: number; stale: boolean }

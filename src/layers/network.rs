@@ -6,7 +6,8 @@
 //! its signal cannot hang the cache either) and in size (API answers: [`MAX_JSON_BYTES`]; images:
 //! `maxImageBytes`, counted while the body streams in, whatever `Content-Length` claims). Image
 //! bytes become a `Blob` only after [`accept_image`] has checked that the server's
-//! `Content-Type`, the bytes and `allowedTypes` agree; the `Blob` is typed with the sniffed type.
+//! `Content-Type`, the bytes and `allowedTypes` agree and the header declares no more than
+//! `maxImagePixels`; the `Blob` is typed with the sniffed type.
 //!
 //! Nothing here throws or panics: every JS exception and every unexpected answer becomes an
 //! [`Error`]. Error messages name the request by its URL without query string or fragment, so
@@ -30,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::layers::runtime::sleep;
 use crate::layers::{Backend, Download, LocalFuture, RemotePicture};
 use crate::policy::contract;
+use crate::policy::dimensions::check_pixels;
 use crate::policy::presign::without_query;
 use crate::policy::sniff::accept_image;
 use crate::record::MAX_ID_LEN;
@@ -233,6 +235,7 @@ impl FetchBackend {
             })?;
         let declared = header(&response, "content-type");
         let mime = accept_image(declared.as_deref(), &bytes, &self.config.allowed_types)?;
+        check_pixels(mime, &bytes, self.config.max_image_pixels)?;
         let body = make_blob(&bytes, mime)?;
         let etag = header(&response, "etag").filter(|e| is_plausible_etag(e));
         Ok(Download::Image {

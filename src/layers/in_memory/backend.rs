@@ -67,8 +67,13 @@ pub struct ScriptedBackend {
 
 /// The PNG signature followed by filler: enough for the native layers, which do not decode.
 pub fn fake_png(seed: &str, len: usize) -> Bytes {
-    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    bytes.extend(seed.bytes().cycle().take(len.saturating_sub(8)));
+    // The signature and an IHDR chunk declaring 128 × 128 (its CRC is not checked here).
+    let mut bytes = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    bytes.extend(128u32.to_be_bytes());
+    bytes.extend(128u32.to_be_bytes());
+    bytes.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let header = bytes.len();
+    bytes.extend(seed.bytes().cycle().take(len.saturating_sub(header)));
     Rc::new(bytes)
 }
 
