@@ -16,7 +16,7 @@
 //   --journey-runs N   rounds of the journey's three measured reloads (default 7, --quick 3)
 //   --update-size-baseline [--baseline-note TEXT]   write size-baseline.json from this build
 //   --pkg DIR          the package to measure (default ../pkg), e.g. a second build for an A/B run
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -378,7 +378,11 @@ const size = await sizes({ pkgDir, nodeModules: join(here, "node_modules"), root
 const names = wasmNames && existsSync(wasmNames) ? wasmNameSizes(readFileSync(wasmNames)) : null;
 const baselineFile = join(here, "size-baseline.json");
 if (args.includes("--update-size-baseline")) {
-  writeBaseline(baselineFile, size, names, opt("--baseline-note", `written ${new Date().toISOString().slice(0, 10)}`));
+  let commit = "";
+  try {
+    commit = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+  } catch {}
+  writeBaseline(baselineFile, size, names, opt("--baseline-note", `${commit ? `commit ${commit}, ` : ""}written ${new Date().toISOString().slice(0, 10)}`));
   log(`wrote ${baselineFile}`);
 }
 // Module start-up beside the size: the start-up step's p50s and the journey's medians.
