@@ -7,6 +7,8 @@
 // cache beside the floor of the same page load), then their median: load on the machine moves
 // both sides of one reload together. Figures are printed, never asserted.
 
+import os from "node:os";
+
 export const JOURNEY_MODES = ["gets", "paint", "prefetch"];
 
 /**
@@ -29,14 +31,16 @@ export async function runJourney(browser, server, { runs = 7, users = 100, log =
   log(`journey: warm-up visit stored ${warmup.idbEntries} images, ${warmup.localRecords} records`);
   await visit({ phase: "measure", mode: "gets", order: "floor-first" }); // discarded: first reload
   const visits = [];
+  const load = [os.loadavg()[0]];
   for (let i = 0; i < runs; i++) {
     const order = i % 2 === 0 ? "floor-first" : "cache-first";
     for (const mode of JOURNEY_MODES) visits.push(await visit({ phase: "measure", mode, order }));
     const last = visits.filter((v) => v.mode === "gets").at(-1);
+    load.push(os.loadavg()[0]);
     log(`journey: round ${i + 1}/${runs} (${order}): gets ${last.cache.getsMs.toFixed(1)} ms vs floor read ${last.floor.readMs.toFixed(1)} ms`);
   }
   const summary = summarise(visits);
-  return { runs, users, seconds: (Date.now() - started) / 1000, warmup, visits, ...summary };
+  return { runs, users, seconds: (Date.now() - started) / 1000, load: { min: Math.min(...load), max: Math.max(...load) }, warmup, visits, ...summary };
 }
 
 const median = (values) => {
@@ -118,7 +122,7 @@ export function journeyMarkdown(journeys) {
   for (const n of Object.keys(journeys)) {
     const j = journeys[n];
     if (j?.error) lines.push(`- **${n}**: not run: ${j.error.split("\n")[0]}`);
-    else lines.push(`- **${n}**: ${j.runs} rounds of 3 reloads (${j.users} users, ${j.warmup.imageBytes} image bytes, floor first in odd rounds, cache first in even ones), ${j.seconds.toFixed(0)} s; ${j.notes.join("; ")}`);
+    else lines.push(`- **${n}**: ${j.runs} rounds of 3 reloads (${j.users} users, ${j.warmup.imageBytes} image bytes, floor first in odd rounds, cache first in even ones), ${j.seconds.toFixed(0)} s, load average ${j.load.min.toFixed(1)}–${j.load.max.toFixed(1)}; ${j.notes.join("; ")}`);
   }
   if (!names.length) return lines;
   lines.push("");
