@@ -274,8 +274,9 @@ function pageTable(report, ok, lines) {
     const who = o.impl.startsWith("avatar-cache") ? `**${o.impl}**` : o.impl;
     lines.push(`| ${first ? o.name : ""} | ${who} | ${cells.join(" | ")} | ${o.how}${o.sources ? `; answered from ${Object.entries(o.sources).map(([k, v]) => `${k} ×${v}`).join(", ")}` : ""} |`);
   }
-  // Overheads of the cold miss.
-  for (const lat of [0, 20]) {
+  // Overheads of the cold miss (when measured).
+  const measured = (id) => ok.some((n) => Number.isFinite(p50(report.browsers[n], id)));
+  for (const lat of [0, 20].filter((l) => measured(`miss.${l}`))) {
     const cells = ok.map((n) => {
       const r = report.browsers[n];
       const d = p50(r, `miss.${lat}`) - p50(r, `miss.${lat}.fetch`);
@@ -283,7 +284,7 @@ function pageTable(report, ok, lines) {
     });
     lines.push(`| cold miss overhead, backend +${lat} ms | **avatar-cache − bare fetch** | ${cells.join(" | ")} | difference of the p50s above |`);
   }
-  for (const [what, at, below] of [["avatar-cache", "lru.evict", "lru.put"], ["raw IndexedDB", "lru.raw.evict", "lru.raw.put"]]) {
+  for (const [what, at, below] of [["avatar-cache", "lru.evict", "lru.put"], ["raw IndexedDB", "lru.raw.evict", "lru.raw.put"]].filter(([, at]) => measured(at))) {
     const cells = ok.map((n) => {
       const r = report.browsers[n];
       const d = p50(r, at) - p50(r, below);

@@ -115,12 +115,21 @@ async function warm() {
   const report = await cache.prefetch(ids);
   const sources = {};
   for (const p of await Promise.all(ids.map((u) => cache.get(u)))) sources[p.source] = (sources[p.source] ?? 0) + 1;
+  // Wait for the write-behind to commit: stats().idb.entries counts an image as soon as its
+  // write is planned, and close() (or leaving the page) drops writes still in flight, so the
+  // images are counted in the cache's own database, through a connection of our own.
+  const own = await req(indexedDB.open(`${NS}:avatar-cache`));
+  const committed = async () => {
+    if (!own.objectStoreNames.contains("images")) return 0;
+    return req(own.transaction("images", "readonly").objectStore("images").count());
+  };
   const end = now() + 60_000;
-  while ((cache.stats().idb?.entries ?? 0) < USERS) {
-    if (now() > end) throw new Error(`IndexedDB holds ${cache.stats().idb?.entries} entries, not ${USERS}`);
-    await sleep(20);
+  let idbEntries;
+  while ((idbEntries = await committed()) < USERS) {
+    if (now() > end) throw new Error(`the cache's IndexedDB holds ${idbEntries} images, not ${USERS}`);
+    await sleep(50);
   }
-  const idbEntries = cache.stats().idb?.entries;
+  own.close();
   cache.close();
   const localRecords = Object.keys(localStorage).filter((k) => k.startsWith(`${NS}:local:`)).length;
   const blobs = await Promise.all(ids.map((u) => fetch(`/storage/avatars/${imageOf(u)}`).then((r) => r.blob())));
