@@ -89,9 +89,10 @@ export function summarise(visits) {
   const context = [];
   const add = (what, set, f) => context.push({ what, value: med(set, f) });
   add("module: import of the JS glue", G, (v) => v.cache.importMs);
-  add("module: instantiate (.wasm fetch + compile + instantiate, as the glue calls WebAssembly)", G, (v) => v.cache.instantiateMs);
-  add("module: from the import to the instance ready", G, (v) => v.cache.moduleMs);
-  add("AvatarCache.open (resolves after the module is ready)", G, (v) => v.cache.openMs);
+  add("module: instantiate (the glue's WebAssembly.instantiate* call: .wasm body, compile, instantiate)", G, (v) => v.cache.instantiateMs);
+  add("module: from the import() to the instance ready (with the .wasm request)", G, (v) => v.cache.moduleMs);
+  add("AvatarCache.open, called right after the import (waits for the module)", G, (v) => v.cache.openMs);
+  add("AvatarCache.open after the instance is ready", G, (v) => v.cache.openAfterReadyMs);
   add("import + open", G, (v) => v.cache.importOpenMs);
   add("floor: indexedDB.open of its plain store", G, (v) => v.floor.openMs);
   add("one get in the burst: p50", G, (v) => v.cache.getP50Ms);

@@ -192,6 +192,7 @@ async function withCache() {
     instantiateMs: wasmTimes.readyAt !== null ? wasmTimes.readyAt - wasmTimes.startedAt : null,
     moduleMs: wasmTimes.readyAt !== null ? wasmTimes.readyAt - tA : null,
     openMs: tC - tB,
+    openAfterReadyMs: wasmTimes.readyAt !== null ? tC - Math.max(tB, wasmTimes.readyAt) : null,
     importOpenMs: tC - tA,
     wasmCalls: wasmTimes.calls,
   };
