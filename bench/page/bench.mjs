@@ -547,6 +547,8 @@ async function startup() {
       "1 iframe/sample: ready(): fetch, compile and instantiate the .wasm (HTTP cache warm)");
     row(`startup.open.${key}`, "startup", `start-up: open (${label})`, "avatar-cache", runs.map((r) => r.openMs),
       `1 iframe/sample: AvatarCache.open after ready() (IndexedDB: ${runs[0].entries ?? "none"} entries)`);
+    row(`startup.instantiate-open.${key}`, "startup", `start-up: instantiate + open (${label})`, "avatar-cache", runs.map((r) => r.instantiateMs + r.openMs),
+      "1 iframe/sample: the two rows above, summed per sample");
     row(`startup.total.${key}`, "startup", `start-up: import + instantiate + open (${label})`, "avatar-cache", runs.map((r) => r.totalMs),
       "1 iframe/sample");
   }
