@@ -146,3 +146,27 @@ export function journeyMarkdown(journeys) {
   }
   return lines;
 }
+
+/**
+ * The journey as chart rows (chart.mjs): each figure for the cache and for the floor, the median
+ * of the reloads as the bar and the slowest reload as the whisker.
+ */
+export function journeyChartRows(j) {
+  if (!j || j.error) return [];
+  const of = (mode) => j.visits.filter((v) => v.mode === mode && v.cache && v.floor);
+  const slowest = (values) => Math.max(...values.filter(Number.isFinite));
+  const rows = [];
+  const pair = (id, name, mode, cacheOf, floorOf, floorImpl) => {
+    const set = of(mode);
+    for (const [suffix, impl, f] of [["", "avatar-cache", cacheOf], [".floor", floorImpl, floorOf]]) {
+      const values = set.map(f);
+      rows.push({ id: `journey.${id}${suffix}`, group: "journey", name, impl, p50Us: median(values) * 1000, p95Us: slowest(values) * 1000, samples: values.length, how: "median of the reloads (slowest as p95)" });
+    }
+  };
+  pair("a", "(a) 100 concurrent gets after a reload", "gets", (v) => v.cache.getsMs, (v) => v.floor.readMs, "floor: one readonly transaction + object URLs");
+  pair("b", "(b) import + open + 100 gets", "gets", (v) => v.cache.importOpenGetsMs, (v) => v.floor.openReadMs, "floor: open + read");
+  pair("c", "(c) p95 of one get in the burst", "gets", (v) => v.cache.getP95Ms, (v) => v.floor.readMs, "floor: read of all 100");
+  pair("d", "(d) open → every avatar decoded and painted", "paint", (v) => v.cache.paintMs, (v) => v.floor.paintMs, "floor: open → painted");
+  pair("e", "(e) 100 gets after prefetch(ids)", "prefetch", (v) => v.cache.getsMs, (v) => v.floor.readMs, "floor: read");
+  return rows;
+}

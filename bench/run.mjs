@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 
 import { renderChart } from "./chart.mjs";
 import { startServer } from "./server.mjs";
-import { journeyMarkdown, runJourney } from "./journey.mjs";
+import { journeyChartRows, journeyMarkdown, runJourney } from "./journey.mjs";
 import { readBaseline, sizeMarkdown, sizes, wasmNameSizes, writeBaseline } from "./size.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -418,8 +418,13 @@ writeFileSync(join(outDir, "results.json"), `${JSON.stringify(report, null, 2)}\
 const md = markdown(report);
 writeFileSync(join(outDir, "results.md"), md);
 const written = ["results.json", "results.md"];
-if (Object.values(results).some((r) => r.rows?.length)) {
-  const svg = renderChart(report);
+// The chart: the page's rows, then the journey's (cache beside the floor).
+const chartReport = {
+  ...report,
+  browsers: Object.fromEntries(Object.entries(results).map(([n, r]) => [n, r.error ? r : { ...r, rows: [...r.rows, ...journeyChartRows(journey[n])] }])),
+};
+if (Object.values(chartReport.browsers).some((r) => r.rows?.length)) {
+  const svg = renderChart(chartReport);
   writeFileSync(join(outDir, "chart.svg"), svg);
   try {
     await screenshotSvg(svg, join(outDir, "chart.png"));
