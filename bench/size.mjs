@@ -108,7 +108,7 @@ export function sizeMarkdown({ size, names, shipped, baseline, startup = {} }) {
     lines.push("");
     lines.push("Module start-up beside the size (return visit, HTTP cache warm; p50 of the start-up step, median of the journey's reloads):");
     lines.push("");
-    lines.push("| engine | import of the glue | instantiate (.wasm fetch + compile + instantiate) | `WebAssembly.compile` of the bytes alone | instantiate in the journey's reloads |");
+    lines.push("| engine | import of the glue | instantiate (.wasm fetch + compile + instantiate) | `WebAssembly.compile` of the bytes alone | instantiate in the journey's reloads (from the glue's WebAssembly call, .wasm headers already in) |");
     lines.push("|---|---:|---:|---:|---:|");
     const f = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : "–");
     for (const [engine, v] of engines) lines.push(`| ${engine} | ${f(v.importMs)} | ${f(v.instantiateMs)} | ${f(v.compileMs)} | ${f(v.journeyInstantiateMs)} |`);
