@@ -9,6 +9,8 @@
 //   GET  /storage/avatars/{imageId}?X-Amz-Date=…&X-Amz-Expires=3600 → PNG bytes (with ETag)
 //   POST /__control { latencyMs }   latency added to every API and storage answer
 //   GET  /__stats                   request counters
+//   POST /__result?visit=K          a page's result (JSON), handed to whoever waits for visit K
+//                                   (server.waitResult): the runner waits without polling the page
 //
 //   node server.mjs [--port N]      (the runner starts it in-process through startServer)
 import { createReadStream, existsSync, statSync } from "node:fs";
@@ -59,6 +61,26 @@ export async function startServer(options = {}) {
   const stats = { api: 0, batch: 0, images: 0, static: 0 };
   const pngs = new Map();
   let origin = "";
+  const waiting = new Map();
+  const arrived = new Map();
+  /** Resolves to the JSON a page posts to /__result?visit=`key`; rejects after `timeoutMs`. */
+  const waitResult = (key, timeoutMs) => {
+    if (arrived.has(key)) {
+      const value = arrived.get(key);
+      arrived.delete(key);
+      return Promise.resolve(value);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(key);
+        reject(new Error(`no result from visit ${key} in ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      waiting.set(key, (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      });
+    });
+  };
 
   const png = (imageId) => {
     let bytes = pngs.get(imageId);
@@ -98,6 +120,15 @@ export async function startServer(options = {}) {
       return json(res, 200, control);
     }
     if (path === "/__stats") return json(res, 200, stats);
+    if (path === "/__result" && req.method === "POST") {
+      const key = url.searchParams.get("visit") ?? "";
+      const value = await readJson(req);
+      const waiter = waiting.get(key);
+      waiting.delete(key);
+      if (waiter) waiter(value);
+      else arrived.set(key, value);
+      return json(res, 200, { ok: true });
+    }
     if (path.startsWith("/images/") || path.startsWith("/storage/")) {
       if (control.latencyMs > 0) await sleep(control.latencyMs);
       let m;
@@ -160,6 +191,7 @@ export async function startServer(options = {}) {
   return {
     url: origin,
     stats,
+    waitResult,
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };
 }

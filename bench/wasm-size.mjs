@@ -40,9 +40,14 @@ export function demangle(name) {
  * The crate a function belongs to, from its path: `a::b::f` → `a`; `<a::B as c::D>::f` → `a`;
  * an impl on a primitive or a generic (`<f64 as core::fmt::Display>::fmt`) → the trait's crate.
  */
+const PRIMITIVES = new Set(["bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64"]);
+
 export function crateOf(path) {
   const clean = path.replace(/\[[0-9a-f]+\]/g, "").replace(/::h[0-9a-f]{16}$/, "");
   if (!clean.includes("::")) return "(runtime and wasm-bindgen shims)";
+  // Inherent methods of primitives (`char::methods::…`, `<str>::…`) live in core.
+  const head = /^<?([A-Za-z_][A-Za-z0-9_]*)(::|>)/.exec(clean);
+  if (head && PRIMITIVES.has(head[1]) && !/ as /.test(clean)) return "core";
   const first = (s) => /^[&*\s]*(?:mut\s+|dyn\s+|const\s+)*([A-Za-z_][A-Za-z0-9_]*)(::)?/.exec(s);
   if (clean.startsWith("<")) {
     const self = first(clean.slice(1));

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Benchmarks: avatar-cache against a plain Map, localStorage + JSON.parse, raw IndexedDB,
-# idb-keyval and localForage on one data set, in headless Chromium and headless Firefox.
+# idb-keyval and localForage on one data set; the journey of a reload (100 stored avatars beside
+# the browser's floor, issue 11); the size report (issue 12). In headless Chromium and Firefox.
 # Installs what is missing (scripts/setup.sh), builds pkg/ when missing or older than the crate,
 # installs bench/'s npm packages when its lock changed, then runs bench/run.mjs.
 #
 #   scripts/bench.sh [--quick] [--browsers chromium,firefox] [--only STEPS] [--skip-setup]
 #
-#   --quick        fewer samples: a smoke run of every scenario (a minute)
-#   --browsers L   which engines, comma-separated; default chromium,firefox
-#   --only STEPS   some scenarios only: hits, localStorage layer, prefetch, cold miss,
-#                  LRU eviction, start-up (comma-separated)
-#   --skip-setup   do not run scripts/setup.sh
+#   --quick            fewer samples: a smoke run of every scenario (a few minutes)
+#   --browsers L       which engines, comma-separated; default chromium,firefox
+#   --only STEPS       some steps only (comma-separated): hits, localStorage layer, prefetch,
+#                      cold miss, LRU eviction, start-up; journey; size (no browser)
+#   --journey-runs N   rounds of the journey's three measured reloads (default 7; --quick 3)
+#   --update-size-baseline   write bench/size-baseline.json from this build (commit it)
+#   --skip-setup       do not run scripts/setup.sh
 #
 # Writes bench/results/results.json, results.md and chart.png (not committed) and prints the
-# markdown table. Figures are printed, never asserted: this is no test.
+# markdown. Figures are printed, never asserted: this is no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +27,10 @@ while [ $# -gt 0 ]; do
     --quick) args+=(--quick); shift ;;
     --browsers) args+=(--browsers "$2"); shift 2 ;;
     --only) args+=(--only "$2"); shift 2 ;;
+    --journey-runs) args+=(--journey-runs "$2"); shift 2 ;;
+    --update-size-baseline) args+=(--update-size-baseline); shift ;;
     --skip-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
