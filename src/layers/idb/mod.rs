@@ -312,16 +312,18 @@ impl IdbImageStore {
 
         let conn = self.connection().await?;
         // Gather everything before the transaction: the bytes, when Blobs are not stored.
-        let mut body_row = if self.store_bytes.get() {
-            bytes_value(&body, &meta.mime).await?
-        } else {
+        // Whether this write sends a Blob: a put that started before another found Blobs
+        // refused must fall back too, not fail (puts run concurrently).
+        let mut sends_blob = !self.store_bytes.get();
+        let mut body_row = if sends_blob {
             blob_value(&body)
+        } else {
+            bytes_value(&body, &meta.mime).await?
         };
         let key = self.codec.js_key(&id);
         // Plan on the mirror: this id's older copy goes, and exactly the victims the LRU
         // chooses for the new weight. They are deleted in the write's own transaction.
         let mut victims = self.mirror.plan_put(&id, meta.bytes, meta.last_access);
-        let mut blob_fallback_tried = false;
         let mut quota_retry_tried = false;
         loop {
             let outcome = if self.quota_faults.get() > 0 {
@@ -343,9 +345,9 @@ impl IdbImageStore {
                 Ok(()) => return Ok(victims),
                 Err(e) => e,
             };
-            if !blob_fallback_tried && !self.store_bytes.get() && refuses_blob(&error) {
+            if sends_blob && refuses_blob(&error) {
                 // This engine or context cannot store Blobs: store bytes from now on.
-                blob_fallback_tried = true;
+                sends_blob = false;
                 self.store_bytes.set(true);
                 BLOBS_REFUSED.with(|r| r.set(true));
                 match bytes_value(&body, &meta.mime).await {
