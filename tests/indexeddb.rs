@@ -192,13 +192,17 @@ async fn raw_get(name: &str, store: &str, key: &str) -> JsValue {
     value
 }
 
+/// The keys of the image rows in `store` (the metadata store's writer row is not one).
 async fn raw_keys(name: &str, store: &str) -> Vec<String> {
     let db = raw_open(name, None, |_| {}).await;
     let tx = db.transaction_with_str(store).unwrap();
     let request = tx.object_store(store).unwrap().get_all_keys().unwrap();
     let keys: Array = request_promise(&request).await.unwrap().unchecked_into();
     db.close();
-    keys.iter().filter_map(|k| k.as_string()).collect()
+    keys.iter()
+        .filter_map(|k| k.as_string())
+        .filter(|k| k != "~writer")
+        .collect()
 }
 
 /// Deletes a database; `false` if that did not finish within `ms` (someone kept it open).
@@ -855,4 +859,32 @@ async fn a_full_origin_evicts_a_quarter_and_retries_once() {
         [true, true, false]
     );
     assert_eq!(store.usage().await.unwrap().entries, 6);
+}
+
+#[wasm_bindgen_test]
+async fn the_byte_budget_holds_across_tabs_writing_to_one_database() {
+    let ns = namespace();
+    let mut c = config(&ns);
+    c.idb.max_bytes = 10_000;
+    // Two tabs: two stores on one database, each with its own view of what it holds.
+    let (a, b) = (open(&c).await, open(&c).await);
+    let size = png_bytes(900).len() as u64;
+    for i in 0..30 {
+        let store = if i % 2 == 0 { &a } else { &b };
+        store
+            .put(image(&format!("img{i}"), 900, NOW + f64::from(i)))
+            .await
+            .unwrap();
+    }
+    // What the database holds, read raw (opening another store would trim it to the budget).
+    let stored = raw_keys(&c.database_name(), IMAGES_STORE).await.len() as u64;
+    assert!(
+        stored * size <= c.idb.max_bytes + size,
+        "{stored} images of {size} bytes stored for a budget of {}",
+        c.idb.max_bytes
+    );
+    assert!(stored >= 9, "the most recent images stay: {stored}");
+    let reloaded = open(&c).await;
+    let newest = ids_present(&reloaded, &["img29", "img28"]).await;
+    assert_eq!(newest, vec![true, true]);
 }

@@ -167,6 +167,10 @@ fn body_to_blob(body: &JsValue, mime: &str) -> Result<Blob> {
 
 /// Whether a write failed because the engine cannot store a Blob: `DataCloneError`, or
 /// `UnknownError`, which older WebKit reports for Blobs it cannot persist.
+/// The key of the row in the metadata store that names the last writer (a tab's store and its
+/// write count). It parses as no image key, so reads and the mirror's cleanup pass over it.
+pub(super) const WRITER_KEY: &str = "~writer";
+
 pub(super) fn refuses_blob(error: &Error) -> bool {
     matches!(error.js_name(), Some("DataCloneError" | "UnknownError"))
 }

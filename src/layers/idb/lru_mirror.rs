@@ -16,7 +16,7 @@ use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbTransactionMode;
 
-use super::codec::RowCodec;
+use super::codec::{RowCodec, WRITER_KEY};
 use super::connection::Conn;
 use crate::clock::Millis;
 use crate::error::Result;
@@ -149,6 +149,9 @@ impl Mirror {
         let mut valid: HashSet<String> = HashSet::new();
         let mut entries: Vec<(String, ImageMeta)> = Vec::new();
         for (key, value) in meta_keys.iter().zip(meta_values.iter()) {
+            if key.as_string().as_deref() == Some(WRITER_KEY) {
+                continue;
+            }
             let checked = key
                 .as_string()
                 .filter(|k| images.contains(k))

@@ -48,7 +48,7 @@ mod lru_mirror;
 mod requests;
 mod schema;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 
 use futures::future::{select, Either};
@@ -56,7 +56,9 @@ use futures::FutureExt;
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, IdbTransactionMode};
 
-use self::codec::{blob_value, bytes_value, meta_of, meta_value, refuses_blob, RowCodec};
+use self::codec::{
+    blob_value, bytes_value, meta_of, meta_value, refuses_blob, RowCodec, WRITER_KEY,
+};
 use self::connection::{with_timeout, Conn, Link};
 use self::lru_mirror::Mirror;
 use self::requests::RequestFuture;
@@ -105,6 +107,12 @@ pub struct IdbImageStore {
     /// Writes still to be refused as if the origin's quota were used up (see
     /// [`IdbImageStore::refuse_writes_for_quota`]).
     quota_faults: Cell<u32>,
+    /// This store's name in the writer row, and its writes so far.
+    writer: (String, Cell<u64>),
+    /// The writer row as this store's last write left it: when the row says otherwise, another
+    /// tab wrote since, and the mirror is reloaded before a write plans its evictions (each tab
+    /// planning on its own view would let two tabs hold twice the byte budget).
+    last_mark: RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for IdbImageStore {
@@ -157,6 +165,11 @@ impl IdbImageStore {
             }),
             store_bytes: Cell::new(store_bytes || BLOBS_REFUSED.with(Cell::get)),
             quota_faults: Cell::new(0),
+            writer: (
+                format!("{:x}", (js_sys::Math::random() * 4_294_967_296.0) as u64),
+                Cell::new(0),
+            ),
+            last_mark: RefCell::new(None),
         };
         // The bounded wait covers the whole open: the connection and the first load.
         let opening = async {
@@ -212,6 +225,23 @@ impl IdbImageStore {
             self.reload_mirror(&conn).await?;
         }
         Ok(conn)
+    }
+
+    /// Reloads the mirror if another tab's store wrote since this one last did (the writer row
+    /// names someone else), so that evictions are planned on what the database holds.
+    async fn follow_other_writers(&self, conn: &Conn) -> Result<()> {
+        let writer_key = JsValue::from_str(WRITER_KEY);
+        let row = conn
+            .with_stores(IdbTransactionMode::Readonly, |s| async move {
+                s.metas.get(&writer_key).map_err(idb_error)
+            })
+            .await?;
+        let mark = row.result().ok().and_then(|v| v.as_string());
+        if mark.is_some() && mark != *self.last_mark.borrow() {
+            self.reload_mirror(conn).await?;
+            *self.last_mark.borrow_mut() = mark;
+        }
+        Ok(())
     }
 
     /// Rebuilds the mirror; it stays stale (reloaded before the next operation) if that fails.
@@ -321,6 +351,12 @@ impl IdbImageStore {
             bytes_value(&body, &meta.mime).await?
         };
         let key = self.codec.js_key(&id);
+        self.follow_other_writers(&conn).await?;
+        let (writer, writes) = &self.writer;
+        writes.set(writes.get() + 1);
+        let mark = format!("{writer}:{}", writes.get());
+        let mark_row = JsValue::from_str(&mark);
+        let writer_key = JsValue::from_str(WRITER_KEY);
         // Plan on the mirror: this id's older copy goes, and exactly the victims the LRU
         // chooses for the new weight. They are deleted in the write's own transaction.
         let mut victims = self.mirror.plan_put(&id, meta.bytes, meta.last_access);
@@ -335,14 +371,22 @@ impl IdbImageStore {
                 let victim_keys: Vec<JsValue> =
                     victims.iter().map(|v| self.codec.js_key(v)).collect();
                 let (body_row, meta_row, key) = (&body_row, &meta_row, &key);
+                let (mark_row, writer_key) = (&mark_row, &writer_key);
                 conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
                     s.put(key, body_row, meta_row)?;
-                    victim_keys.iter().try_for_each(|victim| s.delete(victim))
+                    victim_keys.iter().try_for_each(|victim| s.delete(victim))?;
+                    s.metas
+                        .put_with_key(mark_row, writer_key)
+                        .map(drop)
+                        .map_err(idb_error)
                 })
                 .await
             };
             let error = match outcome {
-                Ok(()) => return Ok(victims),
+                Ok(()) => {
+                    *self.last_mark.borrow_mut() = Some(mark);
+                    return Ok(victims);
+                }
                 Err(e) => e,
             };
             if sends_blob && refuses_blob(&error) {
