@@ -50,7 +50,7 @@ wasm=pkg/avatar_cache_bg.wasm
 if [ ! -f "$wasm" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$wasm" -print -quit 2>/dev/null)" ]; then
   log "building pkg/ (the crate changed since the last build)"
   scripts/build-pkg.sh
-elif [ ! -f pkg/react.js ] || [ -n "$(find react testing package CHANGELOG.md scripts/package-pkg.mjs -newer pkg/react.js -print -quit)" ]; then
+elif [ ! -f pkg/react.js ] || [ -n "$(find react testing sw package CHANGELOG.md scripts/package-pkg.mjs -newer pkg/react.js -print -quit)" ]; then
   log "repackaging pkg/ (React entry or packaging changed)"
   node scripts/package-pkg.mjs
 else

@@ -46,7 +46,8 @@ if (publicTypes !== generatedTypes) writeFileSync(join(pkgDir, bindingsTypes), p
 
 // What the main entry re-exports: every value and type the crate declares, except the loader's
 // own (init, initSync and their input types; `ready()` below replaces them).
-const internal = new Set(["default", "initSync", "InitInput", "InitOutput", "SyncInitInput"]);
+// AvatarWorker belongs to the `./sw` entry (serveAvatars), not to pages.
+const internal = new Set(["default", "initSync", "InitInput", "InitOutput", "SyncInitInput", "AvatarWorker"]);
 const valueNames = [...publicTypes.matchAll(/^export (?:declare )?(?:class|function|const|let|enum) (\w+)/gm)]
   .map((m) => m[1])
   .filter((n) => !internal.has(n));
@@ -222,6 +223,9 @@ copyFileSync(join(root, "react", "index.js"), join(pkgDir, "react.js"));
 copyFileSync(join(root, "react", "index.d.ts"), join(pkgDir, "react.d.ts"));
 copyFileSync(join(root, "testing", "index.js"), join(pkgDir, "testing.js"));
 copyFileSync(join(root, "testing", "index.d.ts"), join(pkgDir, "testing.d.ts"));
+// The service worker entry: routes fetch events into the same module (AvatarWorker).
+copyFileSync(join(root, "sw", "index.js"), join(pkgDir, "sw.js"));
+copyFileSync(join(root, "sw", "index.d.ts"), join(pkgDir, "sw.d.ts"));
 
 // --- README and CHANGELOG for people who install the package -------------------------------------
 // wasm-pack copies the repository's README (for contributors); the package gets its own.
@@ -231,7 +235,7 @@ copyFileSync(join(root, "CHANGELOG.md"), join(pkgDir, "CHANGELOG.md"));
 // --- package.json ---------------------------------------------------------------------------------
 const present = (f) => existsSync(join(pkgDir, f));
 const files = [
-  "index.js", "index.d.ts", "react.js", "react.d.ts", "testing.js", "testing.d.ts",
+  "index.js", "index.d.ts", "react.js", "react.d.ts", "testing.js", "testing.d.ts", "sw.js", "sw.d.ts",
   bindings, bindingsTypes, wasmFile, `${wasmFile}.d.ts`,
   ...(present("snippets") ? ["snippets/"] : []),
   ...readdirSync(pkgDir).filter((f) => /^(README|LICENSE|COPYING|CHANGELOG)/i.test(f)),
@@ -252,6 +256,7 @@ const out = {
     ".": { types: "./index.d.ts", default: "./index.js" },
     "./react": { types: "./react.d.ts", default: "./react.js" },
     "./testing": { types: "./testing.d.ts", default: "./testing.js" },
+    "./sw": { types: "./sw.d.ts", default: "./sw.js" },
     [`./${wasmFile}`]: `./${wasmFile}`,
     "./package.json": "./package.json",
   },

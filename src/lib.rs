@@ -48,6 +48,7 @@ pub mod layers;
 pub mod policy;
 pub mod record;
 pub mod stats;
+pub mod sw;
 pub mod vocabulary;
 
 #[cfg(target_arch = "wasm32")]

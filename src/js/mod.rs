@@ -34,6 +34,9 @@ mod convert;
 mod devtools;
 mod timeline;
 mod types;
+mod worker;
+
+pub use worker::AvatarWorker;
 
 use convert::{
     checked_upload, event_to_js, js_error, picture_to_js, read_config, stats_out, to_js, ReportOut,

@@ -24,7 +24,11 @@ pub mod in_memory;
 pub mod memory;
 
 #[cfg(target_arch = "wasm32")]
+pub mod held_bodies;
+#[cfg(target_arch = "wasm32")]
 pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod idb_records;
 #[cfg(target_arch = "wasm32")]
 pub mod local;
 #[cfg(target_arch = "wasm32")]

@@ -6,9 +6,11 @@ import { DiagnosticsPanel } from "./components/DiagnosticsPanel";
 import { EditProfileDialog } from "./components/EditProfileDialog";
 import { FriendCard } from "./components/FriendCard";
 import { Header } from "./components/Header";
+import { PlainAvatars } from "./components/PlainAvatars";
 import { UserProfileModal } from "./components/UserProfileModal";
 
 export function App({ cache }: { cache: AvatarCache }) {
+  const plain = useMemo(() => new URLSearchParams(window.location.search).get("plain") === "1", []);
   const [me, setMe] = useState<User | null>(null);
   const [friends, setFriends] = useState<User[] | null>(null);
   const [discover, setDiscover] = useState<User[]>([]);
@@ -97,6 +99,7 @@ export function App({ cache }: { cache: AvatarCache }) {
             ))}
           </ul>
         </section>
+        {plain && friends && <PlainAvatars users={friends.slice(0, 12)} />}
         <DiagnosticsPanel cache={cache} />
       </main>
       {selected && <UserProfileModal cache={cache} user={selected} isMe={selected.id === me?.id} onClose={() => setSelected(null)} onEdit={() => { setSelected(null); setEditing(true); }} />}

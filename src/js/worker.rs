@@ -1,0 +1,444 @@
+//! `AvatarWorker`: the cache inside a service worker, behind the package's `./sw` entry.
+//!
+//! `sw/sw.js` (`serveAvatars(config)`) loads the module, opens an `AvatarWorker` and hands it the
+//! fetch events it routes; everything that decides and stores is here and in [`crate::sw`]. The
+//! worker runs the same [`Hierarchy`] as a page over the same IndexedDB image database, with
+//! records in IndexedDB ([`IdbRecordStore`]; a worker has no localStorage) and image bodies held
+//! by name ([`HeldBodies`]; a worker has no `URL.createObjectURL`). It listens to the pages'
+//! BroadcastChannel, so an upload, `invalidate` or `clear()` in a tab is applied before its next
+//! answer.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{Blob, Headers, Request, RequestInit, RequestMode, Response, ResponseInit};
+
+use crate::clock::{Clock, SystemClock, SystemRandom};
+use crate::config::Config;
+use crate::error::Error;
+use crate::hierarchy::{Hierarchy, Layers};
+use crate::layers::held_bodies::HeldBodies;
+use crate::layers::idb::IdbImageStore;
+use crate::layers::idb_records::IdbRecordStore;
+use crate::layers::locks::WebLocks;
+use crate::layers::network::FetchBackend;
+use crate::layers::resilient::ResilientBackend;
+use crate::layers::runtime::BrowserRuntime;
+use crate::layers::{Backend, Download, ImageStore, Locks, RecordStore};
+use crate::policy::dimensions::declared_dimensions;
+use crate::policy::presign::origin_of;
+use crate::record::{ImageMeta, StoredImage};
+use crate::sw::{Route, WorkerOptions, ANSWER_CACHE_CONTROL, MAX_IMAGE_PIXELS};
+use crate::sync::CrossTab;
+use crate::vocabulary::Layer;
+
+use super::convert::{js_error, read_config};
+use super::AvatarCacheConfig;
+
+/// The header that says which layer answered (`memory`, `local`, `indexeddb`, `network`,
+/// `default`, `storage-indexeddb`, `storage-network`, `opaque`): for devtools and tests.
+pub const SOURCE_HEADER: &str = "X-Avatar-Cache";
+
+struct Worker {
+    hierarchy: Hierarchy<Blob>,
+    images: Option<Rc<IdbImageStore>>,
+    bodies: Rc<HeldBodies>,
+    backend: Rc<ResilientBackend<FetchBackend, Blob>>,
+    config: Rc<Config>,
+    options: WorkerOptions,
+    clock: Rc<dyn Clock>,
+    _cross_tab: Option<CrossTab>,
+}
+
+/// The avatar cache inside a service worker. Made by `serveAvatars` (`avatar-cache/sw`); not
+/// meant to be used directly.
+#[wasm_bindgen]
+pub struct AvatarWorker {
+    inner: Rc<Worker>,
+}
+
+#[wasm_bindgen]
+impl AvatarWorker {
+    /// Validates `config` (as `AvatarCache.open`, plus `storageOrigins` and `avatarPath`) and
+    /// opens the stores. Rejects with an `AvatarCacheError` whose `field` names a bad field.
+    #[wasm_bindgen(unchecked_return_type = "Promise<AvatarWorker>")]
+    pub fn open(config: Option<AvatarCacheConfig>) -> Promise {
+        let value: JsValue = config.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+        let parsed = read_worker_config(value);
+        future_to_promise(async move {
+            let (config, options, fetch) = parsed.map_err(|e| js_error(&e))?;
+            Ok(AvatarWorker::build(config, options, fetch).await.into())
+        })
+    }
+
+    async fn build(config: Config, options: WorkerOptions, fetch: Option<Function>) -> Self {
+        let config = Rc::new(config);
+        let clock: Rc<dyn Clock> = Rc::new(SystemClock);
+        let runtime = Rc::new(BrowserRuntime);
+        let mut open_errors = Vec::new();
+        let records = match IdbRecordStore::open(&config, clock.clone()).await {
+            Ok(store) => Some(Rc::new(store)),
+            Err(e) => {
+                open_errors.push((Layer::Local, e));
+                None
+            }
+        };
+        let images = if config.idb.enabled {
+            match IdbImageStore::open(&config, clock.clone()).await {
+                Ok(store) => Some(Rc::new(store)),
+                Err(e) => {
+                    open_errors.push((Layer::IndexedDb, e));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let backend = Rc::new(ResilientBackend::new(
+            FetchBackend::new(config.clone(), fetch),
+            &config.retry,
+            &config.breaker,
+            runtime.clone(),
+            clock.clone(),
+            Rc::new(SystemRandom),
+            origin_of(&config.api_base).to_string(),
+        ));
+        let bodies = Rc::new(HeldBodies::default());
+        let hierarchy = Hierarchy::new(
+            config.clone(),
+            Layers {
+                local: records.clone().map(|r| r as Rc<dyn RecordStore>),
+                images: images.clone().map(|i| i as Rc<dyn ImageStore<Blob>>),
+                backend: backend.clone() as Rc<dyn Backend<Blob>>,
+                urls: bodies.clone(),
+                locks: WebLocks::new().map(|l| Rc::new(l) as Rc<dyn Locks>),
+                runtime,
+                clock: clock.clone(),
+            },
+        );
+        for (layer, e) in open_errors {
+            web_sys::console::warn_1(&format!("[avatar-cache/sw] {e}").into());
+            hierarchy.note_error(layer, &e);
+        }
+        if config.debug {
+            hierarchy.set_event_hook(Some(Rc::new(|event| {
+                web_sys::console::debug_1(&format!("[avatar-cache/sw] {event:?}").into());
+            })));
+        }
+        // Pages keep records in localStorage: what they announce must reach the worker's copy
+        // in IndexedDB too, or a restarted worker would answer from an outdated record.
+        if let Some(records) = records {
+            hierarchy.subscribe(Rc::new(move |user: Option<&str>| {
+                let _ = match user {
+                    Some(user) => records.remove(user),
+                    None => records.clear(),
+                };
+            }));
+        }
+        let cross_tab = if config.cross_tab {
+            CrossTab::start(&config, hierarchy.clone())
+        } else {
+            None
+        };
+        AvatarWorker {
+            inner: Rc::new(Worker {
+                hierarchy,
+                images,
+                bodies,
+                backend,
+                config,
+                options,
+                clock,
+                _cross_tab: cross_tab,
+            }),
+        }
+    }
+
+    /// The name of the Cache API cache that holds the default picture for this namespace and
+    /// version (`avatar-cache:<ns>:v<version>`).
+    #[wasm_bindgen(getter, js_name = cacheName)]
+    pub fn cache_name(&self) -> String {
+        cache_name(&self.inner.config.namespace, self.inner.config.version)
+    }
+
+    /// The default picture's URL (`defaultImageUrl`), stored at install for offline answers.
+    #[wasm_bindgen(getter, js_name = defaultImageUrl)]
+    pub fn default_image_url(&self) -> String {
+        self.inner.config.default_image_url.clone()
+    }
+
+    /// Whether the worker answers this request (`method`, absolute `url`, `destination`).
+    pub fn handles(&self, method: &str, url: &str, destination: &str) -> bool {
+        self.route(method, url, destination) != Route::Pass
+    }
+
+    /// The answer to a request the worker handles: the picture's bytes with `Cache-Control`,
+    /// else the default picture. Never rejects for storage or network trouble; a request it does
+    /// not handle goes to the network unchanged.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn respond(&self, request: Request) -> Promise {
+        let inner = self.inner.clone();
+        let destination = Reflect::get(&request, &"destination".into())
+            .ok()
+            .and_then(|d| d.as_string())
+            .unwrap_or_default();
+        let route = self.route(&request.method(), &request.url(), &destination);
+        future_to_promise(async move {
+            let response = match route {
+                Route::Avatar { user_id } => inner.avatar(&user_id).await,
+                Route::Storage { key } => inner.storage(&key, &request.url()).await,
+                Route::Pass => return JsFuture::from(global_fetch(&request.into())?).await,
+            };
+            Ok(response.into())
+        })
+    }
+
+    /// On `activate`: deletes the Cache API caches of this namespace's other versions (records
+    /// and images of other versions were removed when the stores opened).
+    pub fn activate(&self) -> Promise {
+        let prefix = format!("avatar-cache:{}:v", self.inner.config.namespace);
+        let keep = self.cache_name();
+        future_to_promise(async move {
+            let Some(caches) = caches() else {
+                return Ok(JsValue::UNDEFINED);
+            };
+            let names = call0(&caches, "keys")?;
+            let names: js_sys::Array = JsFuture::from(Promise::resolve(&names)).await?.into();
+            for name in names.iter().filter_map(|n| n.as_string()) {
+                if name.starts_with(&prefix) && name != keep {
+                    let _ = call1(&caches, "delete", &name.into());
+                }
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Stops listening to the pages and answers every later request with the default picture.
+    pub fn close(&self) {
+        self.inner.hierarchy.close();
+    }
+
+    fn route(&self, method: &str, url: &str, destination: &str) -> Route {
+        let own = location_origin();
+        self.inner.options.route(method, url, destination, &own)
+    }
+}
+
+impl Worker {
+    async fn avatar(&self, user_id: &str) -> Response {
+        let picture = match self.hierarchy.get(user_id, None).await {
+            Ok(picture) => picture,
+            Err(_) => return self.default_response().await,
+        };
+        if let Some(body) = self.bodies.body(&picture.url) {
+            return image_response(&body, picture.source.as_str());
+        }
+        if picture.url == self.config.default_image_url {
+            return self.default_response().await;
+        }
+        // A picture whose bytes cannot be read (no CORS on the bucket): the <img> may still
+        // show the opaque answer.
+        match opaque_fetch(&picture.url).await {
+            Some(response) => response,
+            None => self.default_response().await,
+        }
+    }
+
+    async fn storage(&self, key: &str, url: &str) -> Response {
+        let images = self.images.as_ref().filter(|i| i.is_available());
+        if let Some(images) = images {
+            if let Ok(Some(stored)) = ImageStore::get(images.as_ref(), key).await {
+                let now = self.clock.now_ms();
+                let _ = images.touch(&[(key.to_string(), now)]).await;
+                return image_response(&stored.body, "storage-indexeddb");
+            }
+        }
+        match self.backend.download(url, None).await {
+            Ok(Download::Image {
+                body,
+                mime,
+                bytes,
+                etag,
+            }) => {
+                if !within_pixel_cap(&body, &mime).await {
+                    return self.default_response().await;
+                }
+                if let Some(images) = images {
+                    let now = self.clock.now_ms();
+                    let image = StoredImage {
+                        meta: ImageMeta {
+                            image_id: key.to_string(),
+                            mime,
+                            bytes,
+                            etag,
+                            stored_at: now,
+                            last_access: now,
+                            version: self.config.version,
+                        },
+                        body: body.clone(),
+                    };
+                    if let Err(e) = images.put(image).await {
+                        self.hierarchy.note_error(Layer::IndexedDb, &e);
+                    }
+                }
+                image_response(&body, "storage-network")
+            }
+            Ok(Download::Opaque) => match opaque_fetch(url).await {
+                Some(response) => response,
+                None => self.default_response().await,
+            },
+            Ok(Download::NotModified) | Err(_) => self.default_response().await,
+        }
+    }
+
+    /// The default picture: from the Cache API (stored at install), else the network, else a
+    /// built-in transparent pixel. Never an error page.
+    async fn default_response(&self) -> Response {
+        let url = &self.config.default_image_url;
+        if let Some(caches) = caches() {
+            if let Ok(hit) = call1(&caches, "match", &url.into()) {
+                if let Ok(found) = JsFuture::from(Promise::resolve(&hit)).await {
+                    if let Ok(response) = found.dyn_into::<Response>() {
+                        return with_source(response, "default");
+                    }
+                }
+            }
+        }
+        if let Ok(promise) = global_fetch(&url.into()) {
+            if let Ok(value) = JsFuture::from(promise).await {
+                if let Ok(response) = value.dyn_into::<Response>() {
+                    if response.ok() {
+                        return with_source(response, "default");
+                    }
+                }
+            }
+        }
+        let pixel = js_sys::Uint8Array::from(TRANSPARENT_GIF);
+        let parts = js_sys::Array::of1(&pixel);
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("image/gif");
+        let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+            .unwrap_or_else(|_| Blob::new().expect("an empty Blob"));
+        image_response(&blob, "default")
+    }
+}
+
+/// A 1×1 transparent GIF: the answer of last resort.
+const TRANSPARENT_GIF: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// The Cache API cache name for a namespace and version.
+pub fn cache_name(namespace: &str, version: u32) -> String {
+    format!("avatar-cache:{namespace}:v{version}")
+}
+
+fn read_worker_config(value: JsValue) -> Result<(Config, WorkerOptions, Option<Function>), Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok((
+            Config::from_json(serde_json::Value::Null)?,
+            WorkerOptions::default(),
+            None,
+        ));
+    }
+    if !value.is_object() || js_sys::Array::is_array(&value) {
+        return Err(Error::config("config", "must be an object"));
+    }
+    let plain = Object::assign(&Object::new(), value.unchecked_ref());
+    let mut own = serde_json::Map::new();
+    for name in ["storageOrigins", "avatarPath"] {
+        let field = Reflect::get(&plain, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let json: serde_json::Value = if field.is_undefined() {
+            serde_json::Value::Null
+        } else {
+            serde_wasm_bindgen::from_value(field)
+                .map_err(|_| Error::config(name, "must be plain data (strings)"))?
+        };
+        own.insert(name.into(), json);
+        let _ = Reflect::delete_property(&plain, &name.into());
+    }
+    let options = WorkerOptions::from_json(&serde_json::Value::Object(own))?;
+    let rest: AvatarCacheConfig = plain.unchecked_into();
+    let (config, fetch, _on_event) = read_config(Some(rest))?;
+    Ok((config, options, fetch))
+}
+
+fn image_response(body: &Blob, source: &str) -> Response {
+    let headers = Headers::new().expect("Headers");
+    let _ = headers.set("Content-Type", &body.type_());
+    let _ = headers.set("Cache-Control", ANSWER_CACHE_CONTROL);
+    let _ = headers.set(SOURCE_HEADER, source);
+    let init = ResponseInit::new();
+    init.set_status(200);
+    init.set_headers(&headers);
+    Response::new_with_opt_blob_and_init(Some(body), &init).expect("a Response from a Blob")
+}
+
+/// `response` with the source header (a copy: fetched and cached responses are immutable).
+fn with_source(response: Response, source: &str) -> Response {
+    let headers = Headers::new_with_headers(&response.headers()).expect("Headers");
+    let _ = headers.set(SOURCE_HEADER, source);
+    let init = ResponseInit::new();
+    init.set_status(response.status());
+    init.set_headers(&headers);
+    match response.body() {
+        Some(body) => {
+            Response::new_with_opt_readable_stream_and_init(Some(&body), &init).unwrap_or(response)
+        }
+        None => response,
+    }
+}
+
+async fn within_pixel_cap(body: &Blob, mime: &str) -> bool {
+    let Ok(buffer) = JsFuture::from(body.array_buffer()).await else {
+        return false;
+    };
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    declared_dimensions(mime, &bytes).is_none_or(|d| d.pixels() <= MAX_IMAGE_PIXELS)
+}
+
+async fn opaque_fetch(url: &str) -> Option<Response> {
+    let init = RequestInit::new();
+    init.set_mode(RequestMode::NoCors);
+    let request = Request::new_with_str_and_init(url, &init).ok()?;
+    let value = JsFuture::from(global_fetch(&request.into()).ok()?)
+        .await
+        .ok()?;
+    value.dyn_into::<Response>().ok()
+}
+
+fn global_fetch(input: &JsValue) -> Result<Promise, JsValue> {
+    let global = js_sys::global();
+    let fetch: Function = Reflect::get(&global, &"fetch".into())?.dyn_into()?;
+    fetch.call1(&global, input)?.dyn_into()
+}
+
+fn caches() -> Option<JsValue> {
+    Reflect::get(&js_sys::global(), &"caches".into())
+        .ok()
+        .filter(|c| c.is_object())
+}
+
+fn call0(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &name.into())?.dyn_into()?;
+    f.call0(target)
+}
+
+fn call1(target: &JsValue, name: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &name.into())?.dyn_into()?;
+    f.call1(target, arg)
+}
+
+/// The global scope's origin (`self.location.origin`).
+fn location_origin() -> String {
+    Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|l| Reflect::get(&l, &"origin".into()))
+        .ok()
+        .and_then(|o| o.as_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,233 @@
+//! Picture records kept in IndexedDB, for contexts without localStorage (a service worker).
+//!
+//! [`IdbRecordStore`] implements the synchronous [`RecordStore`] the hierarchy reads like
+//! localStorage: every record of the namespace is read once when the store opens (records are
+//! small JSON strings), reads answer from that copy, and writes go to the copy at once and to
+//! IndexedDB in a transaction of their own (requests of one connection run in order, so nothing
+//! is awaited). Rows of another version are deleted when the store opens.
+//!
+//! # Schema (database `<config.database_name()>:records`, version 1)
+//!
+//! | store | key | value |
+//! |---|---|---|
+//! | [`RECORDS_STORE`] | `<ns>:local:<escaped userId>:v<version>` (the localStorage key) | the record's JSON |
+//!
+//! The images stay in the pages' database ([`crate::layers::idb`]), so pages and the worker
+//! share the bytes; only the records, which pages keep in localStorage, live here.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::key::Keys;
+use crate::layers::network::js_error;
+use crate::layers::RecordStore;
+use crate::record::PictureRecord;
+use crate::vocabulary::Layer;
+
+/// The object store of the records database.
+pub const RECORDS_STORE: &str = "records";
+
+/// The records database of a namespace.
+pub fn records_database_name(config: &Config) -> String {
+    format!("{}:records", config.database_name())
+}
+
+/// User → record over IndexedDB, read once at open, written through.
+pub struct IdbRecordStore {
+    db: IdbDatabase,
+    keys: Keys,
+    version: u32,
+    clock: Rc<dyn Clock>,
+    /// key → JSON, as in the database.
+    rows: RefCell<HashMap<String, String>>,
+}
+
+impl IdbRecordStore {
+    /// Opens (creating) the records database of `config.namespace`, reads its current-version
+    /// rows and deletes the rest. Fails where IndexedDB is missing or refuses to open.
+    pub async fn open(config: &Config, clock: Rc<dyn Clock>) -> Result<IdbRecordStore> {
+        let factory: IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or(Error::StorageUnavailable {
+                layer: Layer::IndexedDb,
+                reason: "indexedDB is missing".into(),
+            })?;
+        let open = factory
+            .open_with_u32(&records_database_name(config), 1)
+            .map_err(|e| js_error(&e))?;
+        let upgrading: IdbOpenDbRequest = open.clone();
+        let on_upgrade = Closure::once_into_js(move || {
+            if let Some(db) = upgrading
+                .result()
+                .ok()
+                .and_then(|r| r.dyn_into::<IdbDatabase>().ok())
+            {
+                if !db.object_store_names().contains(RECORDS_STORE) {
+                    let _ = db.create_object_store(RECORDS_STORE);
+                }
+            }
+        });
+        open.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let db: IdbDatabase = request_done(&open).await?.unchecked_into();
+        // Another context upgrading or deleting the database: let it, this copy keeps working.
+        let closer = db.clone();
+        let on_version = Closure::once_into_js(move || closer.close());
+        db.set_onversionchange(Some(on_version.unchecked_ref()));
+
+        let keys = Keys::new(&config.namespace, config.version);
+        let tx = db
+            .transaction_with_str_and_mode(RECORDS_STORE, IdbTransactionMode::Readonly)
+            .map_err(|e| js_error(&e))?;
+        let store = tx.object_store(RECORDS_STORE).map_err(|e| js_error(&e))?;
+        let all_keys = store.get_all_keys().map_err(|e| js_error(&e))?;
+        let all_values = store.get_all().map_err(|e| js_error(&e))?;
+        let found_keys: Array = request_done(&all_keys).await?.unchecked_into();
+        let found_values: Array = request_done(&all_values).await?.unchecked_into();
+        let mut rows = HashMap::new();
+        let mut stale = Vec::new();
+        for (key, value) in found_keys.iter().zip(found_values.iter()) {
+            let current = key.as_string().filter(|k| {
+                keys.parse_any_version(k)
+                    .is_some_and(|p| p.layer == Layer::Local && p.version == config.version)
+            });
+            match (current, value.as_string()) {
+                (Some(k), Some(v)) => {
+                    rows.insert(k, v);
+                }
+                _ => stale.push(key),
+            }
+        }
+        let store = IdbRecordStore {
+            db,
+            keys,
+            version: config.version,
+            clock,
+            rows: RefCell::new(rows),
+        };
+        for key in stale {
+            store.write(|s| s.delete(&key).map(drop));
+        }
+        Ok(store)
+    }
+
+    /// How many records are stored.
+    pub fn len(&self) -> usize {
+        self.rows.borrow().len()
+    }
+
+    /// Whether no record is stored.
+    pub fn is_empty(&self) -> bool {
+        self.rows.borrow().is_empty()
+    }
+
+    /// Runs `op` on the store in a readwrite transaction of its own; not awaited (the
+    /// connection runs its transactions in order). A failure is logged, never thrown.
+    fn write(&self, op: impl FnOnce(&web_sys::IdbObjectStore) -> std::result::Result<(), JsValue>) {
+        let result = self
+            .db
+            .transaction_with_str_and_mode(RECORDS_STORE, IdbTransactionMode::Readwrite)
+            .and_then(|tx| tx.object_store(RECORDS_STORE))
+            .and_then(|store| op(&store));
+        if let Err(e) = result {
+            web_sys::console::warn_2(&"[avatar-cache] record write failed".into(), &e);
+        }
+    }
+}
+
+impl RecordStore for IdbRecordStore {
+    fn get(&self, user_id: &str) -> Result<Option<PictureRecord>> {
+        let key = self.keys.record_key(user_id);
+        let Some(text) = self.rows.borrow().get(&key).cloned() else {
+            return Ok(None);
+        };
+        match PictureRecord::decode(&text, user_id, self.version, self.clock.now_ms()) {
+            Ok(record) => Ok(Some(record)),
+            Err(e) => {
+                self.remove(user_id)?;
+                Err(e)
+            }
+        }
+    }
+
+    fn put(&self, record: &PictureRecord) -> Result<()> {
+        let key = self.keys.record_key(&record.user_id);
+        let text = record.to_json();
+        self.rows.borrow_mut().insert(key.clone(), text.clone());
+        self.write(|s| s.put_with_key(&text.into(), &key.into()).map(drop));
+        Ok(())
+    }
+
+    fn remove(&self, user_id: &str) -> Result<()> {
+        let key = self.keys.record_key(user_id);
+        self.rows.borrow_mut().remove(&key);
+        self.write(|s| s.delete(&key.into()).map(drop));
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        self.rows.borrow_mut().clear();
+        self.write(|s| s.clear().map(drop));
+        Ok(())
+    }
+
+    fn bytes_used(&self) -> u64 {
+        self.rows
+            .borrow()
+            .iter()
+            .map(|(k, v)| 2 * (k.encode_utf16().count() + v.encode_utf16().count()) as u64)
+            .sum()
+    }
+
+    fn records(&self) -> Vec<PictureRecord> {
+        let now = self.clock.now_ms();
+        let rows: Vec<(String, String)> = self
+            .rows
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        rows.into_iter()
+            .filter_map(|(key, text)| {
+                let user = self.keys.parse_any_version(&key)?.id;
+                PictureRecord::decode(&text, &user, self.version, now).ok()
+            })
+            .collect()
+    }
+}
+
+/// Resolves with `request.result` on `success`, fails with the request's error otherwise.
+async fn request_done(request: &IdbRequest) -> Result<JsValue> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        let ok = request.clone();
+        let on_success = Closure::once_into_js(move || {
+            let _ = resolve.call1(
+                &JsValue::UNDEFINED,
+                &ok.result().unwrap_or(JsValue::UNDEFINED),
+            );
+        });
+        let failed = request.clone();
+        let on_error = Closure::once_into_js(move || {
+            let error = failed
+                .error()
+                .ok()
+                .flatten()
+                .map(JsValue::from)
+                .unwrap_or_else(|| JsValue::from_str("IndexedDB request failed"));
+            let _ = reject.call1(&JsValue::UNDEFINED, &error);
+        });
+        request.set_onsuccess(Some(on_success.unchecked_ref()));
+        request.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map_err(|e| js_error(&e))
+}

@@ -1,0 +1,319 @@
+//! The Service Worker layer's decisions (DESIGN.md §3 "Service Worker layer"), in pure Rust.
+//!
+//! A module service worker calls `serveAvatars(config)` (the package's `./sw` entry, a small JS
+//! file that routes fetch events into [`crate::js`]'s `AvatarWorker`). What is decided here:
+//!
+//! - [`WorkerOptions`]: the two config fields only the worker reads, `storageOrigins` (default
+//!   `[]`) and `avatarPath` (default `/avatar`), validated like the rest of the config (the
+//!   error names the field);
+//! - [`WorkerOptions::route`]: which requests the worker answers: `GET {avatarPath}/{userId}` on
+//!   its own origin (the user's picture through the hierarchy), image requests to a storage
+//!   origin (keyed by [`unsigned_url`]), and nothing else;
+//! - [`unsigned_url`]: a presigned URL without its `X-Amz-*` signature, so the same image keeps
+//!   one key however often it is signed again.
+
+use crate::error::{Error, Result};
+use crate::policy::presign::origin_of;
+
+/// The default of `avatarPath`.
+pub const DEFAULT_AVATAR_PATH: &str = "/avatar";
+
+/// The largest image the worker stores from a storage origin, in declared pixels (4096 × 4096).
+pub const MAX_IMAGE_PIXELS: u64 = 4096 * 4096;
+
+/// The `Cache-Control` of the worker's answers: the page may reuse the picture for a while
+/// without asking the worker again (the worker itself never keeps answers in the HTTP cache).
+pub const ANSWER_CACHE_CONTROL: &str = "private, max-age=300";
+
+/// The config fields that only the service worker reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerOptions {
+    /// Origins of object storage (`https://bucket.example`), lower-cased, no trailing slash.
+    pub storage_origins: Vec<String>,
+    /// Path prefix of `GET {avatarPath}/{userId}`, starting with `/`, no trailing slash.
+    pub avatar_path: String,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            storage_origins: Vec::new(),
+            avatar_path: DEFAULT_AVATAR_PATH.into(),
+        }
+    }
+}
+
+/// What the worker does with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET {avatarPath}/{userId}`: the user's picture through the hierarchy.
+    Avatar {
+        /// The user id, percent-decoded.
+        user_id: String,
+    },
+    /// An image on a storage origin: stored bytes under `key`, else a checked download.
+    Storage {
+        /// The URL without its signature: the image's id in the image store.
+        key: String,
+    },
+    /// Not the worker's business: the network answers as if there were no worker.
+    Pass,
+}
+
+impl WorkerOptions {
+    /// Reads `storageOrigins` and `avatarPath` from the config object (as JSON). Other fields are
+    /// left to [`crate::Config::from_json`]; `null` or absent fields take their defaults.
+    pub fn from_json(value: &serde_json::Value) -> Result<WorkerOptions> {
+        let mut options = WorkerOptions::default();
+        let Some(map) = value.as_object() else {
+            return Ok(options);
+        };
+        match map.get("storageOrigins") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::Array(items)) => {
+                for item in items {
+                    let origin = item.as_str().ok_or_else(|| {
+                        Error::config("storageOrigins", "must be an array of strings")
+                    })?;
+                    options.storage_origins.push(storage_origin(origin)?);
+                }
+            }
+            Some(_) => {
+                return Err(Error::config(
+                    "storageOrigins",
+                    "must be an array of strings",
+                ))
+            }
+        }
+        match map.get("avatarPath") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::String(path)) => options.avatar_path = avatar_path(path)?,
+            Some(_) => return Err(Error::config("avatarPath", "must be a string")),
+        }
+        Ok(options)
+    }
+
+    /// What to do with a `method` request for `url` (absolute) whose `destination` is the
+    /// Fetch standard's (`"image"` for `<img>`), made under the worker's `own_origin`.
+    pub fn route(&self, method: &str, url: &str, destination: &str, own_origin: &str) -> Route {
+        if !method.eq_ignore_ascii_case("GET") {
+            return Route::Pass;
+        }
+        let origin = origin_of(url);
+        if origin.is_empty() {
+            return Route::Pass;
+        }
+        let rest = &url[origin.len()..];
+        if origin.eq_ignore_ascii_case(own_origin) {
+            let path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+            if let Some(tail) = path
+                .strip_prefix(self.avatar_path.as_str())
+                .and_then(|t| t.strip_prefix('/'))
+            {
+                if !tail.is_empty() && !tail.contains('/') {
+                    if let Some(user_id) = percent_decode(tail).filter(|u| !u.is_empty()) {
+                        return Route::Avatar { user_id };
+                    }
+                }
+            }
+        }
+        if destination == "image"
+            && self
+                .storage_origins
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(origin))
+        {
+            return Route::Storage {
+                key: unsigned_url(url),
+            };
+        }
+        Route::Pass
+    }
+}
+
+fn storage_origin(origin: &str) -> Result<String> {
+    let trimmed = origin.trim().trim_end_matches('/');
+    let own = origin_of(trimmed);
+    let scheme_ok = trimmed.starts_with("http://") || trimmed.starts_with("https://");
+    if own.is_empty() || own.len() != trimmed.len() || !scheme_ok || own.ends_with("//") {
+        return Err(Error::config(
+            "storageOrigins",
+            format!("\"{origin}\" is not an http(s) origin such as \"https://bucket.example\""),
+        ));
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
+fn avatar_path(path: &str) -> Result<String> {
+    let trimmed = path.trim_end_matches('/');
+    if !path.starts_with('/')
+        || trimmed.is_empty()
+        || trimmed.starts_with("//")
+        || trimmed.contains(['?', '#', '\\'])
+        || trimmed.chars().any(char::is_whitespace)
+    {
+        return Err(Error::config(
+            "avatarPath",
+            format!("\"{path}\" is not a path such as \"/avatar\" (leading /, no query)"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// `url` without its fragment and without every `X-Amz-*` query parameter (case-insensitive);
+/// the other parameters keep their order. The same image signed twice gives the same string.
+pub fn unsigned_url(url: &str) -> String {
+    let url = &url[..url.find('#').unwrap_or(url.len())];
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            !p.get(..6)
+                .is_some_and(|head| head.eq_ignore_ascii_case("x-amz-"))
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+/// `%XX` escapes decoded (UTF-8); `None` for a malformed escape or invalid UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const OWN: &str = "https://app.example";
+
+    fn options() -> WorkerOptions {
+        WorkerOptions::from_json(&json!({ "storageOrigins": ["https://S3.example/"] })).unwrap()
+    }
+
+    #[test]
+    fn defaults_when_absent() {
+        assert_eq!(
+            WorkerOptions::from_json(&json!({})).unwrap(),
+            WorkerOptions::default()
+        );
+        assert_eq!(
+            WorkerOptions::from_json(&serde_json::Value::Null).unwrap(),
+            WorkerOptions::default()
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        for bad in [
+            json!({ "storageOrigins": "https://s3.example" }),
+            json!({ "storageOrigins": [1] }),
+            json!({ "storageOrigins": ["https://s3.example/bucket"] }),
+            json!({ "storageOrigins": ["ftp://s3.example"] }),
+            json!({ "storageOrigins": ["s3.example"] }),
+        ] {
+            let e = WorkerOptions::from_json(&bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::ConfigInvalid { field, .. } if field == "storageOrigins"),
+                "{bad}: {e}"
+            );
+        }
+        for bad in [
+            json!({ "avatarPath": 3 }),
+            json!({ "avatarPath": "avatar" }),
+            json!({ "avatarPath": "/" }),
+            json!({ "avatarPath": "/a?x" }),
+        ] {
+            let e = WorkerOptions::from_json(&bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::ConfigInvalid { field, .. } if field == "avatarPath"),
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(
+            WorkerOptions::from_json(&json!({ "avatarPath": "/pics/" }))
+                .unwrap()
+                .avatar_path,
+            "/pics"
+        );
+    }
+
+    #[test]
+    fn avatar_path_routes_same_origin_gets() {
+        let o = options();
+        assert_eq!(
+            o.route("GET", "https://app.example/avatar/42?v=1", "image", OWN),
+            Route::Avatar {
+                user_id: "42".into()
+            }
+        );
+        assert_eq!(
+            o.route("GET", "https://app.example/avatar/a%20b", "", OWN),
+            Route::Avatar {
+                user_id: "a b".into()
+            }
+        );
+        for pass in [
+            ("POST", "https://app.example/avatar/42"),
+            ("GET", "https://app.example/avatar/"),
+            ("GET", "https://app.example/avatar/4/2"),
+            ("GET", "https://app.example/avatars/42"),
+            ("GET", "https://app.example/avatar/%zz"),
+            ("GET", "https://other.example/avatar/42"),
+        ] {
+            assert_eq!(
+                o.route(pass.0, pass.1, "image", OWN),
+                Route::Pass,
+                "{pass:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn storage_images_are_keyed_without_their_signature() {
+        let o = options();
+        let a = "https://s3.example/avatars/img1?X-Amz-Date=20240101T000000Z&X-Amz-Expires=3600&X-Amz-Signature=aa";
+        let b = "https://s3.example/avatars/img1?x-amz-date=20250101T000000Z&X-Amz-Signature=bb#f";
+        let key = Route::Storage {
+            key: "https://s3.example/avatars/img1".into(),
+        };
+        assert_eq!(o.route("GET", a, "image", OWN), key);
+        assert_eq!(o.route("GET", b, "image", OWN), key);
+        // Not an <img>, or not a storage origin: left alone.
+        assert_eq!(o.route("GET", a, "", OWN), Route::Pass);
+        assert_eq!(
+            o.route("GET", "https://cdn.example/x.png", "image", OWN),
+            Route::Pass
+        );
+    }
+
+    #[test]
+    fn unsigned_url_keeps_other_parameters() {
+        assert_eq!(
+            unsigned_url("https://s/a?size=2&X-Amz-Signature=x&b=1"),
+            "https://s/a?size=2&b=1"
+        );
+        assert_eq!(unsigned_url("https://s/a"), "https://s/a");
+        assert_eq!(unsigned_url("https://s/a?"), "https://s/a");
+    }
+}

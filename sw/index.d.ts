@@ -1,0 +1,15 @@
+import type { AvatarCacheConfig, AvatarWorker } from "./avatar_cache.js";
+
+/** `AvatarCacheConfig` plus the fields only the service worker reads. */
+export interface ServeAvatarsConfig extends AvatarCacheConfig {
+  /** Origins of object storage whose `<img>` requests the worker answers from stored bytes. Default `[]`. */
+  storageOrigins?: string[];
+  /** `GET {avatarPath}/{userId}` on the worker's origin answers the user's picture. Default `"/avatar"`. */
+  avatarPath?: string;
+}
+
+/**
+ * Serves avatars from the app's module service worker. Call once at its top level. Rejects for a
+ * bad config (logged in the worker and posted to pages as `{ type: "avatar-cache:sw-error", field, message }`).
+ */
+export function serveAvatars(config?: ServeAvatarsConfig): Promise<AvatarWorker>;

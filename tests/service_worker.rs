@@ -1,0 +1,291 @@
+//! The Service Worker layer, run inside a real service worker (`run_in_service_worker`): the
+//! `AvatarWorker` that `avatar-cache/sw`'s `serveAvatars` drives, called the way `sw.js` calls
+//! it, against the fake backend of `common` (an injected `fetch`).
+//!
+//! Engines: Chromium runs this suite (chromedriver). Firefox (geckodriver) and WebKitGTK
+//! (WebKitWebDriver) are tried by the README's commands; see the README's Tests section for
+//! what each engine's runner allows.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use avatar_cache::js::{AvatarCache, AvatarWorker};
+use avatar_cache::layers::runtime::sleep;
+use common::*;
+use js_sys::{Object, Reflect, Uint8Array};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::Response;
+
+wasm_bindgen_test_configure!(run_in_service_worker);
+
+async fn open_worker(config: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(AvatarWorker::open(Some(config.unchecked_into()))).await
+}
+
+fn call(target: &JsValue, name: &str, args: &[JsValue]) -> JsValue {
+    let f: js_sys::Function = Reflect::get(target, &name.into()).unwrap().unchecked_into();
+    f.apply(target, &args.iter().collect::<js_sys::Array>())
+        .unwrap()
+}
+
+/// A request as a fetch event carries it (script cannot make a `Request` whose destination is
+/// `image`, so this is a plain object with the fields the worker reads).
+fn request(url: &str, destination: &str) -> JsValue {
+    let r = Object::new();
+    Reflect::set(&r, &"method".into(), &"GET".into()).unwrap();
+    Reflect::set(&r, &"url".into(), &url.into()).unwrap();
+    Reflect::set(&r, &"destination".into(), &destination.into()).unwrap();
+    r.into()
+}
+
+struct Answer {
+    status: u16,
+    source: String,
+    content_type: String,
+    cache_control: String,
+    bytes: Vec<u8>,
+}
+
+async fn respond(worker: &JsValue, url: &str, destination: &str) -> Answer {
+    let promise: js_sys::Promise =
+        call(worker, "respond", &[request(url, destination)]).unchecked_into();
+    let response: Response = JsFuture::from(promise).await.unwrap().unchecked_into();
+    let header = |name: &str| response.headers().get(name).unwrap().unwrap_or_default();
+    let (status, source, content_type, cache_control) = (
+        response.status(),
+        header("x-avatar-cache"),
+        header("content-type"),
+        header("cache-control"),
+    );
+    let buffer = JsFuture::from(response.array_buffer().unwrap())
+        .await
+        .unwrap();
+    Answer {
+        status,
+        source,
+        content_type,
+        cache_control,
+        bytes: Uint8Array::new(&buffer).to_vec(),
+    }
+}
+
+fn own_origin() -> String {
+    let location = Reflect::get(&js_sys::global(), &"location".into()).unwrap();
+    Reflect::get(&location, &"origin".into())
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
+fn signed(image: &str, signature: &str) -> String {
+    format!("{BUCKET}/{image}.png?X-Amz-Date=20240101T000000Z&X-Amz-Expires=1&X-Amz-Signature={signature}")
+}
+
+#[wasm_bindgen_test]
+async fn runs_in_a_service_worker_global_scope() {
+    let name = Reflect::get(&js_sys::global(), &"constructor".into())
+        .and_then(|c| Reflect::get(&c, &"name".into()))
+        .unwrap();
+    assert_eq!(
+        name.as_string().as_deref(),
+        Some("ServiceWorkerGlobalScope")
+    );
+    assert!(Reflect::get(&js_sys::global(), &"localStorage".into())
+        .unwrap()
+        .is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_field_is_rejected_by_name() {
+    let backend = FakeBackend::new();
+    for (extra, field) in [
+        (
+            json!({ "storageOrigins": "https://s3.test" }),
+            "storageOrigins",
+        ),
+        (
+            json!({ "storageOrigins": ["https://s3.test/avatars"] }),
+            "storageOrigins",
+        ),
+        (json!({ "avatarPath": "avatar" }), "avatarPath"),
+        (json!({ "idb": { "maxBytes": -1 } }), "idb.maxBytes"),
+        (json!({ "storageOrigin": [] }), "storageOrigin"),
+    ] {
+        let error = open_worker(config(&namespace(), &backend, extra.clone()))
+            .await
+            .expect_err(&extra.to_string());
+        let got = Reflect::get(&error, &"field".into()).unwrap().as_string();
+        assert_eq!(got.as_deref(), Some(field), "{extra}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_stored_storage_image_answers_without_network_whatever_the_signature() {
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(
+        &namespace(),
+        &backend,
+        json!({ "storageOrigins": ["https://s3.test"] }),
+    ))
+    .await
+    .unwrap();
+    let first = respond(&worker, &signed("img-a", "one"), "image").await;
+    assert_eq!(
+        (first.status, first.source.as_str()),
+        (200, "storage-network")
+    );
+    assert_eq!(first.content_type, "image/png");
+    assert_eq!(first.bytes, png("img-a"));
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+
+    // Signed again (and long expired), with storage down: the stored bytes answer.
+    backend.fault(Endpoint::Download, Fault::Reject);
+    let again = respond(&worker, &signed("img-a", "two"), "image").await;
+    assert_eq!(
+        (again.status, again.source.as_str()),
+        (200, "storage-indexeddb")
+    );
+    assert_eq!(again.bytes, png("img-a"));
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+}
+
+#[wasm_bindgen_test]
+async fn an_unknown_image_that_cannot_be_fetched_answers_the_default_picture() {
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(
+        &namespace(),
+        &backend,
+        json!({ "storageOrigins": ["https://s3.test"] }),
+    ))
+    .await
+    .unwrap();
+    backend.fault(Endpoint::Download, Fault::Reject);
+    let answer = respond(&worker, &signed("img-never", "x"), "image").await;
+    assert_eq!((answer.status, answer.source.as_str()), (200, "default"));
+    assert!(
+        answer.content_type.starts_with("image/"),
+        "{}",
+        answer.content_type
+    );
+    assert!(!answer.bytes.is_empty());
+
+    // Not an image at all (HTML from a misconfigured bucket): never handed to the <img>.
+    backend.fault(
+        Endpoint::Download,
+        Fault::Body {
+            content_type: Some("text/html"),
+            body: b"<script>alert(1)</script>".to_vec(),
+        },
+    );
+    let html = respond(&worker, &signed("img-html", "x"), "image").await;
+    assert_eq!(html.source, "default");
+}
+
+#[wasm_bindgen_test]
+async fn avatar_path_answers_the_users_picture_through_the_hierarchy() {
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(&namespace(), &backend, json!({})))
+        .await
+        .unwrap();
+    let url = format!("{}/avatar/u1", own_origin());
+    assert!(call(
+        &worker,
+        "handles",
+        &["GET".into(), url.as_str().into(), "image".into()]
+    )
+    .is_truthy());
+    let first = respond(&worker, &url, "image").await;
+    assert_eq!((first.status, first.source.as_str()), (200, "network"));
+    assert_eq!(first.bytes, png("img-u1"));
+    assert!(
+        first.cache_control.contains("max-age"),
+        "{}",
+        first.cache_control
+    );
+    let second = respond(&worker, &url, "image").await;
+    assert_eq!(second.source, "memory");
+    assert_eq!(backend.calls(Endpoint::User), 1);
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+
+    // Offline: a user never seen gets the default picture, not an error page.
+    backend.fault(Endpoint::User, Fault::Reject);
+    let unseen = respond(&worker, &format!("{}/avatar/u2", own_origin()), "image").await;
+    assert_eq!((unseen.status, unseen.source.as_str()), (200, "default"));
+}
+
+#[wasm_bindgen_test]
+async fn records_survive_a_worker_restart_in_indexeddb() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    let url = format!("{}/avatar/u1", own_origin());
+    respond(&worker, &url, "image").await;
+    call(&worker, "close", &[]);
+    sleep(50.0).await; // the write-behind of the image
+    let restarted = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    backend.fault(Endpoint::User, Fault::Reject);
+    backend.fault(Endpoint::Download, Fault::Reject);
+    let answer = respond(&restarted, &url, "image").await;
+    // No API call below: the record came from the worker's IndexedDB records, the bytes
+    // from the shared image store.
+    assert_eq!(answer.source, "indexeddb");
+    assert_eq!(answer.bytes, png("img-u1"));
+    assert_eq!(backend.calls(Endpoint::User), 1);
+}
+
+#[wasm_bindgen_test]
+async fn an_upload_in_a_tab_reaches_the_worker_before_its_next_answer() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    let url = format!("{}/avatar/u1", own_origin());
+    assert_eq!(respond(&worker, &url, "image").await.bytes, png("img-u1"));
+
+    // A page's cache of the same namespace (here in the same scope: BroadcastChannel delivers
+    // between objects of one context too) uploads a new picture.
+    let page = JsFuture::from(AvatarCache::open(Some(
+        config(&ns, &backend, json!({})).unchecked_into(),
+    )))
+    .await
+    .unwrap();
+    let upload = blob(&png("img-new"), "image/png");
+    let done: js_sys::Promise = call(
+        &page,
+        "setPicture",
+        &["u1".into(), "img-new".into(), upload.into()],
+    )
+    .unchecked_into();
+    JsFuture::from(done).await.unwrap();
+    backend.fault(Endpoint::Download, Fault::Reject);
+    let mut latest = Vec::new();
+    for _ in 0..100 {
+        latest = respond(&worker, &url, "image").await.bytes;
+        if latest == png("img-new") {
+            break;
+        }
+        sleep(20.0).await;
+    }
+    assert_eq!(
+        latest,
+        png("img-new"),
+        "the worker serves the uploaded picture"
+    );
+
+    // clear() in the tab: the worker forgets the user too.
+    let cleared: js_sys::Promise = call(&page, "clear", &[]).unchecked_into();
+    JsFuture::from(cleared).await.unwrap();
+    backend.fault(Endpoint::User, Fault::Reject);
+    let mut source = String::new();
+    for _ in 0..100 {
+        source = respond(&worker, &url, "image").await.source;
+        if source == "default" {
+            break;
+        }
+        sleep(20.0).await;
+    }
+    assert_eq!(source, "default");
+}

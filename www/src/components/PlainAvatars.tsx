@@ -1,0 +1,19 @@
+// The same friends as plain <img src="/avatar/{id}"> elements: no script involved per picture.
+// The service worker (avatar-cache/sw, /avatar-sw.js) answers them from the shared store; before
+// it controls the page, the backend answers with a redirect to the presigned URL.
+import type { User } from "../api";
+
+export function PlainAvatars({ users }: { users: User[] }) {
+  return (
+    <section className="plain-avatars">
+      <h2>Plain &lt;img&gt; (service worker)</h2>
+      <ul className="friends-grid" data-testid="plain-avatars">
+        {users.map((u) => (
+          <li key={u.id}>
+            <img src={`/avatar/${encodeURIComponent(u.id)}`} alt={u.name} width={40} height={40} data-plain-user={u.id} />
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
