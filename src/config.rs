@@ -96,6 +96,10 @@ export interface AvatarCacheConfig {
   debug?: boolean;
   /** Register on globalThis.__AVATAR_CACHE__[namespace] for the devtools console. Default true. */
   devtools?: boolean;
+  /** Service worker only: origins of object storage whose images it serves. Default []. */
+  storageOrigins?: string[];
+  /** Service worker only: it answers GET {avatarPath}/{userId}. Default "/avatar". */
+  avatarPath?: string;
   /** Told of loads, evictions, errors and refreshes (analytics). */
   onEvent?: (event: CacheEvent) => void;
 }
@@ -231,6 +235,12 @@ pub struct Config {
     pub debug: bool,
     /// Register the cache on `globalThis.__AVATAR_CACHE__` (by namespace) for the console.
     pub devtools: bool,
+    /// Service worker: origins of object storage (`https://bucket.example`), lower-cased, no
+    /// trailing slash.
+    pub storage_origins: Vec<String>,
+    /// Service worker: path prefix of `GET {avatarPath}/{userId}`, starting with `/`, no
+    /// trailing slash.
+    pub avatar_path: String,
 }
 
 impl Default for Config {
@@ -351,6 +361,30 @@ impl Config {
         let cross_tab = top.flag("crossTab", true);
         let debug = top.flag("debug", false);
         let devtools = top.flag("devtools", true);
+        let storage_origins = top
+            .strings("storageOrigins")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|origin| {
+                let checked = storage_origin(origin);
+                top.check(
+                    "storageOrigins",
+                    checked.is_ok(),
+                    checked.clone().err().unwrap_or_default(),
+                );
+                checked.ok()
+            })
+            .collect();
+        let avatar_path = {
+            let path = top.string("avatarPath").unwrap_or_else(|| "/avatar".into());
+            let checked = avatar_path(&path);
+            top.check(
+                "avatarPath",
+                checked.is_ok(),
+                checked.clone().err().unwrap_or_default(),
+            );
+            checked.unwrap_or_else(|_| "/avatar".into())
+        };
         Config {
             api_base,
             user_path,
@@ -377,6 +411,8 @@ impl Config {
             cross_tab,
             debug,
             devtools,
+            storage_origins,
+            avatar_path,
         }
     }
 
@@ -412,6 +448,35 @@ impl Config {
 }
 
 /// `allowedTypes` as given, lower-cased; each must be an `image/` MIME type without parameters.
+/// `https://Bucket.example/` → `https://bucket.example`; refused unless an http(s) origin.
+fn storage_origin(origin: &str) -> std::result::Result<String, String> {
+    let trimmed = origin.trim().trim_end_matches('/');
+    let own = crate::policy::presign::origin_of(trimmed);
+    let scheme_ok = trimmed.starts_with("http://") || trimmed.starts_with("https://");
+    if own.is_empty() || own.len() != trimmed.len() || !scheme_ok || own.ends_with("//") {
+        return Err(format!(
+            "\"{origin}\" is not an http(s) origin such as \"https://bucket.example\""
+        ));
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
+/// `/avatar/` → `/avatar`; refused unless a path with a leading `/` and no query.
+fn avatar_path(path: &str) -> std::result::Result<String, String> {
+    let trimmed = path.trim_end_matches('/');
+    if !path.starts_with('/')
+        || trimmed.is_empty()
+        || trimmed.starts_with("//")
+        || trimmed.contains(['?', '#', '\\'])
+        || trimmed.chars().any(char::is_whitespace)
+    {
+        return Err(format!(
+            "\"{path}\" is not a path such as \"/avatar\" (leading /, no query)"
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
 fn allowed_types(top: &Fields<'_>, types: Vec<String>) -> Vec<String> {
     top.check(
         "allowedTypes",

@@ -10,7 +10,7 @@
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -339,32 +339,9 @@ pub fn cache_name(namespace: &str, version: u32) -> String {
 }
 
 fn read_worker_config(value: JsValue) -> Result<(Config, WorkerOptions, Option<Function>), Error> {
-    if value.is_undefined() || value.is_null() {
-        return Ok((
-            Config::from_json(serde_json::Value::Null)?,
-            WorkerOptions::default(),
-            None,
-        ));
-    }
-    if !value.is_object() || js_sys::Array::is_array(&value) {
-        return Err(Error::config("config", "must be an object"));
-    }
-    let plain = Object::assign(&Object::new(), value.unchecked_ref());
-    let mut own = serde_json::Map::new();
-    for name in ["storageOrigins", "avatarPath"] {
-        let field = Reflect::get(&plain, &name.into()).unwrap_or(JsValue::UNDEFINED);
-        let json: serde_json::Value = if field.is_undefined() {
-            serde_json::Value::Null
-        } else {
-            serde_wasm_bindgen::from_value(field)
-                .map_err(|_| Error::config(name, "must be plain data (strings)"))?
-        };
-        own.insert(name.into(), json);
-        let _ = Reflect::delete_property(&plain, &name.into());
-    }
-    let options = WorkerOptions::from_json(&serde_json::Value::Object(own))?;
-    let rest: AvatarCacheConfig = plain.unchecked_into();
-    let (config, fetch, _on_event) = read_config(Some(rest))?;
+    let config = (!value.is_undefined() && !value.is_null()).then(|| value.unchecked_into());
+    let (config, fetch, _on_event) = read_config(config)?;
+    let options = WorkerOptions::from_config(&config);
     Ok((config, options, fetch))
 }
 

@@ -29,7 +29,6 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::key::Keys;
-use crate::layers::network::js_error;
 use crate::layers::RecordStore;
 use crate::record::PictureRecord;
 use crate::vocabulary::Layer;
@@ -65,7 +64,7 @@ impl IdbRecordStore {
             })?;
         let open = factory
             .open_with_u32(&records_database_name(config), 1)
-            .map_err(|e| js_error(&e))?;
+            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
         let upgrading: IdbOpenDbRequest = open.clone();
         let on_upgrade = Closure::once_into_js(move || {
             if let Some(db) = upgrading
@@ -88,10 +87,16 @@ impl IdbRecordStore {
         let keys = Keys::new(&config.namespace, config.version);
         let tx = db
             .transaction_with_str_and_mode(RECORDS_STORE, IdbTransactionMode::Readonly)
-            .map_err(|e| js_error(&e))?;
-        let store = tx.object_store(RECORDS_STORE).map_err(|e| js_error(&e))?;
-        let all_keys = store.get_all_keys().map_err(|e| js_error(&e))?;
-        let all_values = store.get_all().map_err(|e| js_error(&e))?;
+            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
+        let store = tx
+            .object_store(RECORDS_STORE)
+            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
+        let all_keys = store
+            .get_all_keys()
+            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
+        let all_values = store
+            .get_all()
+            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
         let found_keys: Array = request_done(&all_keys).await?.unchecked_into();
         let found_values: Array = request_done(&all_values).await?.unchecked_into();
         let mut rows = HashMap::new();
@@ -229,5 +234,7 @@ async fn request_done(request: &IdbRequest) -> Result<JsValue> {
         request.set_onsuccess(Some(on_success.unchecked_ref()));
         request.set_onerror(Some(on_error.unchecked_ref()));
     });
-    JsFuture::from(promise).await.map_err(|e| js_error(&e))
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))
 }

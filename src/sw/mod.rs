@@ -12,7 +12,6 @@
 //! - [`unsigned_url`]: a presigned URL without its `X-Amz-*` signature, so the same image keeps
 //!   one key however often it is signed again.
 
-use crate::error::{Error, Result};
 use crate::policy::presign::origin_of;
 
 /// The default of `avatarPath`.
@@ -61,36 +60,13 @@ pub enum Route {
 }
 
 impl WorkerOptions {
-    /// Reads `storageOrigins` and `avatarPath` from the config object (as JSON). Other fields are
-    /// left to [`crate::Config::from_json`]; `null` or absent fields take their defaults.
-    pub fn from_json(value: &serde_json::Value) -> Result<WorkerOptions> {
-        let mut options = WorkerOptions::default();
-        let Some(map) = value.as_object() else {
-            return Ok(options);
-        };
-        match map.get("storageOrigins") {
-            None | Some(serde_json::Value::Null) => {}
-            Some(serde_json::Value::Array(items)) => {
-                for item in items {
-                    let origin = item.as_str().ok_or_else(|| {
-                        Error::config("storageOrigins", "must be an array of strings")
-                    })?;
-                    options.storage_origins.push(storage_origin(origin)?);
-                }
-            }
-            Some(_) => {
-                return Err(Error::config(
-                    "storageOrigins",
-                    "must be an array of strings",
-                ))
-            }
+    /// The worker's fields of a validated config (`storageOrigins`, `avatarPath`: read and
+    /// checked with every other field in [`crate::Config`]).
+    pub fn from_config(config: &crate::Config) -> WorkerOptions {
+        WorkerOptions {
+            storage_origins: config.storage_origins.clone(),
+            avatar_path: config.avatar_path.clone(),
         }
-        match map.get("avatarPath") {
-            None | Some(serde_json::Value::Null) => {}
-            Some(serde_json::Value::String(path)) => options.avatar_path = avatar_path(path)?,
-            Some(_) => return Err(Error::config("avatarPath", "must be a string")),
-        }
-        Ok(options)
     }
 
     /// What to do with a `method` request for `url` (absolute) whose `destination` is the
@@ -129,35 +105,6 @@ impl WorkerOptions {
         }
         Route::Pass
     }
-}
-
-fn storage_origin(origin: &str) -> Result<String> {
-    let trimmed = origin.trim().trim_end_matches('/');
-    let own = origin_of(trimmed);
-    let scheme_ok = trimmed.starts_with("http://") || trimmed.starts_with("https://");
-    if own.is_empty() || own.len() != trimmed.len() || !scheme_ok || own.ends_with("//") {
-        return Err(Error::config(
-            "storageOrigins",
-            format!("\"{origin}\" is not an http(s) origin such as \"https://bucket.example\""),
-        ));
-    }
-    Ok(trimmed.to_ascii_lowercase())
-}
-
-fn avatar_path(path: &str) -> Result<String> {
-    let trimmed = path.trim_end_matches('/');
-    if !path.starts_with('/')
-        || trimmed.is_empty()
-        || trimmed.starts_with("//")
-        || trimmed.contains(['?', '#', '\\'])
-        || trimmed.chars().any(char::is_whitespace)
-    {
-        return Err(Error::config(
-            "avatarPath",
-            format!("\"{path}\" is not a path such as \"/avatar\" (leading /, no query)"),
-        ));
-    }
-    Ok(trimmed.to_string())
 }
 
 /// `url` without its fragment and without every `X-Amz-*` query parameter (case-insensitive);
@@ -203,22 +150,24 @@ fn percent_decode(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Error, Result};
     use serde_json::json;
 
     const OWN: &str = "https://app.example";
 
+    fn from_json(value: serde_json::Value) -> Result<WorkerOptions> {
+        crate::Config::from_json(value).map(|c| WorkerOptions::from_config(&c))
+    }
+
     fn options() -> WorkerOptions {
-        WorkerOptions::from_json(&json!({ "storageOrigins": ["https://S3.example/"] })).unwrap()
+        from_json(json!({ "storageOrigins": ["https://S3.example/"] })).unwrap()
     }
 
     #[test]
     fn defaults_when_absent() {
+        assert_eq!(from_json(json!({})).unwrap(), WorkerOptions::default());
         assert_eq!(
-            WorkerOptions::from_json(&json!({})).unwrap(),
-            WorkerOptions::default()
-        );
-        assert_eq!(
-            WorkerOptions::from_json(&serde_json::Value::Null).unwrap(),
+            from_json(serde_json::Value::Null).unwrap(),
             WorkerOptions::default()
         );
     }
@@ -232,7 +181,7 @@ mod tests {
             json!({ "storageOrigins": ["ftp://s3.example"] }),
             json!({ "storageOrigins": ["s3.example"] }),
         ] {
-            let e = WorkerOptions::from_json(&bad).unwrap_err();
+            let e = from_json(bad.clone()).unwrap_err();
             assert!(
                 matches!(&e, Error::ConfigInvalid { field, .. } if field == "storageOrigins"),
                 "{bad}: {e}"
@@ -244,14 +193,14 @@ mod tests {
             json!({ "avatarPath": "/" }),
             json!({ "avatarPath": "/a?x" }),
         ] {
-            let e = WorkerOptions::from_json(&bad).unwrap_err();
+            let e = from_json(bad.clone()).unwrap_err();
             assert!(
                 matches!(&e, Error::ConfigInvalid { field, .. } if field == "avatarPath"),
                 "{bad}: {e}"
             );
         }
         assert_eq!(
-            WorkerOptions::from_json(&json!({ "avatarPath": "/pics/" }))
+            from_json(json!({ "avatarPath": "/pics/" }))
                 .unwrap()
                 .avatar_path,
             "/pics"

@@ -1,7 +1,6 @@
 // What a user sees, checked against what the backend counted.
 import {
   DEFAULT_CONTROL,
-  KNOWN_WEBKIT_BLOB_WRITES,
   FRIEND_IDS,
   PICTURED_FRIENDS,
   consoleErrors,
@@ -15,8 +14,6 @@ import {
   test,
   tid,
 } from "./helpers";
-
-test.fail(({ engine }) => engine === "webkit", KNOWN_WEBKIT_BLOB_WRITES);
 
 test.beforeEach(async ({ backend }) => {
   await backend.control(DEFAULT_CONTROL);

@@ -214,12 +214,3 @@ export const hasPicture = (id: number) => id % 9 !== 0;
 export const FRIEND_IDS = Array.from({ length: 120 }, (_, i) => i + 2);
 export const PICTURED_FRIENDS = FRIEND_IDS.filter(hasPicture).length;
 
-/**
- * A known defect of the cache that an engine shows: the specs it breaks are marked `test.fail`
- * for that engine, so they still run in full, and turn red once it is fixed (remove the mark then).
- */
-export const KNOWN_WEBKIT_BLOB_WRITES =
-  "known cache defect in WebKitGTK: its automation session refuses Blobs in IndexedDB " +
-  "(UnknownError: Error preparing Blob/File data to be stored in object store); the cache stores " +
-  "bytes + MIME instead for most images but drops about one write in ten, so those images are " +
-  "downloaded again after a reload";

@@ -1,6 +1,6 @@
 // How long until the 120 pictures of the friends list are decoded: cold (empty storage) and
 // warm (reload: localStorage + IndexedDB), with a realistic backend latency.
-import { DEFAULT_CONTROL, KNOWN_WEBKIT_BLOB_WRITES, FRIEND_IDS, expect, figure, idbSettled, namespaceFor, picturesReady, record, snap, test, tid, type Tab } from "./helpers";
+import { DEFAULT_CONTROL, FRIEND_IDS, expect, figure, idbSettled, namespaceFor, picturesReady, record, snap, test, tid, type Tab } from "./helpers";
 
 const LATENCY = { latencyMs: 120, storageLatencyMs: 80, jitterMs: 60 };
 
@@ -8,8 +8,6 @@ const LATENCY = { latencyMs: 120, storageLatencyMs: 80, jitterMs: 60 };
 async function listMountedAt(page: Tab): Promise<number> {
   return page.evaluate(() => performance.getEntriesByName("orbit:friends-rendered")[0]?.startTime ?? Number.NaN);
 }
-
-test.fail(({ engine }) => engine === "webkit", KNOWN_WEBKIT_BLOB_WRITES);
 
 test.afterEach(async ({ backend }) => {
   await backend.control(DEFAULT_CONTROL);
