@@ -295,31 +295,6 @@ async fn get_many_answers_in_order_with_misses() {
 }
 
 #[wasm_bindgen_test]
-async fn get_each_hands_out_each_image_in_order_with_misses() {
-    let store = open(&config(&namespace())).await;
-    store.put(image("a", 1, NOW)).await.unwrap();
-    store.put(image("c", 3, NOW)).await.unwrap();
-    let ids: Vec<String> = ["c", "b", "a", "zz"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut seen: Vec<(usize, Option<String>)> = Vec::new();
-    let mut each = |i: usize, image: Option<StoredImage<Blob>>| {
-        seen.push((i, image.map(|i| i.meta.image_id)));
-    };
-    store.get_each(&ids, &mut each).await.unwrap();
-    assert_eq!(
-        seen,
-        [
-            (0, Some("c".into())),
-            (1, None),
-            (2, Some("a".into())),
-            (3, None)
-        ]
-    );
-}
-
-#[wasm_bindgen_test]
 async fn puts_evict_least_recently_used_by_entry_count() {
     let mut c = config(&namespace());
     c.idb.max_entries = 3;

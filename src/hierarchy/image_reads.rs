@@ -48,25 +48,29 @@ impl<I: Clone + 'static> ImageReads<I> {
         answer.await.unwrap_or(Ok(None))
     }
 
-    /// Reads every waiting image in one transaction and answers each reader as soon as its
-    /// image is read.
+    /// Reads every waiting image in one transaction and answers each reader. (Answering each
+    /// as its own rows arrive, before the transaction completes, was measured: in Chromium the
+    /// per-request wake-ups made the whole burst of 100 about twice as slow, so the readers
+    /// are answered together once the transaction has delivered every row.)
     async fn flush(&self) {
         let waiting: Vec<(String, Reply<I>)> = self.waiting.borrow_mut().drain(..).collect();
-        let mut replies: HashMap<String, Vec<Reply<I>>> = HashMap::new();
-        for (id, reply) in waiting {
-            replies.entry(id).or_default().push(reply);
-        }
-        let ids: Vec<String> = replies.keys().cloned().collect();
-        let outcome = {
-            let mut answer = |i: usize, image: Option<StoredImage<I>>| {
-                for reply in replies.remove(&ids[i]).unwrap_or_default() {
-                    let _ = reply.send(Ok(image.clone()));
+        let mut ids: Vec<String> = waiting.iter().map(|(id, _)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        match self.images.get_many(&ids).await {
+            Ok(found) => {
+                let by_id: HashMap<&str, Option<StoredImage<I>>> =
+                    ids.iter().map(String::as_str).zip(found).collect();
+                for (id, reply) in waiting {
+                    let image = by_id.get(id.as_str()).cloned().flatten();
+                    let _ = reply.send(Ok(image));
                 }
-            };
-            self.images.get_each(&ids, &mut answer).await
-        };
-        for reply in replies.into_values().flatten() {
-            let _ = reply.send(outcome.clone().map(|()| None));
+            }
+            Err(e) => {
+                for (_, reply) in waiting {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
         }
     }
 }

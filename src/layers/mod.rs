@@ -84,25 +84,6 @@ pub trait ImageStore<I> {
         &'a self,
         ids: &'a [String],
     ) -> LocalFuture<'a, Result<Vec<Option<StoredImage<I>>>>>;
-    /// Reads several images in one readonly transaction like [`ImageStore::get_many`], but
-    /// hands each to `each` (with its index in `ids`) as soon as its own rows are read, before
-    /// the transaction completes: the first of 100 answers does not wait for the last. The
-    /// default waits for them all.
-    fn get_each<'a>(
-        &'a self,
-        ids: &'a [String],
-        each: &'a mut dyn FnMut(usize, Option<StoredImage<I>>),
-    ) -> LocalFuture<'a, Result<()>>
-    where
-        I: 'a,
-    {
-        Box::pin(async move {
-            for (i, image) in self.get_many(ids).await?.into_iter().enumerate() {
-                each(i, image);
-            }
-            Ok(())
-        })
-    }
     /// Stores an image; if that overflows the budget, evicts the least recently used images in
     /// the same transaction. Returns the ids evicted.
     fn put(&self, image: StoredImage<I>) -> LocalFuture<'_, Result<Vec<String>>>;

@@ -4,7 +4,7 @@
 //! | file | concern |
 //! |---|---|
 //! | `mod.rs` | [`IdbImageStore`]: the [`ImageStore`] operations, writes, the watchdog, following other tabs' writes |
-//! | `reads.rs` | reads of several images in one transaction, handed out together or each as it is read |
+//! | `reads.rs` | reads of several images in one transaction |
 //! | `connection.rs` | open within a time limit, `versionchange`/`close`/`blocked`, reopen once; the one transaction helper |
 //! | `schema.rs` | stores, index, upgrade steps and the migration from schema 1 |
 //! | `lru_mirror.rs` | the in-memory LRU index of what is stored, and how it is rebuilt |
@@ -456,17 +456,6 @@ impl ImageStore<Blob> for IdbImageStore {
             Ok(answers.into_iter().map(|a| a.ok().flatten()).collect())
         }
         .boxed_local()
-    }
-
-    fn get_each<'a>(
-        &'a self,
-        ids: &'a [String],
-        each: &'a mut dyn FnMut(usize, Option<StoredImage<Blob>>),
-    ) -> LocalFuture<'a, Result<()>>
-    where
-        Blob: 'a,
-    {
-        self.guarded(self.read_each(ids, each)).boxed_local()
     }
 
     fn put(&self, image: StoredImage<Blob>) -> LocalFuture<'_, Result<Vec<String>>> {

@@ -1,11 +1,10 @@
-//! Reads of stored images: several in one readonly transaction, handed out together
-//! ([`IdbImageStore::read_many`]) or each as soon as its rows are read
-//! ([`IdbImageStore::read_each`]). A row that does not decode is a miss and is deleted after.
+//! Reads of stored images: several in one readonly transaction, handed out together once it
+//! completes ([`IdbImageStore::read_many`]). A row that does not decode is a miss and is
+//! deleted after.
 
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, IdbTransactionMode};
 
-use super::requests::RequestFuture;
 use super::IdbImageStore;
 use crate::error::Result;
 use crate::key::validate_id;
@@ -61,64 +60,5 @@ impl IdbImageStore {
             let _ = conn.delete(&bad).await;
         }
         Ok(out)
-    }
-
-    /// Like [`IdbImageStore::read_many`], but hands each image to `each` as soon as its two
-    /// requests succeed (IndexedDB answers a transaction's requests in order), not when the
-    /// transaction completes. The request futures are made before any await, so no answer is
-    /// missed; only IndexedDB requests are awaited inside the transaction.
-    pub(super) async fn read_each(
-        &self,
-        ids: &[String],
-        each: &mut dyn FnMut(usize, Option<StoredImage<Blob>>),
-    ) -> Result<()> {
-        for id in ids {
-            validate_id("imageId", id)?;
-        }
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let conn = self.connection().await?;
-        let keys: Vec<JsValue> = ids.iter().map(|id| self.codec.js_key(id)).collect();
-        let now = self.clock.now_ms();
-        let bad = conn
-            .with_stores(IdbTransactionMode::Readonly, |s| async move {
-                let pending = keys
-                    .iter()
-                    .map(|key| {
-                        let (meta, body) = s.get(key)?;
-                        Ok((RequestFuture::new(meta), RequestFuture::new(body)))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let mut bad = Vec::new();
-                for (i, (meta, body)) in pending.into_iter().enumerate() {
-                    let (meta, body) = (meta.await?, body.await?);
-                    let id = &ids[i];
-                    let image = match self.codec.decode(id, &meta, &body, now) {
-                        Ok(Some(image)) => {
-                            let evicted = self.mirror.note_read(id, &image.meta);
-                            bad.extend(evicted.iter().map(|k| self.codec.js_key(k)));
-                            Some(image)
-                        }
-                        Ok(None) => {
-                            self.mirror.remove(id);
-                            None
-                        }
-                        Err(_) => {
-                            self.mirror.remove(id);
-                            bad.push(self.codec.js_key(id));
-                            None
-                        }
-                    };
-                    each(i, image);
-                }
-                Ok(bad)
-            })
-            .await?;
-        if !bad.is_empty() {
-            // Best effort: a row that cannot be deleted now is deleted at the next open.
-            let _ = conn.delete(&bad).await;
-        }
-        Ok(())
     }
 }
