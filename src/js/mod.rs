@@ -115,28 +115,11 @@ impl AvatarCache {
         } else {
             None
         };
-        let images: Option<Rc<dyn ImageStore<Blob>>> = if config.idb.enabled {
-            match IdbImageStore::open(&config, clock.clone()).await {
-                Ok(store) => Some(Rc::new(store)),
-                Err(e) => {
-                    open_errors.push((Layer::IndexedDb, e));
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let images = open_images(&config, clock.clone(), &mut open_errors)
+            .await
+            .map(|i| i as Rc<dyn ImageStore<Blob>>);
         let idb_open = images.is_some();
-        let api_origin = origin_of(&config.api_base).to_string();
-        let backend = Rc::new(ResilientBackend::new(
-            FetchBackend::new(config.clone(), fetch),
-            &config.retry,
-            &config.breaker,
-            runtime.clone(),
-            clock.clone(),
-            Rc::new(SystemRandom),
-            api_origin,
-        ));
+        let backend = network(&config, fetch, runtime.clone(), clock.clone());
         let layers = Layers {
             local,
             images,
@@ -403,6 +386,44 @@ impl AvatarCache {
             }
         });
     }
+}
+
+/// Opens the IndexedDB image store unless disabled; a store that does not open is left out
+/// (the cache works without it) and its error noted in `errors`. For pages and the worker.
+pub(crate) async fn open_images(
+    config: &Config,
+    clock: Rc<dyn Clock>,
+    errors: &mut Vec<(Layer, Error)>,
+) -> Option<Rc<IdbImageStore>> {
+    if !config.idb.enabled {
+        return None;
+    }
+    match IdbImageStore::open(config, clock).await {
+        Ok(store) => Some(Rc::new(store)),
+        Err(e) => {
+            errors.push((Layer::IndexedDb, e));
+            None
+        }
+    }
+}
+
+/// The network layer: `fetch` (the configured one, else the global) behind retry, back-off
+/// and a breaker per origin. For pages and the worker.
+pub(crate) fn network(
+    config: &Rc<Config>,
+    fetch: Option<Function>,
+    runtime: Rc<BrowserRuntime>,
+    clock: Rc<dyn Clock>,
+) -> Rc<ResilientBackend<FetchBackend, Blob>> {
+    Rc::new(ResilientBackend::new(
+        FetchBackend::new(config.clone(), fetch),
+        &config.retry,
+        &config.breaker,
+        runtime,
+        clock,
+        Rc::new(SystemRandom),
+        origin_of(&config.api_base).to_string(),
+    ))
 }
 
 /// The crate version, for the demo page and diagnostics.

@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{Blob, Headers, Request, RequestInit, RequestMode, Response, ResponseInit};
 
-use crate::clock::{Clock, SystemClock, SystemRandom};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Error;
 use crate::hierarchy::{Hierarchy, Layers};
@@ -28,15 +28,14 @@ use crate::layers::network::FetchBackend;
 use crate::layers::resilient::ResilientBackend;
 use crate::layers::runtime::BrowserRuntime;
 use crate::layers::{Backend, Download, ImageStore, Locks, RecordStore};
-use crate::policy::dimensions::declared_dimensions;
-use crate::policy::presign::origin_of;
 use crate::record::{ImageMeta, StoredImage};
-use crate::sw::{Route, WorkerOptions, ANSWER_CACHE_CONTROL, MAX_IMAGE_PIXELS};
+use crate::sw::{Route, WorkerOptions, ANSWER_CACHE_CONTROL};
 use crate::sync::CrossTab;
 use crate::vocabulary::Layer;
 
 use super::convert::{js_error, read_config};
 use super::AvatarCacheConfig;
+use super::{network, open_images};
 
 /// The header that says which layer answered (`memory`, `local`, `indexeddb`, `network`,
 /// `default`, `storage-indexeddb`, `storage-network`, `opaque`): for devtools and tests.
@@ -86,26 +85,8 @@ impl AvatarWorker {
                 None
             }
         };
-        let images = if config.idb.enabled {
-            match IdbImageStore::open(&config, clock.clone()).await {
-                Ok(store) => Some(Rc::new(store)),
-                Err(e) => {
-                    open_errors.push((Layer::IndexedDb, e));
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        let backend = Rc::new(ResilientBackend::new(
-            FetchBackend::new(config.clone(), fetch),
-            &config.retry,
-            &config.breaker,
-            runtime.clone(),
-            clock.clone(),
-            Rc::new(SystemRandom),
-            origin_of(&config.api_base).to_string(),
-        ));
+        let images = open_images(&config, clock.clone(), &mut open_errors).await;
+        let backend = network(&config, fetch, runtime.clone(), clock.clone());
         let bodies = Rc::new(HeldBodies::default());
         let hierarchy = Hierarchy::new(
             config.clone(),
@@ -263,9 +244,6 @@ impl Worker {
                 bytes,
                 etag,
             }) => {
-                if !within_pixel_cap(&body, &mime).await {
-                    return self.default_response().await;
-                }
                 if let Some(images) = images {
                     let now = self.clock.now_ms();
                     let image = StoredImage {
@@ -369,14 +347,6 @@ fn with_source(response: Response, source: &str) -> Response {
         }
         None => response,
     }
-}
-
-async fn within_pixel_cap(body: &Blob, mime: &str) -> bool {
-    let Ok(buffer) = JsFuture::from(body.array_buffer()).await else {
-        return false;
-    };
-    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-    declared_dimensions(mime, &bytes).is_none_or(|d| d.pixels() <= MAX_IMAGE_PIXELS)
 }
 
 async fn opaque_fetch(url: &str) -> Option<Response> {

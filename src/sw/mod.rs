@@ -17,9 +17,6 @@ use crate::policy::presign::origin_of;
 /// The default of `avatarPath`.
 pub const DEFAULT_AVATAR_PATH: &str = "/avatar";
 
-/// The largest image the worker stores from a storage origin, in declared pixels (4096 × 4096).
-pub const MAX_IMAGE_PIXELS: u64 = 4096 * 4096;
-
 /// The `Cache-Control` of the worker's answers: the page may reuse the picture for a while
 /// without asking the worker again (the worker itself never keeps answers in the HTTP cache).
 pub const ANSWER_CACHE_CONTROL: &str = "private, max-age=300";
