@@ -62,6 +62,7 @@ prop_compose! {
             etag,
             version: VERSION,
             opaque,
+            thumbhash: None,
         }
     }
 }

@@ -191,3 +191,23 @@ fn malformed_hashes_are_no_preview() {
     zero[3] &= !7;
     assert!(render_data_url(&base64_encode(&zero)).is_none());
 }
+
+proptest! {
+    #![proptest_config(config(2_000))]
+
+    #[test]
+    fn a_stored_record_keeps_its_hash_only_when_well_formed(hash in prop_oneof![
+        ".{0,60}",
+        prop::collection::vec(any::<u8>(), 0..40).prop_map(|b| base64_encode(&b)),
+    ]) {
+        use avatar_cache::record::PictureRecord;
+        let json = serde_json::json!({
+            "userId": "u1", "imageId": "i1", "remoteUrl": "https://s3.example/i1",
+            "urlExpiresAt": 1.0e12, "fetchedAt": 1.0e12, "version": 1, "thumbhash": hash,
+        })
+        .to_string();
+        let record = PictureRecord::decode(&json, "u1", 1, 1.0e12).expect("the record stays");
+        prop_assert_eq!(record.thumbhash.is_some(), is_valid(&hash));
+        prop_assert_eq!(record.image_id.as_deref(), Some("i1"));
+    }
+}

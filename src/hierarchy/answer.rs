@@ -22,6 +22,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             bytes,
         );
         Picture {
+            placeholder: self.preview_of(&found.record),
             user_id: found.record.user_id,
             image_id: found.record.image_id,
             url: found.url,
@@ -60,6 +61,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             source: Source::Default,
             stale: false,
             load_ms: self.inner.telemetry.elapsed(trace),
+            placeholder: None,
         }
     }
 }

@@ -86,6 +86,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     user_id: None,
                     image_id: None,
                     url: self.inner.config.default_image_url.clone(),
+                    thumbhash: None,
                 },
                 now,
             )),
@@ -124,6 +125,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                             etag: None,
                             version: self.inner.config.version,
                             opaque: false,
+                            thumbhash: None,
                         })
                     }
                 }

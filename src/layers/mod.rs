@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::record::{PictureRecord, StoredImage};
 
 pub mod in_memory;
+pub mod in_memory_thumbnails;
 pub mod memory;
 
 #[cfg(target_arch = "wasm32")]
@@ -29,6 +30,8 @@ pub mod network;
 pub mod object_url;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
+#[cfg(target_arch = "wasm32")]
+pub mod thumbnail;
 
 pub mod resilient;
 
@@ -100,6 +103,9 @@ pub struct RemotePicture {
     pub image_id: Option<String>,
     /// The presigned URL of the image (or of the default picture).
     pub url: String,
+    /// The image's ThumbHash (base64) when the answer carries one (DESIGN.md §4); checked by
+    /// the hierarchy before use.
+    pub thumbhash: Option<String>,
 }
 
 /// The outcome of downloading image bytes.
@@ -164,4 +170,26 @@ pub trait Runtime {
     /// Resolves after `ms` milliseconds (a manual clock's runtime resolves at once and advances
     /// the clock instead).
     fn sleep(&self, ms: Millis) -> LocalFuture<'static, ()>;
+}
+
+/// An image decoded at small size: `width` × `height` RGBA pixels, row by row, not premultiplied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmallImage {
+    /// Width in pixels (at most [`THUMBNAIL_SIDE`]).
+    pub width: usize,
+    /// Height in pixels (at most [`THUMBNAIL_SIDE`]).
+    pub height: usize,
+    /// `width * height * 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+/// The longest side an image is decoded at for its ThumbHash.
+pub const THUMBNAIL_SIDE: usize = 32;
+
+/// Decodes image bodies at small size, for their ThumbHash preview (`createImageBitmap` and an
+/// `OffscreenCanvas` in the browser).
+pub trait Thumbnails<I> {
+    /// `body` decoded to at most [`THUMBNAIL_SIDE`] px on its long side, keeping its aspect.
+    /// `None` where the platform cannot decode images or this one fails to decode; never throws.
+    fn decode(&self, body: I) -> LocalFuture<'static, Option<SmallImage>>;
 }

@@ -264,6 +264,7 @@ impl Backend<Blob> for FetchBackend {
                 user_id: Some(user_id.to_string()),
                 image_id: answer.image_id,
                 url: answer.url,
+                thumbhash: parse_thumbhash(&value),
             })
         }
         .boxed_local()
@@ -282,6 +283,7 @@ impl Backend<Blob> for FetchBackend {
                 user_id: answer.user_id,
                 image_id: Some(image_id.to_string()),
                 url: answer.url,
+                thumbhash: parse_thumbhash(&value),
             })
         }
         .boxed_local()
@@ -395,6 +397,16 @@ fn parse_id(
     Ok(Some(id))
 }
 
+/// The optional `thumbhash` of an answer (DESIGN.md §4): a well-formed base64 ThumbHash, else
+/// `None` (a malformed one costs the preview, never the answer).
+fn parse_thumbhash(value: &Value) -> Option<String> {
+    value
+        .get("thumbhash")
+        .and_then(Value::as_str)
+        .filter(|h| crate::policy::placeholder::is_valid(h))
+        .map(str::to_string)
+}
+
 /// Reads `{ users: { [id]: { image_id, url } } }`, in the order of `requested`. Ids that were
 /// not asked for are ignored; entries that are missing, null or malformed are left out.
 fn parse_batch(
@@ -431,6 +443,7 @@ fn parse_batch(
             user_id: Some(user_id.clone()),
             image_id: answer.image_id,
             url: answer.url,
+            thumbhash: parse_thumbhash(entry),
         });
     }
     Ok(pictures)
