@@ -211,3 +211,21 @@ proptest! {
         prop_assert_eq!(record.image_id.as_deref(), Some("i1"));
     }
 }
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    /// The preview renderer does the crate's arithmetic (cosines per row and column instead of
+    /// per pixel): at the crate's own size it gives the crate's pixels.
+    #[test]
+    fn the_renderer_matches_thumb_hash_to_rgba((w, h, rgba) in sized_image(40)) {
+        use avatar_cache::policy::placeholder::render_rgba_like_thumbhash;
+        let hash = hash_rgba(w, h, &rgba).unwrap();
+        let ours = render_rgba_like_thumbhash(&hash).unwrap();
+        let theirs = thumbhash::thumb_hash_to_rgba(&base64_decode(&hash).unwrap()).unwrap();
+        prop_assert_eq!((ours.0, ours.1), (theirs.0, theirs.1));
+        for (a, b) in ours.2.iter().zip(&theirs.2) {
+            prop_assert!(a.abs_diff(*b) <= 1, "{a} vs {b}");
+        }
+    }
+}

@@ -29,8 +29,13 @@ pub fn hash_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
         return None;
     }
     // The hash keeps up to 7 coefficients a side; a side of fewer than 4 pixels aliases them
-    // (a plain 1-px-wide image would hash as stripes), so such a side is stretched to 4 first.
-    let (w, h) = (width.max(MIN_HASH_SIDE), height.max(MIN_HASH_SIDE));
+    // (a plain 1-px-wide image would hash as stripes), so such an image is first scaled up by a
+    // whole factor (keeping its aspect, within the 100 px limit).
+    let factor = MIN_HASH_SIDE.div_ceil(width.min(height));
+    let (w, h) = (
+        (width * factor).min(MAX_HASH_INPUT_SIDE),
+        (height * factor).min(MAX_HASH_INPUT_SIDE),
+    );
     let hash = if (w, h) == (width, height) {
         thumbhash::rgba_to_thumb_hash(width, height, rgba)
     } else {
@@ -140,16 +145,180 @@ pub fn downsample(
     (to_w, to_h, out)
 }
 
+/// The coefficients of a hash, read the way `thumbhash::thumb_hash_to_rgba` reads them.
+struct Coefficients {
+    l_dc: f32,
+    p_dc: f32,
+    q_dc: f32,
+    a_dc: f32,
+    lx: usize,
+    ly: usize,
+    has_alpha: bool,
+    l_ac: Vec<f32>,
+    p_ac: Vec<f32>,
+    q_ac: Vec<f32>,
+    a_ac: Vec<f32>,
+}
+
+/// Reads checked hash bytes (see [`decode_hash`]).
+fn coefficients(hash: &[u8]) -> Option<Coefficients> {
+    let header24 = hash[0] as u32 | (hash[1] as u32) << 8 | (hash[2] as u32) << 16;
+    let header16 = hash[3] as u16 | (hash[4] as u16) << 8;
+    let l_dc = (header24 & 63) as f32 / 63.0;
+    let p_dc = ((header24 >> 6) & 63) as f32 / 31.5 - 1.0;
+    let q_dc = ((header24 >> 12) & 63) as f32 / 31.5 - 1.0;
+    let l_scale = ((header24 >> 18) & 31) as f32 / 31.0;
+    let has_alpha = (header24 >> 23) != 0;
+    let p_scale = ((header16 >> 3) & 63) as f32 / 63.0;
+    let q_scale = ((header16 >> 9) & 63) as f32 / 63.0;
+    let is_landscape = (header16 >> 15) != 0;
+    let l_max = if has_alpha { 5 } else { 7 };
+    let lx = 3.max(if is_landscape { l_max } else { header16 & 7 }) as usize;
+    let ly = 3.max(if is_landscape { header16 & 7 } else { l_max }) as usize;
+    let mut at = 5;
+    let (a_dc, a_scale) = if has_alpha {
+        let header8 = *hash.get(at)?;
+        at += 1;
+        ((header8 & 15) as f32 / 15.0, (header8 >> 4) as f32 / 15.0)
+    } else {
+        (1.0, 1.0)
+    };
+    let mut nibble = 0usize;
+    let mut channel = |nx: usize, ny: usize, scale: f32| -> Option<Vec<f32>> {
+        let mut ac = Vec::with_capacity(nx * ny);
+        for cy in 0..ny {
+            let mut cx = usize::from(cy == 0);
+            while cx * ny < nx * (ny - cy) {
+                let byte = *hash.get(at + nibble / 2)?;
+                let bits = if nibble % 2 == 0 {
+                    byte & 15
+                } else {
+                    byte >> 4
+                };
+                nibble += 1;
+                ac.push((bits as f32 / 7.5 - 1.0) * scale);
+                cx += 1;
+            }
+        }
+        Some(ac)
+    };
+    let l_ac = channel(lx, ly, l_scale)?;
+    let p_ac = channel(3, 3, p_scale * 1.25)?;
+    let q_ac = channel(3, 3, q_scale * 1.25)?;
+    let a_ac = if has_alpha {
+        channel(5, 5, a_scale)?
+    } else {
+        Vec::new()
+    };
+    Some(Coefficients {
+        l_dc,
+        p_dc,
+        q_dc,
+        a_dc,
+        lx,
+        ly,
+        has_alpha,
+        l_ac,
+        p_ac,
+        q_ac,
+        a_ac,
+    })
+}
+
+/// Renders checked hash bytes at `width` × `height`: the same arithmetic as
+/// `thumbhash::thumb_hash_to_rgba` (which always renders 32 px), with the cosines computed once
+/// per column and row instead of once per pixel, so a 16 px preview costs a few microseconds.
+pub fn render_rgba(hash: &[u8], width: usize, height: usize) -> Option<Vec<u8>> {
+    use std::f32::consts::PI;
+    let c = coefficients(hash)?;
+    let nx = c.lx.max(if c.has_alpha { 5 } else { 3 });
+    let ny = c.ly.max(if c.has_alpha { 5 } else { 3 });
+    let table = |n: usize, size: usize| -> Vec<[f32; 7]> {
+        (0..size)
+            .map(|i| {
+                let mut f = [0.0; 7];
+                for (k, v) in f.iter_mut().enumerate().take(n) {
+                    *v = (PI / size as f32 * (i as f32 + 0.5) * k as f32).cos();
+                }
+                f
+            })
+            .collect()
+    };
+    let (fxs, fys) = (table(nx, width), table(ny, height));
+    let mut rgba = Vec::with_capacity(width * height * 4);
+    for fy in &fys {
+        for fx in &fxs {
+            let (mut l, mut p, mut q, mut a) = (c.l_dc, c.p_dc, c.q_dc, c.a_dc);
+            let mut j = 0;
+            for cy in 0..c.ly {
+                let mut cx = usize::from(cy == 0);
+                let fy2 = fy[cy] * 2.0;
+                while cx * c.ly < c.lx * (c.ly - cy) {
+                    l += c.l_ac[j] * fx[cx] * fy2;
+                    j += 1;
+                    cx += 1;
+                }
+            }
+            let mut j = 0;
+            for cy in 0..3 {
+                let mut cx = usize::from(cy == 0);
+                let fy2 = fy[cy] * 2.0;
+                while cx < 3 - cy {
+                    let f = fx[cx] * fy2;
+                    p += c.p_ac[j] * f;
+                    q += c.q_ac[j] * f;
+                    j += 1;
+                    cx += 1;
+                }
+            }
+            if c.has_alpha {
+                let mut j = 0;
+                for cy in 0..5 {
+                    let mut cx = usize::from(cy == 0);
+                    let fy2 = fy[cy] * 2.0;
+                    while cx < 5 - cy {
+                        a += c.a_ac[j] * fx[cx] * fy2;
+                        j += 1;
+                        cx += 1;
+                    }
+                }
+            }
+            let b = l - 2.0 / 3.0 * p;
+            let r = (3.0 * l - b + q) / 2.0;
+            let g = r - q;
+            rgba.extend_from_slice(&[
+                (r.clamp(0.0, 1.0) * 255.0) as u8,
+                (g.clamp(0.0, 1.0) * 255.0) as u8,
+                (b.clamp(0.0, 1.0) * 255.0) as u8,
+                (a.clamp(0.0, 1.0) * 255.0) as u8,
+            ]);
+        }
+    }
+    Some(rgba)
+}
+
+/// The size a preview of `hash` is rendered at: `side` on the long side, the aspect the hash
+/// records on the other (at least 1 px).
+fn preview_size(hash: &[u8], side: usize) -> Option<(usize, usize)> {
+    let ratio = thumbhash::thumb_hash_to_approximate_aspect_ratio(hash).ok()?;
+    if !ratio.is_finite() || ratio <= 0.0 {
+        return None;
+    }
+    let s = side as f32;
+    Some(if ratio > 1.0 {
+        (side, ((s / ratio).round() as usize).max(1))
+    } else {
+        (((s * ratio).round() as usize).max(1), side)
+    })
+}
+
 /// The preview of a base64 ThumbHash: a `data:image/png;base64,…` URL of at most
 /// [`PREVIEW_SIDE`] pixels on the long side, keeping the image's aspect. `None` for a malformed
 /// hash; never panics.
 pub fn render_data_url(hash: &str) -> Option<String> {
     let bytes = decode_hash(hash)?;
-    let (width, height, rgba) = thumbhash::thumb_hash_to_rgba(&bytes).ok()?;
-    if width == 0 || height == 0 || rgba.len() != width * height * 4 {
-        return None;
-    }
-    let (width, height, rgba) = downsample(width, height, &rgba, PREVIEW_SIDE);
+    let (width, height) = preview_size(&bytes, PREVIEW_SIDE)?;
+    let rgba = render_rgba(&bytes, width, height)?;
     let png = png::encode_rgba(width, height, &rgba)?;
     let mut url = String::with_capacity(DATA_URL_PREFIX.len() + png.len().div_ceil(3) * 4);
     url.push_str(DATA_URL_PREFIX);
@@ -157,6 +326,13 @@ pub fn render_data_url(hash: &str) -> Option<String> {
     Some(url)
 }
 
+/// [`render_rgba`] at the size `thumbhash::thumb_hash_to_rgba` uses (32 px on the long side),
+/// for checking one against the other.
+pub fn render_rgba_like_thumbhash(hash: &str) -> Option<(usize, usize, Vec<u8>)> {
+    let bytes = decode_hash(hash)?;
+    let (w, h) = render_size(&bytes)?;
+    Some((w, h, render_rgba(&bytes, w, h)?))
+}
 #[cfg(test)]
 mod tests {
     use super::*;
