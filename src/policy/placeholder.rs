@@ -250,9 +250,9 @@ pub fn render_rgba(hash: &[u8], width: usize, height: usize) -> Option<Vec<u8>> 
         for fx in &fxs {
             let (mut l, mut p, mut q, mut a) = (c.l_dc, c.p_dc, c.q_dc, c.a_dc);
             let mut j = 0;
-            for cy in 0..c.ly {
+            for (cy, fyc) in fy.iter().enumerate().take(c.ly) {
                 let mut cx = usize::from(cy == 0);
-                let fy2 = fy[cy] * 2.0;
+                let fy2 = fyc * 2.0;
                 while cx * c.ly < c.lx * (c.ly - cy) {
                     l += c.l_ac[j] * fx[cx] * fy2;
                     j += 1;
@@ -260,9 +260,9 @@ pub fn render_rgba(hash: &[u8], width: usize, height: usize) -> Option<Vec<u8>> 
                 }
             }
             let mut j = 0;
-            for cy in 0..3 {
+            for (cy, fyc) in fy.iter().enumerate().take(3) {
                 let mut cx = usize::from(cy == 0);
-                let fy2 = fy[cy] * 2.0;
+                let fy2 = fyc * 2.0;
                 while cx < 3 - cy {
                     let f = fx[cx] * fy2;
                     p += c.p_ac[j] * f;
@@ -273,9 +273,9 @@ pub fn render_rgba(hash: &[u8], width: usize, height: usize) -> Option<Vec<u8>> 
             }
             if c.has_alpha {
                 let mut j = 0;
-                for cy in 0..5 {
+                for (cy, fyc) in fy.iter().enumerate().take(5) {
                     let mut cx = usize::from(cy == 0);
-                    let fy2 = fy[cy] * 2.0;
+                    let fy2 = fyc * 2.0;
                     while cx < 5 - cy {
                         a += c.a_ac[j] * fx[cx] * fy2;
                         j += 1;
