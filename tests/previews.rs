@@ -312,3 +312,57 @@ fn clear_and_invalidate_forget_previews() {
     page.close();
     assert!(browser.page().placeholder("ivy").is_none());
 }
+
+#[test]
+fn a_hash_never_writes_back_a_record_local_storage_no_longer_holds() {
+    let browser = Browser::new();
+    browser.user("jo", "j1");
+    let cache = browser.page();
+    browser.thumbnails.hold();
+    browser.get(&cache, "jo");
+    assert!(
+        cache.placeholder("jo").is_none(),
+        "the hash has not landed yet"
+    );
+    // Another tab (or an eviction) removed the record before the hash landed.
+    RecordStore::remove(&browser.local, "jo").unwrap();
+    browser.thumbnails.release();
+    browser.runtime.settle();
+    assert_eq!(browser.thumbnails.decodes(), 1);
+    assert!(
+        browser.local.raw_keys().is_empty(),
+        "{:?}",
+        browser.local.raw_keys()
+    );
+    // Memory's record still got it.
+    assert!(cache.placeholder("jo").is_some());
+}
+
+#[test]
+fn a_hash_lands_only_in_a_record_that_still_names_its_image() {
+    // The preview of k1, from a browser of its own.
+    let other = Browser::new();
+    other.user("kim", "k1");
+    let other_cache = other.page();
+    other.get(&other_cache, "kim");
+    let k1_preview = other_cache.placeholder("kim").unwrap();
+
+    let browser = Browser::new();
+    browser.user("kim", "k1");
+    let cache = browser.page();
+    browser.thumbnails.hold();
+    browser.get(&cache, "kim");
+    // The user moves to k2 while k1 is still being hashed, and k2's hash is held back too.
+    browser.user("kim", "k2");
+    cache.invalidate("kim").unwrap();
+    assert_eq!(browser.get(&cache, "kim").image_id.as_deref(), Some("k2"));
+    browser.thumbnails.release();
+    browser.runtime.settle();
+    assert_eq!(browser.thumbnails.decodes(), 2);
+    let shown = cache.placeholder("kim").unwrap();
+    assert_ne!(shown, k1_preview, "k1's hash never lands in k2's record");
+    assert!(browser.raw_record("kim").contains("\"imageId\":\"k2\""));
+    assert!(!browser.raw_record("kim").contains(
+        &other.raw_record("kim")[other.raw_record("kim").find("\"thumbhash\"").unwrap()..]
+    ));
+}

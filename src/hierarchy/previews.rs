@@ -232,36 +232,26 @@ impl<I: Clone + 'static> Hierarchy<I> {
         );
     }
 
-    /// Writes `hash` into the records of `user` that still name `image` and have none.
+    /// Writes `hash` into the records of `user` that still name `image` and have none: memory's,
+    /// and the one localStorage holds now (read back: another tab may have stored a newer one).
+    /// A record localStorage does not hold (evicted, skipped when full, removed) is not written.
     fn keep_hash(&self, user: &str, image: &str, hash: &str) {
-        let updated = self
-            .inner
+        self.inner
             .memory
             .borrow_mut()
             .set_thumbhash(user, image, hash);
         let Some(local) = &self.inner.layers.local else {
             return;
         };
-        // Read back what localStorage holds now: another tab may have stored a newer record.
-        let stored = match local.get(user) {
-            Ok(Some(stored)) => Some(stored),
-            Ok(None) => None,
+        let mut record = match local.get(user) {
+            Ok(Some(r)) if r.image_id.as_deref() == Some(image) && r.thumbhash.is_none() => r,
+            Ok(_) => return,
             Err(e) => {
                 self.inner.telemetry.error(Layer::Local, &e);
-                None
+                return;
             }
         };
-        let record = match stored {
-            Some(mut r) if r.image_id.as_deref() == Some(image) && r.thumbhash.is_none() => {
-                r.thumbhash = Some(hash.to_string());
-                r
-            }
-            Some(_) => return,
-            None => match updated {
-                Some(r) => r,
-                None => return,
-            },
-        };
+        record.thumbhash = Some(hash.to_string());
         if let Err(e) = local.put(&record) {
             self.inner.telemetry.error(Layer::Local, &e);
         }

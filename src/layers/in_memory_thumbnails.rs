@@ -5,9 +5,10 @@
 //! images hash differently; a body containing `undecodable` fails to decode, as a corrupt image
 //! does in the browser. Every decode is counted.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use futures::channel::oneshot;
 use futures::FutureExt;
 
 use super::in_memory::Bytes;
@@ -17,9 +18,22 @@ use super::{LocalFuture, SmallImage, Thumbnails};
 #[derive(Clone, Default)]
 pub struct InMemoryThumbnails {
     decodes: Rc<Cell<u64>>,
+    held: Rc<RefCell<Option<Vec<oneshot::Sender<()>>>>>,
 }
 
 impl InMemoryThumbnails {
+    /// Decodes started from now on wait for [`InMemoryThumbnails::release`].
+    pub fn hold(&self) {
+        self.held.borrow_mut().get_or_insert_with(Vec::new);
+    }
+
+    /// Lets the held decodes finish, and later ones run at once.
+    pub fn release(&self) {
+        for waiter in self.held.borrow_mut().take().unwrap_or_default() {
+            let _ = waiter.send(());
+        }
+    }
+
     /// Images decoded so far (failures included).
     pub fn decodes(&self) -> u64 {
         self.decodes.get()
@@ -46,6 +60,17 @@ impl Thumbnails<Bytes> for InMemoryThumbnails {
                 rgba,
             }
         });
-        async move { image }.boxed_local()
+        let wait = self.held.borrow_mut().as_mut().map(|held| {
+            let (send, receive) = oneshot::channel();
+            held.push(send);
+            receive
+        });
+        async move {
+            if let Some(wait) = wait {
+                let _ = wait.await;
+            }
+            image
+        }
+        .boxed_local()
     }
 }
