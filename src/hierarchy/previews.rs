@@ -252,8 +252,14 @@ impl<I: Clone + 'static> Hierarchy<I> {
             }
         };
         record.thumbhash = Some(hash.to_string());
-        if let Err(e) = local.put(&record) {
-            self.inner.telemetry.error(Layer::Local, &e);
+        match local.put_if_room(&record) {
+            Ok(()) => {}
+            // A full localStorage keeps the record without its hash: no record is evicted for it.
+            Err(crate::error::Error::QuotaExceeded { .. }) => self
+                .inner
+                .telemetry
+                .debug(|| format!("{user}: preview hash not stored (localStorage is full)")),
+            Err(e) => self.inner.telemetry.error(Layer::Local, &e),
         }
     }
 }

@@ -192,6 +192,26 @@ impl RecordStore for LocalRecordStore {
         self.storage.set_item(&key, &value).map_err(js_error)
     }
 
+    fn put_if_room(&self, record: &PictureRecord) -> Result<()> {
+        validate_id("userId", &record.user_id)?;
+        if record.version != self.keys.version() {
+            return Err(Error::InvalidArgument {
+                name: "record",
+                reason: "another version".into(),
+            });
+        }
+        match self
+            .storage
+            .set_item(&self.key_of(&record.user_id), &record.to_json())
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_quota(&e) => Err(Error::QuotaExceeded {
+                layer: Layer::Local,
+            }),
+            Err(e) => Err(js_error(e)),
+        }
+    }
+
     fn remove(&self, user_id: &str) -> Result<()> {
         validate_id("userId", user_id)?;
         self.storage

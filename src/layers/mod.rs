@@ -46,6 +46,12 @@ pub trait RecordStore {
     /// Stores `record`. When storage is full, evicts the cache's own oldest keys and retries
     /// once; never touches keys that are not the cache's.
     fn put(&self, record: &PictureRecord) -> Result<()>;
+    /// Stores `record` only if it fits as it is: when storage is full, fails with
+    /// [`crate::Error::QuotaExceeded`] and evicts nothing (for optional additions, such as a
+    /// preview hash, that must never cost another record its place).
+    fn put_if_room(&self, record: &PictureRecord) -> Result<()> {
+        self.put(record)
+    }
     /// Removes the record of `user_id`.
     fn remove(&self, user_id: &str) -> Result<()>;
     /// Removes every key of this namespace (all versions), and nothing else.
