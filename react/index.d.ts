@@ -27,6 +27,8 @@ export interface PictureSourceCache {
   peek(userId: string): CachedPicture | undefined;
   get(userId: string, imageId?: string): Promise<CachedPicture>;
   subscribe(listener: (change: PictureChange) => void): () => void;
+  /** The preview of a user seen before (data: URL), synchronous; used when the cache has it. */
+  placeholder?(userId: string): string | undefined;
 }
 
 /** The inline SVG silhouette shown when no emoji and no default URL are given. */
@@ -79,12 +81,20 @@ export interface ProfilePictureState {
   /** Set only when the cache refused the request (a programmer error such as an empty id). */
   error: Error | undefined;
   picture: CachedPicture | undefined;
+  /** A data: URL of a tiny preview (ThumbHash) of the picture, when the cache knows one. */
+  placeholder: string | undefined;
+}
+
+export interface ProfilePictureOptions {
+  /** Hold the request back (memory still answers): `<ProfilePicture>` defers offscreen ones. */
+  defer?: boolean;
 }
 
 /** The picture of `userId`, from memory on the first render when the tab has seen it. */
 export declare function useProfilePicture(
   userId: string | null | undefined,
   imageId?: string | null,
+  options?: ProfilePictureOptions,
 ): ProfilePictureState;
 
 export interface ProfilePictureProps
@@ -101,5 +111,10 @@ export interface ProfilePictureProps
   defaultImageUrl?: string;
 }
 
-/** A round profile picture; the emoji or the default picture while loading or on error. */
+/**
+ * A round profile picture in a fixed box. First frame: the picture if memory has it, else its
+ * preview (placeholder), else the emoji or the default picture. A picture that arrives later
+ * replaces the preview once decoded, with a short fade (none under prefers-reduced-motion).
+ * Pictures in the viewport are asked for first (fetchpriority="high"), offscreen ones at idle.
+ */
 export declare function ProfilePicture(props: ProfilePictureProps): ReactElement;

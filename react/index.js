@@ -190,8 +190,10 @@ function toError(e) {
  * seen the picture; otherwise `loading` is true until `cache.get` answers (it falls back to the
  * default picture rather than failing for network trouble).
  */
-export function useProfilePicture(userId, imageId) {
+export function useProfilePicture(userId, imageId, options) {
   const provided = useAvatarCache();
+  // `defer: true` holds the get back (a component not yet on screen); memory still answers.
+  const deferred = options?.defer === true;
   const cache = useHydrated() ? provided : null;
   const id = typeof userId === "string" && userId !== "" ? userId : null;
   const wantImage = imageId ?? null;
@@ -213,7 +215,7 @@ export function useProfilePicture(userId, imageId) {
 
   const key = cache && id ? `${id}\u0000${wantImage ?? ""}` : null;
   const peekMatches = peeked !== undefined && (wantImage === null || peeked.imageId === wantImage);
-  const needsGet = key !== null && (!peekMatches || peeked.stale);
+  const needsGet = key !== null && !deferred && (!peekMatches || peeked.stale);
 
   const [fetched, setFetched] = useState(null);
   useEffect(() => {
@@ -239,10 +241,97 @@ export function useProfilePicture(userId, imageId) {
   }
   const error = picture ? undefined : mine?.error;
   const loading = key !== null && !picture && !error;
-  return useMemo(
-    () => ({ url: picture?.url, source: picture?.source, loading, error, picture }),
-    [picture, loading, error],
+  // The ThumbHash preview: the picture's own, else what the cache read from storage at open
+  // (synchronous, cheap: the cache keeps rendered previews).
+  const pictureImage = picture?.imageId;
+  const stored = useMemo(
+    () => (cache && id && typeof cache.placeholder === "function" ? cache.placeholder(id) : undefined),
+    [cache, id, pictureImage],
   );
+  const placeholder = picture?.placeholder ?? stored;
+  return useMemo(
+    () => ({ url: picture?.url, source: picture?.source, loading, error, picture, placeholder }),
+    [picture, loading, error, placeholder],
+  );
+}
+
+// ----- visible first -----------------------------------------------------------------------
+// One IntersectionObserver for every <ProfilePicture>: those in the viewport ask the cache first;
+// the others ask when the browser is idle (requestIdleCallback, else a short timeout).
+let observer = null;
+const watched = new Map();
+
+function watch(element, onVisible) {
+  if (typeof IntersectionObserver !== "function") return null;
+  if (!observer) {
+    observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting) watched.get(entry.target)?.();
+      }
+    });
+  }
+  watched.set(element, onVisible);
+  observer.observe(element);
+  return () => {
+    watched.delete(element);
+    observer?.unobserve(element);
+  };
+}
+
+function whenIdle(callback) {
+  if (typeof requestIdleCallback === "function") {
+    const handle = requestIdleCallback(callback, { timeout: 1000 });
+    return () => cancelIdleCallback(handle);
+  }
+  const handle = setTimeout(callback, 200);
+  return () => clearTimeout(handle);
+}
+
+// "visible" once the element is in the viewport, "idle" once the browser had time for offscreen
+// ones, "waiting" before either; where IntersectionObserver is missing, at once "visible".
+function useVisibility(ref, active) {
+  const [visibility, setVisibility] = useState("waiting");
+  useEffect(() => {
+    if (!active || visibility === "visible") return undefined;
+    const element = ref.current;
+    const stopWatching = element ? watch(element, () => setVisibility("visible")) : null;
+    if (!stopWatching) {
+      setVisibility("visible");
+      return undefined;
+    }
+    const stopIdle = visibility === "waiting" ? whenIdle(() => setVisibility((v) => (v === "waiting" ? "idle" : v))) : null;
+    return () => {
+      stopWatching();
+      stopIdle?.();
+    };
+  }, [ref, active, visibility]);
+  return visibility;
+}
+
+function prefersReducedMotion() {
+  return typeof matchMedia === "function" && matchMedia("(prefers-reduced-motion: reduce)").matches;
+}
+
+// The URL once the browser has decoded it (img.decode()), so swapping it in never shows a
+// half-drawn or empty frame. A URL that fails to decode is handed over all the same: the <img>'s
+// own error handling then shows the fallback.
+function useDecoded(url, immediate) {
+  const [decoded, setDecoded] = useState(immediate ? url : undefined);
+  const target = immediate ? url : decoded;
+  useEffect(() => {
+    if (url === undefined || url === target || typeof Image !== "function") return undefined;
+    let live = true;
+    const image = new Image();
+    image.src = url;
+    const done = () => live && setDecoded(url);
+    // Without img.decode() (jsdom, old engines) there is nothing to wait for.
+    if (typeof image.decode === "function") image.decode().then(done, done);
+    else Promise.resolve().then(done);
+    return () => {
+      live = false;
+    };
+  }, [url, target]);
+  return url !== undefined && (immediate || decoded === url);
 }
 
 /**
@@ -261,7 +350,16 @@ export function ProfilePicture({
   className,
   ...rest
 }) {
-  const { url, source, loading, error } = useProfilePicture(userId, imageId);
+  const element = useRef(null);
+  const hydrated = useHydrated();
+  const visibility = useVisibility(element, hydrated);
+  const { url, source, loading, error, placeholder, picture } = useProfilePicture(userId, imageId, {
+    defer: visibility === "waiting",
+  });
+  // A picture memory had on this component's first frame shows at once; one that arrives later
+  // replaces the preview only once decoded, with a short fade.
+  const [firstFrameUrl] = useState(() => url);
+  const ready = useDecoded(url, url !== undefined && (url === firstFrameUrl || picture?.source === "memory"));
   const context = useContext(CacheContext);
   const fallbackUrl = defaultImageUrl ?? context.defaultImageUrl ?? DEFAULT_PICTURE_URL;
   const [brokenUrl, setBrokenUrl] = useState(null);
@@ -272,8 +370,26 @@ export function ProfilePicture({
   // the caller's `style` still wins over both.
   const box = { width: size, height: size, borderRadius: "50%", flex: "none", verticalAlign: "middle" };
   const { display, ...ownStyle } = style ?? {};
-  const showPicture = url !== undefined && url !== brokenUrl;
-  const state = showPicture ? "ready" : loading ? "loading" : "fallback";
+  const showPicture = ready && url !== brokenUrl;
+  const showPreview = !showPicture && placeholder !== undefined && url !== brokenUrl;
+  const state = showPicture ? "ready" : loading || (url !== undefined && url !== brokenUrl) ? "loading" : "fallback";
+  const shownUrl = showPicture ? url : showPreview ? placeholder : undefined;
+  const previous = useRef(shownUrl);
+  useEffect(() => {
+    const img = element.current;
+    const from = previous.current;
+    previous.current = shownUrl;
+    if (!img || !showPicture || from === undefined || from === shownUrl) return;
+    if (typeof img.animate === "function" && !prefersReducedMotion()) {
+      img.animate([{ opacity: 0.4 }, { opacity: 1 }], { duration: 180, easing: "ease-out" });
+    }
+  }, [shownUrl, showPicture]);
+  useEffect(() => {
+    const img = element.current;
+    if (!img || typeof img.setAttribute !== "function") return;
+    if (visibility === "visible") img.setAttribute("fetchpriority", "high");
+    else img.removeAttribute("fetchpriority");
+  }, [visibility, showPicture, showPreview]);
   const common = {
     ...rest,
     className,
@@ -281,11 +397,12 @@ export function ProfilePicture({
     "data-avatar-source": showPicture ? source : undefined,
     "data-avatar-state": state,
   };
-  if (!showPicture && emoji) {
+  if (!showPicture && !showPreview && emoji) {
     return createElement(
       "span",
       {
         ...common,
+        ref: element,
         role: "img",
         "aria-label": alt || undefined,
         "aria-busy": loading || undefined,
@@ -307,9 +424,10 @@ export function ProfilePicture({
       emoji,
     );
   }
-  const src = showPicture ? url : fallbackUrl;
+  const src = shownUrl ?? fallbackUrl;
   return createElement("img", {
     ...common,
+    ref: element,
     src,
     alt,
     width: size,
@@ -317,6 +435,15 @@ export function ProfilePicture({
     draggable: false,
     "aria-busy": loading || undefined,
     onError: showPicture ? onError : undefined,
-    style: { ...box, display: display ?? "inline-block", objectFit: "cover", ...ownStyle },
+    style: {
+      ...box,
+      display: display ?? "inline-block",
+      objectFit: "cover",
+      // The preview stays behind the picture: no empty frame, whatever the picture's transparency.
+      ...(placeholder !== undefined && url !== brokenUrl
+        ? { backgroundImage: `url("${placeholder}")`, backgroundSize: "cover" }
+        : null),
+      ...ownStyle,
+    },
   });
 }

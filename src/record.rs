@@ -49,8 +49,16 @@ impl PictureRecord {
         if text.len() > MAX_URL_LEN + 2 * MAX_ID_LEN + 1024 {
             return Err(corrupt(Layer::Local, "entry is too large"));
         }
-        let record: PictureRecord = serde_json::from_str(text)
+        let mut record: PictureRecord = serde_json::from_str(text)
             .map_err(|e| corrupt(Layer::Local, format!("not a record: {e}")))?;
+        // A malformed preview hash costs the preview, not the record.
+        if record
+            .thumbhash
+            .as_deref()
+            .is_some_and(|h| !crate::policy::placeholder::is_valid(h))
+        {
+            record.thumbhash = None;
+        }
         if record.version != version {
             return Err(corrupt(
                 Layer::Local,
@@ -190,6 +198,7 @@ mod tests {
             etag: None,
             version: 1,
             opaque: false,
+            thumbhash: None,
         }
     }
 

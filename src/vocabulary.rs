@@ -112,6 +112,10 @@ pub struct PictureRecord {
     /// The image bytes could not be read by `fetch` (no CORS): the remote URL is handed out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub opaque: bool,
+    /// The image's ThumbHash (base64, ~25 bytes), for the preview `placeholder` renders: from the
+    /// backend's answer, or computed from the bytes after a download or upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbhash: Option<String>,
 }
 
 /// A picture as `get` and `peek` answer it.
@@ -131,6 +135,8 @@ pub struct Picture {
     pub load_ms: f64,
     /// Whether the load that answered downloaded the image bytes (counted by `prefetch`).
     pub downloaded: bool,
+    /// A `data:` URL of the image's ThumbHash preview, when one is known.
+    pub placeholder: Option<String>,
 }
 
 /// What `prefetch` did, user by user, summed.

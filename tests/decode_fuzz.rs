@@ -71,6 +71,7 @@ prop_compose! {
             etag,
             version: VERSION,
             opaque,
+            thumbhash: None,
         }
     }
 }

@@ -46,6 +46,7 @@ fn record(user: &str, fetched_at: f64) -> PictureRecord {
         etag: None,
         version: 1,
         opaque: false,
+        thumbhash: None,
     }
 }
 

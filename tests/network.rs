@@ -209,6 +209,7 @@ async fn fetch_user_sends_config_headers_and_reads_the_answer() {
             user_id: Some("a b/c".into()),
             image_id: Some("img1".into()),
             url: IMAGE_URL.into(),
+            thumbhash: None,
         }
     );
     assert_eq!(fake.calls(), 1);
@@ -272,11 +273,13 @@ async fn batch_posts_the_ids_and_skips_unknown_and_malformed_entries() {
                 user_id: Some("u1".into()),
                 image_id: Some("i1".into()),
                 url: "https://s3.example/i1".into(),
+                thumbhash: None,
             },
             RemotePicture {
                 user_id: Some("u4".into()),
                 image_id: Some("44".into()),
                 url: "https://s3.example/i4".into(),
+                thumbhash: None,
             },
         ]
     );

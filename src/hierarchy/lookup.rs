@@ -148,6 +148,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 etag: None,
                 version: self.inner.config.version,
                 opaque: false,
+                thumbhash: None,
             };
             if let Some(image) = self.find_image(&probe, now, trace).await {
                 self.spawn_revalidate(user_id);

@@ -50,6 +50,7 @@ mod in_flight;
 mod load;
 mod lookup;
 mod prefetch;
+mod previews;
 mod revalidate;
 mod slots;
 mod store;
@@ -67,6 +68,7 @@ use batcher::Batcher;
 pub use batcher::{BATCH_MAX_WAIT_MS, BATCH_WINDOW_MS};
 use image_reads::ImageReads;
 use in_flight::{InFlight, LoadKey};
+use previews::Previews;
 use revalidate::Revalidations;
 use slots::Slots;
 use subscribers::Subscribers;
@@ -112,6 +114,7 @@ struct Inner<I> {
     telemetry: Rc<Telemetry>,
     slots: Rc<Slots>,
     idb_usage: Cell<Option<StoreUsage>>,
+    previews: Previews<I>,
     /// Bumped by `clear` and `close` (here or in another tab): work of an older session writes
     /// nothing and hands nothing out.
     session: Cell<u64>,
@@ -161,6 +164,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 revalidations: Revalidations::default(),
                 subscribers: Subscribers::default(),
                 idb_usage: Cell::new(None),
+                previews: Previews::default(),
                 session: Cell::new(0),
                 closed: Cell::new(false),
                 batcher,
@@ -215,8 +219,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
             // The app shows this URL itself: keep it signed even if nobody calls get.
             self.maybe_refresh_url(&record, now);
         }
+        let placeholder = self.preview_of(&record);
         Some(Picture {
             user_id: user_id.to_string(),
+            placeholder,
             image_id: record.image_id,
             url,
             source: Source::MEMORY,

@@ -35,6 +35,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
             etag: None,
             version: self.inner.config.version,
             opaque: false,
+            thumbhash: remote
+                .thumbhash
+                .filter(|h| crate::policy::placeholder::is_valid(h)),
         }
     }
 
@@ -59,10 +62,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// Writes a record to memory and localStorage (unless the session of `trace` ended).
-    pub(super) fn store_record(&self, record: PictureRecord, trace: &Trace) {
+    pub(super) fn store_record(&self, mut record: PictureRecord, trace: &Trace) {
         if !self.is_current(trace) {
             return;
         }
+        self.attach_preview(&mut record);
         let now = self.now();
         if let Some(local) = &self.inner.layers.local {
             let written = if self.inner.config.local.store_urls {
@@ -74,7 +78,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 self.inner.telemetry.error(Layer::Local, &e);
             }
         }
-        self.inner.memory.borrow_mut().put_record(record, now);
+        self.inner
+            .memory
+            .borrow_mut()
+            .put_record(record.clone(), now);
+        self.hash_in_background(&record, trace);
     }
 
     /// Puts a record read from a lower layer into memory.
@@ -158,6 +166,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// Forgets the record of `user_id` in memory and localStorage.
     pub(super) fn forget_record(&self, user_id: &str) {
+        self.inner.previews.forget(user_id);
         self.inner.memory.borrow_mut().remove_record(user_id);
         if let Some(local) = &self.inner.layers.local {
             if let Err(e) = local.remove(user_id) {
@@ -176,6 +185,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             access.forget_all();
         }
         self.inner.in_flight.forget_all();
+        self.inner.previews.forget_all();
     }
 
     /// Revokes object URLs that fell out of memory: they are never handed out again.

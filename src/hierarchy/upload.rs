@@ -88,6 +88,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     user_id: None,
                     image_id: None,
                     url: self.inner.config.default_image_url.clone(),
+                    thumbhash: None,
                 },
                 now,
             )),
@@ -126,6 +127,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                             etag: None,
                             version: self.inner.config.version,
                             opaque: false,
+                            thumbhash: None,
                         })
                     }
                 }

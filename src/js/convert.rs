@@ -44,6 +44,8 @@ pub(super) struct PictureOut<'a> {
     source: &'static str,
     stale: bool,
     load_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placeholder: Option<&'a str>,
 }
 
 pub(super) fn picture_to_js(p: &Picture) -> JsValue {
@@ -54,6 +56,7 @@ pub(super) fn picture_to_js(p: &Picture) -> JsValue {
         source: p.source.as_str(),
         stale: p.stale,
         load_ms: p.load_ms,
+        placeholder: p.placeholder.as_deref(),
     })
 }
 

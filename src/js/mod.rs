@@ -25,6 +25,7 @@ use crate::layers::network::FetchBackend;
 use crate::layers::object_url::BrowserObjectUrls;
 use crate::layers::resilient::ResilientBackend;
 use crate::layers::runtime::BrowserRuntime;
+use crate::layers::thumbnail::BrowserThumbnails;
 use crate::layers::{Backend, ImageStore, Locks, RecordStore};
 use crate::policy::presign::origin_of;
 use crate::sync::CrossTab;
@@ -51,6 +52,7 @@ pub use types::AvatarCacheConfig;
 struct PeekSnapshot {
     url: String,
     stale: bool,
+    placeholder: bool,
     value: JsValue,
 }
 
@@ -130,6 +132,7 @@ impl AvatarCache {
             clock,
         };
         let hierarchy = Hierarchy::new(config.clone(), layers);
+        hierarchy.set_thumbnails(Some(Rc::new(BrowserThumbnails)));
         let debug = config.debug;
         let timeline = Timeline::new();
         hierarchy.set_event_hook(Some(Rc::new(move |event: &CacheEvent| {
@@ -189,7 +192,10 @@ impl AvatarCache {
         };
         let mut peeks = self.shared.peeks.borrow_mut();
         if let Some(snap) = peeks.get(user_id) {
-            if snap.url == picture.url && snap.stale == picture.stale {
+            if snap.url == picture.url
+                && snap.stale == picture.stale
+                && snap.placeholder == picture.placeholder.is_some()
+            {
                 return snap.value.clone();
             }
         }
@@ -200,6 +206,7 @@ impl AvatarCache {
         peeks.insert(
             user_id.to_string(),
             PeekSnapshot {
+                placeholder: picture.placeholder.is_some(),
                 url: picture.url,
                 stale: picture.stale,
                 value: value.clone(),
@@ -311,6 +318,18 @@ impl AvatarCache {
             }
             Ok(JsValue::UNDEFINED)
         })
+    }
+
+    /// A `data:` URL of a tiny blurred preview of `userId`'s picture (ThumbHash, about 1.5 KB),
+    /// synchronous: from the record in memory, else from the records localStorage held, so right
+    /// after a reload every user seen before has one. `undefined` when no preview is known.
+    /// Never touches IndexedDB or the network; never throws.
+    #[wasm_bindgen(unchecked_return_type = "string | undefined")]
+    pub fn placeholder(&self, #[wasm_bindgen(js_name = userId)] user_id: &str) -> JsValue {
+        self.shared
+            .hierarchy
+            .placeholder(user_id)
+            .map_or(JsValue::UNDEFINED, JsValue::from)
     }
 
     /// Calls `listener(change)` whenever a picture changes in this tab or another:

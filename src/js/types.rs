@@ -21,6 +21,8 @@ export interface Picture {
   /** Past its freshness; a revalidation is under way. */
   stale: boolean;
   loadMs: number;
+  /** A data: URL of a tiny preview of the image (ThumbHash, about 1.5 KB), when one is known. */
+  placeholder?: string;
 }
 
 /** What prefetch did, summed over the users asked for. */

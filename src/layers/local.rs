@@ -188,6 +188,20 @@ impl RecordStore for LocalRecordStore {
         self.storage.set_item(&key, &value).map_err(js_error)
     }
 
+    fn put_if_room(&self, record: &PictureRecord) -> Result<()> {
+        validate_id("userId", &record.user_id)?;
+        if record.version != self.keys.version() {
+            return Err(Error::InvalidArgument {
+                name: "record",
+                reason: "another version".into(),
+            });
+        }
+        // Quota errors come back as `QuotaExceeded`: nothing is evicted to make room.
+        self.storage
+            .set_item(&self.key_of(&record.user_id), &record.to_json())
+            .map_err(js_error)
+    }
+
     fn remove(&self, user_id: &str) -> Result<()> {
         validate_id("userId", user_id)?;
         self.storage

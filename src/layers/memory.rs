@@ -107,6 +107,23 @@ impl<I> MemoryLayer<I> {
         );
     }
 
+    /// Sets the ThumbHash of the record of `user_id` if it still names `image_id` and has none;
+    /// its freshness and LRU place do not change. Returns the updated record.
+    pub fn set_thumbhash(
+        &mut self,
+        user_id: &str,
+        image_id: &str,
+        thumbhash: &str,
+    ) -> Option<PictureRecord> {
+        let entry = self.records.get_mut(user_id)?;
+        let record = &mut entry.record;
+        if record.image_id.as_deref() != Some(image_id) || record.thumbhash.is_some() {
+            return None;
+        }
+        record.thumbhash = Some(thumbhash.to_string());
+        Some(record.clone())
+    }
+
     /// Forgets the record of `user_id` (its image stays: other users or a later get may use it).
     pub fn remove_record(&mut self, user_id: &str) -> Option<PictureRecord> {
         self.record_order.remove(&user_id.to_string());
@@ -227,6 +244,7 @@ mod tests {
             etag: None,
             version: 1,
             opaque: false,
+            thumbhash: None,
         }
     }
 

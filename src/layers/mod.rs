@@ -39,6 +39,8 @@ pub mod network;
 pub mod object_url;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
+#[cfg(target_arch = "wasm32")]
+pub mod thumbnail;
 
 pub mod resilient;
 
@@ -53,6 +55,12 @@ pub trait RecordStore {
     /// Stores `record`. When storage is full, evicts the cache's own oldest keys and retries
     /// once; never touches keys that are not the cache's.
     fn put(&self, record: &PictureRecord) -> Result<()>;
+    /// Stores `record` only if it fits as it is: when storage is full, fails with
+    /// [`crate::Error::QuotaExceeded`] and evicts nothing (for optional additions, such as a
+    /// preview hash, that must never cost another record its place).
+    fn put_if_room(&self, record: &PictureRecord) -> Result<()> {
+        self.put(record)
+    }
     /// Removes the record of `user_id`.
     fn remove(&self, user_id: &str) -> Result<()>;
     /// Removes every key of this namespace (all versions), and nothing else.
@@ -110,6 +118,9 @@ pub struct RemotePicture {
     pub image_id: Option<String>,
     /// The presigned URL of the image (or of the default picture).
     pub url: String,
+    /// The image's ThumbHash (base64) when the answer carries one (DESIGN.md §4); checked by
+    /// the hierarchy before use.
+    pub thumbhash: Option<String>,
 }
 
 /// The outcome of downloading image bytes.
@@ -174,4 +185,26 @@ pub trait Runtime {
     /// Resolves after `ms` milliseconds (a manual clock's runtime resolves at once and advances
     /// the clock instead).
     fn sleep(&self, ms: Millis) -> LocalFuture<'static, ()>;
+}
+
+/// An image decoded at small size: `width` × `height` RGBA pixels, row by row, not premultiplied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmallImage {
+    /// Width in pixels (at most [`THUMBNAIL_SIDE`]).
+    pub width: usize,
+    /// Height in pixels (at most [`THUMBNAIL_SIDE`]).
+    pub height: usize,
+    /// `width * height * 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+/// The longest side an image is decoded at for its ThumbHash.
+pub const THUMBNAIL_SIDE: usize = 32;
+
+/// Decodes image bodies at small size, for their ThumbHash preview (`createImageBitmap` and an
+/// `OffscreenCanvas` in the browser).
+pub trait Thumbnails<I> {
+    /// `body` decoded to at most [`THUMBNAIL_SIDE`] px on its long side, keeping its aspect.
+    /// `None` where the platform cannot decode images or this one fails to decode; never throws.
+    fn decode(&self, body: I) -> LocalFuture<'static, Option<SmallImage>>;
 }

@@ -343,6 +343,7 @@ mod tests {
             user_id: Some(user.to_string()),
             image_id: Some("img".into()),
             url: IMAGE.into(),
+            thumbhash: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! answer. Pure Rust, so it is unit-tested and fuzzed natively; `layers/network.rs` only moves
 //! the bytes.
 //!
-//! - `GET {apiBase}/user/{userId}` → `{ success, image_id | null, url, user_id }`
+//! - `GET {apiBase}/user/{userId}` → `{ success, image_id | null, url, user_id, thumbhash? }`
 //! - `GET {apiBase}/{imageId}` → `{ success, image_id, url }`
 //! - `POST {batchEndpoint}` `{ user_ids }` → `{ users: { [id]: { image_id, url } } }`
 //!
@@ -33,6 +33,7 @@ pub fn user_answer(body: &[u8], user_id: &str) -> Result<RemotePicture> {
         user_id: Some(user_id.to_string()),
         image_id: answer.image_id,
         url: answer.url,
+        thumbhash: answer.thumbhash,
     })
 }
 
@@ -47,6 +48,7 @@ pub fn image_answer(body: &[u8], image_id: &str) -> Result<RemotePicture> {
         user_id: answer.user_id,
         image_id: Some(image_id.to_string()),
         url: answer.url,
+        thumbhash: answer.thumbhash,
     })
 }
 
@@ -62,6 +64,8 @@ struct Answer {
     user_id: Option<String>,
     image_id: Option<String>,
     url: String,
+    /// The optional ThumbHash preview; a malformed one is ignored, not the answer.
+    thumbhash: Option<String>,
 }
 
 fn json(body: &[u8]) -> Result<Value> {
@@ -100,6 +104,11 @@ fn parse_answer(value: &Value) -> std::result::Result<Answer, String> {
         user_id: parse_id(object, "user_id")?,
         image_id: parse_id(object, "image_id")?,
         url: url.to_string(),
+        thumbhash: object
+            .get("thumbhash")
+            .and_then(Value::as_str)
+            .filter(|h| crate::policy::placeholder::is_valid(h))
+            .map(str::to_string),
     })
 }
 
@@ -155,6 +164,7 @@ fn parse_batch(
             user_id: Some(user_id.clone()),
             image_id: answer.image_id,
             url: answer.url,
+            thumbhash: answer.thumbhash,
         });
     }
     Ok(pictures)
@@ -186,6 +196,7 @@ mod tests {
                 user_id: Some("1".into()),
                 image_id: Some("img-9".into()),
                 url: "https://s3/img-9?X-Amz-Date=1".into(),
+                thumbhash: None,
             }
         );
         // No picture: image_id null, the default URL; ids may be integers.

@@ -10,12 +10,16 @@
 //! - [`sniff`]: what image type do these bytes really hold?
 //! - [`dimensions`]: how many pixels does this image declare?
 //! - [`svg`]: can this SVG run script or reach out when opened as a document?
+//! - [`placeholder`]: what does this picture look like in 25 bytes (ThumbHash), as a tiny preview?
+//! - [`png`]: how do a preview's pixels become a `data:` URL?
 
 pub mod backoff;
 pub mod breaker;
 pub mod contract;
 pub mod dimensions;
 pub mod lru;
+pub mod placeholder;
+pub mod png;
 pub mod presign;
 pub mod safe_url;
 pub mod sniff;

@@ -61,6 +61,7 @@ pub struct ScriptedBackend {
     signature: Rc<Cell<u64>>,
     offline: Rc<Cell<bool>>,
     latency: Rc<RefCell<Option<Latency>>>,
+    thumbhashes: Rc<RefCell<HashMap<String, String>>>,
     /// What was asked so far.
     pub counters: Rc<RefCell<BackendCounters>>,
 }
@@ -109,8 +110,16 @@ impl ScriptedBackend {
             signature: Rc::default(),
             offline: Rc::default(),
             latency: Rc::default(),
+            thumbhashes: Rc::default(),
             counters: Rc::default(),
         }
+    }
+
+    /// Makes answers about `image_id` carry `thumbhash` (the optional field of DESIGN.md §4).
+    pub fn set_thumbhash(&self, image_id: &str, thumbhash: &str) {
+        self.thumbhashes
+            .borrow_mut()
+            .insert(image_id.to_string(), thumbhash.to_string());
     }
 
     /// Makes every answer take `ms` of (simulated) time on `runtime`.
@@ -184,10 +193,14 @@ impl ScriptedBackend {
             Some(id) => self.presign(id),
             None => "/images/default_pfp.png".to_string(),
         };
+        let thumbhash = image_id
+            .as_ref()
+            .and_then(|id| self.thumbhashes.borrow().get(id).cloned());
         Some(RemotePicture {
             user_id: Some(user.to_string()),
             image_id,
             url,
+            thumbhash,
         })
     }
 }
@@ -212,6 +225,7 @@ impl Backend<Bytes> for ScriptedBackend {
                     user_id: None,
                     image_id: Some(image_id.to_string()),
                     url: self.presign(image_id),
+                    thumbhash: self.thumbhashes.borrow().get(image_id).cloned(),
                 })
             } else {
                 Err(Error::Network {

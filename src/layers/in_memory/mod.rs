@@ -8,12 +8,15 @@
 //! - this file: the localStorage and IndexedDB stand-ins;
 //! - `backend.rs`: a scripted backend and object storage ([`ScriptedBackend`]);
 //! - `runtime.rs`: object URLs, locks and a manual-clock executor ([`TestRuntime`]).
+//! - `thumbnails.rs`: image decoding for previews ([`InMemoryThumbnails`]).
 
 mod backend;
 mod runtime;
+mod thumbnails;
 
 pub use backend::{fake_png, BackendCounters, ImageMode, ScriptedBackend};
 pub use runtime::{FakeObjectUrls, InMemoryLocks, TestRuntime};
+pub use thumbnails::InMemoryThumbnails;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};

@@ -1,0 +1,265 @@
+//! ThumbHash previews: `placeholder(userId)` and `Picture.placeholder`, and the hashing that
+//! feeds them.
+//!
+//! After a download or an upload, the image is decoded at small size ([`Thumbnails`]) and hashed
+//! in the background, never delaying the answer; the hash goes into the user's record (memory and
+//! localStorage) if the record still names that image. A hash in the backend's answer is used
+//! instead. A record that is replaced by one for the same image (a revalidation) keeps its hash.
+//!
+//! `placeholder` answers from the record in memory, else from the records localStorage held,
+//! read once (at the first call) into a user → (image, hash) map. Rendered URLs are kept per hash,
+//! so asking again costs a map lookup.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use futures::FutureExt;
+
+use crate::layers::Thumbnails;
+use crate::policy::placeholder;
+use crate::record::PictureRecord;
+use crate::vocabulary::Layer;
+
+use super::trace::Trace;
+use super::Hierarchy;
+
+/// At most this many rendered URLs and computed hashes are kept (each map is emptied past it).
+const MAX_KEPT: usize = 4_096;
+
+/// The previews' state: the decoder, what localStorage held at the first call, rendered URLs.
+pub(super) struct Previews<I> {
+    thumbnails: RefCell<Option<Rc<dyn Thumbnails<I>>>>,
+    /// user → (image, hash), read from localStorage once; `None` until read.
+    stored: RefCell<Option<HashMap<String, (String, String)>>>,
+    /// hash → its data URL (`None`: malformed).
+    rendered: RefCell<HashMap<String, Option<String>>>,
+    /// image → hash computed in this session.
+    computed: RefCell<HashMap<String, String>>,
+    /// images being hashed.
+    pending: RefCell<HashSet<String>>,
+}
+
+impl<I> Default for Previews<I> {
+    fn default() -> Self {
+        Previews {
+            thumbnails: RefCell::new(None),
+            stored: RefCell::new(None),
+            rendered: RefCell::default(),
+            computed: RefCell::default(),
+            pending: RefCell::default(),
+        }
+    }
+}
+
+impl<I> Previews<I> {
+    /// Forgets what was read and computed (after `clear` or `close`); rendered URLs stay (they
+    /// depend on the hash alone).
+    pub(super) fn forget_all(&self) {
+        *self.stored.borrow_mut() = Some(HashMap::new());
+        self.computed.borrow_mut().clear();
+        self.pending.borrow_mut().clear();
+    }
+
+    /// Forgets what localStorage held for `user_id` (the record was forgotten).
+    pub(super) fn forget(&self, user_id: &str) {
+        if let Some(stored) = self.stored.borrow_mut().as_mut() {
+            stored.remove(user_id);
+        }
+    }
+
+    /// The data URL of `hash`, rendered once.
+    fn render(&self, hash: &str) -> Option<String> {
+        if let Some(url) = self.rendered.borrow().get(hash) {
+            return url.clone();
+        }
+        let url = placeholder::render_data_url(hash);
+        let mut rendered = self.rendered.borrow_mut();
+        if rendered.len() >= MAX_KEPT {
+            rendered.clear();
+        }
+        rendered.insert(hash.to_string(), url.clone());
+        url
+    }
+}
+
+impl<I: Clone + 'static> Hierarchy<I> {
+    /// Sets the decoder used to hash downloaded and uploaded images (`None`: no hashing; hashes
+    /// from the backend's answers are still used).
+    pub fn set_thumbnails(&self, thumbnails: Option<Rc<dyn Thumbnails<I>>>) {
+        *self.inner.previews.thumbnails.borrow_mut() = thumbnails;
+    }
+
+    /// A `data:` URL of a tiny preview of `user_id`'s picture (ThumbHash), synchronous: from the
+    /// record in memory, else from the record localStorage held. `None` when no hash is known.
+    /// Never touches IndexedDB or the network; never counts as a get.
+    pub fn placeholder(&self, user_id: &str) -> Option<String> {
+        if self.inner.closed.get() {
+            return None;
+        }
+        let image_in_memory = {
+            let memory = self.inner.memory.borrow();
+            match memory.record_untouched(user_id) {
+                Some(m) => match (&m.record.thumbhash, &m.record.image_id) {
+                    (Some(hash), Some(_)) => {
+                        let hash = hash.clone();
+                        drop(memory);
+                        return self.inner.previews.render(&hash);
+                    }
+                    (_, None) => return None,
+                    (None, Some(id)) => Some(id.clone()),
+                },
+                None => None,
+            }
+        };
+        self.load_stored_previews();
+        let hash = {
+            let stored = self.inner.previews.stored.borrow();
+            let (image, hash) = stored.as_ref()?.get(user_id)?;
+            if image_in_memory.as_ref().is_some_and(|id| id != image) {
+                return None;
+            }
+            hash.clone()
+        };
+        self.inner.previews.render(&hash)
+    }
+
+    /// The preview of `record`'s hash, if it has one.
+    pub(super) fn preview_of(&self, record: &PictureRecord) -> Option<String> {
+        record.image_id.as_ref()?;
+        self.inner.previews.render(record.thumbhash.as_deref()?)
+    }
+
+    /// Reads the hashes of every record localStorage holds, once.
+    fn load_stored_previews(&self) {
+        if self.inner.previews.stored.borrow().is_some() {
+            return;
+        }
+        let map = self
+            .inner
+            .layers
+            .local
+            .as_ref()
+            .map(|local| local.records())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| Some((r.user_id, (r.image_id?, r.thumbhash?))))
+            .collect();
+        *self.inner.previews.stored.borrow_mut() = Some(map);
+    }
+
+    /// Gives `record` the hash already known for its image: the one memory's record for the user
+    /// has, one computed in this session, or the one localStorage held.
+    pub(super) fn attach_preview(&self, record: &mut PictureRecord) {
+        let Some(image) = record.image_id.as_deref() else {
+            return;
+        };
+        if record.thumbhash.is_some() || record.opaque {
+            return;
+        }
+        let from_memory = self
+            .inner
+            .memory
+            .borrow()
+            .record_untouched(&record.user_id)
+            .filter(|m| m.record.image_id.as_deref() == Some(image))
+            .and_then(|m| m.record.thumbhash.clone());
+        record.thumbhash = from_memory
+            .or_else(|| self.inner.previews.computed.borrow().get(image).cloned())
+            .or_else(|| {
+                let stored = self.inner.previews.stored.borrow();
+                let (id, hash) = stored.as_ref()?.get(&record.user_id)?;
+                (id == image).then(|| hash.clone())
+            });
+    }
+
+    /// Hashes the image of `record` in the background when the record has no hash and memory
+    /// holds the image's bytes; the hash is then written into the record (memory and
+    /// localStorage) if it still names that image.
+    pub(super) fn hash_in_background(&self, record: &PictureRecord, trace: &Trace) {
+        if record.thumbhash.is_some() || record.opaque {
+            return;
+        }
+        let Some(image) = record.image_id.clone() else {
+            return;
+        };
+        let Some(thumbnails) = self.inner.previews.thumbnails.borrow().clone() else {
+            return;
+        };
+        let Some(body) = self
+            .inner
+            .memory
+            .borrow()
+            .image_untouched(&image)
+            .map(|m| m.body.clone())
+        else {
+            return;
+        };
+        if !self
+            .inner
+            .previews
+            .pending
+            .borrow_mut()
+            .insert(image.clone())
+        {
+            return;
+        }
+        let (this, user, trace) = (self.clone(), record.user_id.clone(), *trace);
+        self.inner.layers.runtime.spawn(
+            async move {
+                let small = thumbnails.decode(body).await;
+                this.inner.previews.pending.borrow_mut().remove(&image);
+                let hash = small.and_then(|s| placeholder::hash_rgba(s.width, s.height, &s.rgba));
+                let Some(hash) = hash else {
+                    this.inner
+                        .telemetry
+                        .debug(|| format!("{image}: no preview (the image did not decode)"));
+                    return;
+                };
+                if !this.is_current(&trace) {
+                    return;
+                }
+                {
+                    let mut computed = this.inner.previews.computed.borrow_mut();
+                    if computed.len() >= MAX_KEPT {
+                        computed.clear();
+                    }
+                    computed.insert(image.clone(), hash.clone());
+                }
+                this.keep_hash(&user, &image, &hash);
+            }
+            .boxed_local(),
+        );
+    }
+
+    /// Writes `hash` into the records of `user` that still name `image` and have none: memory's,
+    /// and the one localStorage holds now (read back: another tab may have stored a newer one).
+    /// A record localStorage does not hold (evicted, skipped when full, removed) is not written.
+    fn keep_hash(&self, user: &str, image: &str, hash: &str) {
+        self.inner
+            .memory
+            .borrow_mut()
+            .set_thumbhash(user, image, hash);
+        let Some(local) = &self.inner.layers.local else {
+            return;
+        };
+        let mut record = match local.get(user) {
+            Ok(Some(r)) if r.image_id.as_deref() == Some(image) && r.thumbhash.is_none() => r,
+            Ok(_) => return,
+            Err(e) => {
+                self.inner.telemetry.error(Layer::Local, &e);
+                return;
+            }
+        };
+        record.thumbhash = Some(hash.to_string());
+        match local.put_if_room(&record) {
+            Ok(()) => {}
+            // A full localStorage keeps the record without its hash: no record is evicted for it.
+            Err(crate::error::Error::QuotaExceeded { .. }) => self
+                .inner
+                .telemetry
+                .debug(|| format!("{user}: preview hash not stored (localStorage is full)")),
+            Err(e) => self.inner.telemetry.error(Layer::Local, &e),
+        }
+    }
+}

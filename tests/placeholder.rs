@@ -1,0 +1,274 @@
+//! ThumbHash previews in the browser: real images decoded at small size through
+//! `createImageBitmap` and an `OffscreenCanvas`, `placeholder(userId)` right after a reload, a
+//! `thumbhash` in the backend's answer, and the bad cases (an image that does not decode, a
+//! browser without `OffscreenCanvas`): no preview, nothing else changes, never an exception.
+//!
+//! Also prints what hashing and rendering cost here (figures, not assertions).
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use avatar_cache::layers::thumbnail::decode_small;
+use avatar_cache::policy::placeholder::{hash_rgba, render_data_url, DATA_URL_PREFIX};
+use avatar_cache::policy::png::encode_rgba;
+use common::*;
+use js_sys::{Array, Promise, Reflect, Uint8Array};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Headers, Response, ResponseInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A `width` × `height` PNG of a colour gradient (made by the crate's own encoder).
+fn gradient_png(width: usize, height: usize) -> Vec<u8> {
+    let mut rgba = Vec::with_capacity(width * height * 4);
+    for y in 0..height {
+        for x in 0..width {
+            rgba.extend_from_slice(&[(x * 255 / width) as u8, (y * 255 / height) as u8, 160, 255]);
+        }
+    }
+    encode_rgba(width, height, &rgba).unwrap()
+}
+
+fn log(line: String) {
+    web_sys::console::log_1(&line.into());
+}
+
+/// Hides `globalThis[name]` while `body` runs, then puts it back.
+async fn without_global<F: std::future::Future<Output = ()>>(name: &str, body: F) {
+    let global = js_sys::global();
+    let saved = Reflect::get(&global, &name.into()).unwrap();
+    Reflect::delete_property(global.unchecked_ref::<js_sys::Object>(), &name.into()).unwrap();
+    // Some engines keep interface objects non-configurable: shadow it instead.
+    if !Reflect::get(&global, &name.into()).unwrap().is_undefined() {
+        Reflect::set(&global, &name.into(), &JsValue::UNDEFINED).unwrap();
+    }
+    assert!(Reflect::get(&global, &name.into()).unwrap().is_undefined());
+    body.await;
+    Reflect::set(&global, &name.into(), &saved).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_real_image_decodes_small_keeping_its_aspect_and_hashes() {
+    let small = decode_small(&blob(&gradient_png(128, 64), "image/png"))
+        .await
+        .expect("decoded");
+    assert_eq!((small.width, small.height), (32, 16));
+    assert_eq!(small.rgba.len(), 32 * 16 * 4);
+    // The gradient survives: red grows left to right.
+    let red = |x: usize| small.rgba[(8 * 32 + x) * 4];
+    assert!(red(0) < 40 && red(31) > 215, "{} … {}", red(0), red(31));
+    let hash = hash_rgba(small.width, small.height, &small.rgba).unwrap();
+    assert!(render_data_url(&hash).unwrap().starts_with(DATA_URL_PREFIX));
+}
+
+#[wasm_bindgen_test]
+async fn an_image_that_does_not_decode_is_no_preview() {
+    let mut broken = gradient_png(16, 16);
+    let len = broken.len();
+    broken[40..len - 20].fill(0x55);
+    for bytes in [broken, b"\x89PNG\r\n\x1a\nnot really".to_vec(), vec![]] {
+        assert!(decode_small(&blob(&bytes, "image/png")).await.is_none());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_data_url_shows_in_an_img() {
+    let hash = hash_rgba(2, 1, &[255, 0, 0, 255, 0, 0, 255, 255]).unwrap();
+    let url = render_data_url(&hash).unwrap();
+    let image_class: js_sys::Function = Reflect::get(&js_sys::global(), &"Image".into())
+        .unwrap()
+        .unchecked_into();
+    let img = Reflect::construct(&image_class, &Array::new()).unwrap();
+    Reflect::set(&img, &"src".into(), &url.into()).unwrap();
+    let decode: js_sys::Function = Reflect::get(&img, &"decode".into())
+        .unwrap()
+        .unchecked_into();
+    let promise: Promise = decode.call0(&img).unwrap().unchecked_into();
+    JsFuture::from(promise)
+        .await
+        .expect("the browser decodes it");
+    let size = |name: &str| Reflect::get(&img, &name.into()).unwrap().as_f64().unwrap();
+    assert_eq!(size("naturalWidth"), 16.0);
+    assert!(
+        (4.0..=12.0).contains(&size("naturalHeight")),
+        "{}",
+        size("naturalHeight")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn after_a_reload_a_user_seen_before_has_a_placeholder_at_once() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.set_user("ann", Some("a1"));
+    let first = open(config(&ns, &backend, json!({}))).await;
+    assert_eq!(first.get("ann").await.source, "network");
+    wait_until("the hash lands", 5_000, || {
+        first
+            .call("placeholder", &["ann".into()])
+            .unwrap()
+            .as_string()
+            .is_some_and(|u| u.starts_with(DATA_URL_PREFIX))
+    })
+    .await;
+    let picture = first.get("ann").await;
+    assert!(string(&picture.js, "placeholder").starts_with(DATA_URL_PREFIX));
+    first.call("close", &[]).unwrap();
+
+    let reloaded = open(config(&ns, &backend, json!({}))).await;
+    assert!(reloaded.peek("ann").is_undefined());
+    let preview = reloaded.call("placeholder", &["ann".into()]).unwrap();
+    assert!(preview.as_string().unwrap().starts_with(DATA_URL_PREFIX));
+    assert!(reloaded
+        .call("placeholder", &["nobody".into()])
+        .unwrap()
+        .is_undefined());
+    reloaded.call("close", &[]).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn without_offscreen_canvas_there_is_no_preview_and_nothing_else_changes() {
+    without_global("OffscreenCanvas", async {
+        assert!(decode_small(&blob(&gradient_png(8, 8), "image/png"))
+            .await
+            .is_none());
+        let ns = namespace();
+        let backend = FakeBackend::new();
+        backend.set_user("bob", Some("b1"));
+        let cache = open(config(&ns, &backend, json!({}))).await;
+        assert_eq!(cache.get("bob").await.source, "network");
+        sleep(50).await;
+        assert!(cache
+            .call("placeholder", &["bob".into()])
+            .unwrap()
+            .is_undefined());
+        let again = cache.get("bob").await;
+        assert_eq!(again.source, "memory");
+        assert!(field(&again.js, "placeholder").is_undefined());
+        assert_eq!(
+            field(&cache.call("stats", &[]).unwrap(), "recentErrors")
+                .unchecked_into::<Array>()
+                .length(),
+            0
+        );
+        cache.call("close", &[]).unwrap();
+    })
+    .await;
+    without_global("createImageBitmap", async {
+        assert!(decode_small(&blob(&gradient_png(8, 8), "image/png"))
+            .await
+            .is_none());
+    })
+    .await;
+}
+
+/// A `fetch` whose user answers carry `thumbhash` and whose images are a real 64×64 PNG.
+fn fetch_with_thumbhash(thumbhash: &'static str) -> JsValue {
+    let png = gradient_png(64, 64);
+    Closure::<dyn FnMut(JsValue, JsValue) -> Promise>::new(move |input: JsValue, _init: JsValue| {
+        let url = input.as_string().unwrap_or_default();
+        let init = ResponseInit::new();
+        let headers = Headers::new().unwrap();
+        let response = if url.contains("/user/") {
+            headers.set("content-type", "application/json").unwrap();
+            init.set_headers(&headers);
+            let body = json!({
+                "success": true, "image_id": "img-t", "user_id": "tess",
+                "url": format!("{BUCKET}/img-t?X-Amz-Signature=1"), "thumbhash": thumbhash,
+            });
+            Response::new_with_opt_str_and_init(Some(&body.to_string()), &init)
+        } else {
+            headers.set("content-type", "image/png").unwrap();
+            init.set_headers(&headers);
+            Response::new_with_opt_u8_array_and_init(Some(&mut png.clone()), &init)
+        };
+        Promise::resolve(&JsValue::from(response.unwrap()))
+    })
+    .into_js_value()
+}
+
+#[wasm_bindgen_test]
+async fn a_thumbhash_in_the_answer_is_used_and_a_malformed_one_ignored() {
+    let given = hash_rgba(4, 4, &[10, 200, 30, 255].repeat(16)).unwrap();
+    let given: &'static str = Box::leak(given.into_boxed_str());
+    for (hash, expect_given) in [(given, true), ("garbage!", false), ("AAAAAAAA", false)] {
+        let ns = namespace();
+        let config =
+            js_sys::JSON::parse(&json!({ "apiBase": API_BASE, "namespace": ns }).to_string())
+                .unwrap();
+        Reflect::set(&config, &"fetch".into(), &fetch_with_thumbhash(hash)).unwrap();
+        let cache = open(config).await;
+        let picture = cache.get("tess").await;
+        assert_eq!(picture.source, "network");
+        assert!(picture.url.starts_with("blob:"));
+        if expect_given {
+            assert_eq!(
+                field(&picture.js, "placeholder").as_string(),
+                render_data_url(given)
+            );
+        } else {
+            // Ignored, then computed from the bytes.
+            wait_until("the computed hash", 5_000, || {
+                cache
+                    .call("placeholder", &["tess".into()])
+                    .unwrap()
+                    .is_string()
+            })
+            .await;
+            assert_ne!(
+                cache
+                    .call("placeholder", &["tess".into()])
+                    .unwrap()
+                    .as_string(),
+                render_data_url(given)
+            );
+        }
+        cache.call("close", &[]).unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn figures_hashing_a_download_and_rendering_a_preview() {
+    let performance = web_sys::window().unwrap().performance().unwrap();
+    let png = blob(&gradient_png(128, 128), "image/png");
+    // Warm up, then time decode-at-small-size + hash of a 128×128 download.
+    decode_small(&png).await.unwrap();
+    let runs = 40;
+    let mut times = Vec::new();
+    let mut hash = String::new();
+    for _ in 0..runs {
+        let start = performance.now();
+        let small = decode_small(&png).await.unwrap();
+        hash = hash_rgba(small.width, small.height, &small.rgba).unwrap();
+        times.push(performance.now() - start);
+    }
+    times.sort_by(f64::total_cmp);
+    let hash_only = {
+        let small = decode_small(&png).await.unwrap();
+        let start = performance.now();
+        for _ in 0..200 {
+            hash_rgba(small.width, small.height, &small.rgba).unwrap();
+        }
+        (performance.now() - start) / 200.0
+    };
+    let renders = 2_000;
+    let start = performance.now();
+    let mut len = 0;
+    for _ in 0..renders {
+        len = render_data_url(&hash).unwrap().len();
+    }
+    let render_us = (performance.now() - start) * 1000.0 / renders as f64;
+    let ua = web_sys::window().unwrap().navigator().user_agent().unwrap();
+    log(format!(
+        "FIGURES {ua}: hash per 128x128 download p50 {:.2} ms p95 {:.2} ms (of which hash_rgba {:.3} ms); render placeholder from stored hash {render_us:.1} us; data URL {len} chars; hash {} chars",
+        times[runs / 2],
+        times[runs * 95 / 100],
+        hash_only,
+        hash.len(),
+    ));
+    let _ = Uint8Array::new_with_length(0);
+}

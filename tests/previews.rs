@@ -1,0 +1,368 @@
+//! ThumbHash previews through the hierarchy, natively over the in-memory layers: a download or an
+//! upload leaves a hash in the stored record, the next page load has `placeholder` for every user
+//! seen before without a get, a hash from the backend's answer is used instead of decoding, and a
+//! malformed hash or an undecodable image costs the preview and nothing else.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::rc::Rc;
+
+use avatar_cache::clock::ManualClock;
+use avatar_cache::hierarchy::{Hierarchy, Layers, Upload};
+use avatar_cache::layers::in_memory::InMemoryThumbnails;
+use avatar_cache::layers::in_memory::{
+    fake_png, Bytes, FakeObjectUrls, InMemoryImageStore, InMemoryRecordStore, ScriptedBackend,
+    TestRuntime,
+};
+use avatar_cache::layers::{ImageStore, RecordStore, Thumbnails};
+use avatar_cache::policy::placeholder::{hash_rgba, render_data_url, DATA_URL_PREFIX};
+use avatar_cache::{Config, Source};
+
+const START: f64 = 1_795_827_600_000.0;
+
+/// One browser: storage, backend and decoder shared by the pages it opens.
+struct Browser {
+    clock: ManualClock,
+    runtime: TestRuntime,
+    backend: ScriptedBackend,
+    local: InMemoryRecordStore,
+    images: InMemoryImageStore,
+    urls: FakeObjectUrls,
+    thumbnails: InMemoryThumbnails,
+    config: Rc<Config>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        let clock = ManualClock::new(START);
+        let config = Rc::new(Config::from_json(serde_json::json!({})).unwrap());
+        Browser {
+            runtime: TestRuntime::new(clock.clone()),
+            backend: ScriptedBackend::new(Rc::new(clock.clone()), 3600),
+            local: InMemoryRecordStore::new(&config, Rc::new(clock.clone())),
+            images: InMemoryImageStore::new(&config),
+            urls: FakeObjectUrls::default(),
+            thumbnails: InMemoryThumbnails::default(),
+            clock,
+            config,
+        }
+    }
+
+    /// A page load: new memory, same storage.
+    fn page(&self) -> Hierarchy<Bytes> {
+        let cache = Hierarchy::new(
+            self.config.clone(),
+            Layers {
+                local: Some(Rc::new(self.local.clone()) as Rc<dyn RecordStore>),
+                images: Some(Rc::new(self.images.clone()) as Rc<dyn ImageStore<Bytes>>),
+                backend: Rc::new(self.backend.clone()),
+                urls: Rc::new(self.urls.clone()),
+                locks: None,
+                runtime: Rc::new(self.runtime.clone()),
+                clock: Rc::new(self.clock.clone()),
+            },
+        );
+        cache.set_thumbnails(Some(
+            Rc::new(self.thumbnails.clone()) as Rc<dyn Thumbnails<Bytes>>
+        ));
+        cache
+    }
+
+    fn get(&self, cache: &Hierarchy<Bytes>, user: &str) -> avatar_cache::Picture {
+        let (c, user) = (cache.clone(), user.to_string());
+        let picture = self
+            .runtime
+            .block_on(async move { c.get(&user, None).await.unwrap() });
+        self.runtime.settle();
+        picture
+    }
+
+    fn user(&self, user: &str, image: &str) {
+        self.backend
+            .set_user(user, Some(image), Some(fake_png(image, 600)));
+    }
+
+    /// The raw localStorage entry of `user`.
+    fn raw_record(&self, user: &str) -> String {
+        let key = self
+            .local
+            .raw_keys()
+            .into_iter()
+            .find(|k| k.contains(&format!(":{user}:")))
+            .expect("a stored record");
+        self.local.raw(&key).unwrap()
+    }
+
+    fn errors(&self, cache: &Hierarchy<Bytes>) -> u64 {
+        let s = cache.stats();
+        s.memory.errors + s.local.errors + s.indexeddb.errors + s.network.errors
+    }
+}
+
+fn a_hash() -> String {
+    hash_rgba(8, 8, &[40, 120, 200, 255].repeat(64)).unwrap()
+}
+
+#[test]
+fn after_a_reload_every_user_seen_before_has_a_placeholder_before_any_get() {
+    let browser = Browser::new();
+    let users: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
+    for (i, u) in users.iter().enumerate() {
+        browser.user(u, &format!("img{i}"));
+    }
+    let first = browser.page();
+    for u in &users {
+        browser.get(&first, u);
+    }
+    assert!(browser.raw_record("u7").contains("\"thumbhash\":"));
+    first.close();
+
+    let reloaded = browser.page();
+    let before = browser.backend.counts().api_calls();
+    for u in &users {
+        assert!(reloaded.peek(u).is_none(), "memory is empty after a reload");
+        let url = reloaded
+            .placeholder(u)
+            .unwrap_or_else(|| panic!("{u} has no preview"));
+        assert!(url.starts_with(DATA_URL_PREFIX));
+        assert!(url.len() < 2_200);
+    }
+    assert_eq!(
+        browser.backend.counts().api_calls(),
+        before,
+        "no request for a preview"
+    );
+    assert!(reloaded.placeholder("never-seen").is_none());
+    // Different images, different previews; the same call again gives the same URL.
+    assert_ne!(reloaded.placeholder("u1"), reloaded.placeholder("u2"));
+    assert_eq!(reloaded.placeholder("u1"), reloaded.placeholder("u1"));
+}
+
+#[test]
+fn the_hash_is_computed_behind_the_answer_and_then_carried_by_pictures() {
+    let browser = Browser::new();
+    browser.user("ann", "a1");
+    let cache = browser.page();
+    let (c, runtime) = (cache.clone(), browser.runtime.clone());
+    let first = runtime.block_on(async move { c.get("ann", None).await.unwrap() });
+    assert_eq!(first.source, Source::NETWORK);
+    browser.runtime.settle();
+    assert_eq!(browser.thumbnails.decodes(), 1);
+    let again = browser.get(&cache, "ann");
+    assert_eq!(again.source, Source::MEMORY);
+    assert!(again
+        .placeholder
+        .as_deref()
+        .unwrap()
+        .starts_with(DATA_URL_PREFIX));
+    assert_eq!(cache.peek("ann").unwrap().placeholder, again.placeholder);
+    assert_eq!(cache.placeholder("ann"), again.placeholder);
+}
+
+#[test]
+fn a_hash_in_the_backend_answer_is_used_instead_of_decoding() {
+    let browser = Browser::new();
+    browser.user("bob", "b1");
+    browser.backend.set_thumbhash("b1", &a_hash());
+    let cache = browser.page();
+    let picture = browser.get(&cache, "bob");
+    assert_eq!(browser.thumbnails.decodes(), 0);
+    assert_eq!(picture.placeholder, render_data_url(&a_hash()));
+    assert_eq!(cache.placeholder("bob"), render_data_url(&a_hash()));
+    assert!(browser.raw_record("bob").contains(&a_hash()));
+}
+
+#[test]
+fn a_malformed_hash_in_the_backend_answer_is_ignored() {
+    for bad in ["garbage!", "AAAA", &a_hash()[..10]] {
+        let browser = Browser::new();
+        browser.user("cat", "c1");
+        browser.backend.set_thumbhash("c1", bad);
+        let cache = browser.page();
+        let picture = browser.get(&cache, "cat");
+        assert_eq!(picture.source, Source::NETWORK);
+        assert!(picture.url.starts_with("blob:"), "{}", picture.url);
+        assert!(!browser.raw_record("cat").contains(bad));
+        // Hashed from the bytes instead.
+        assert_eq!(browser.thumbnails.decodes(), 1);
+        assert!(cache.placeholder("cat").is_some());
+        assert_eq!(browser.errors(&cache), 0);
+    }
+}
+
+#[test]
+fn a_malformed_hash_read_from_storage_costs_the_preview_not_the_record() {
+    let browser = Browser::new();
+    browser.user("dan", "d1");
+    let first = browser.page();
+    browser.get(&first, "dan");
+    first.close();
+    let raw = browser.raw_record("dan");
+    let key = browser
+        .local
+        .raw_keys()
+        .into_iter()
+        .find(|k| k.contains(":dan:"))
+        .unwrap();
+    for bad in [
+        "\"garbage\"",
+        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"",
+        "\"\"",
+    ] {
+        let start = raw.find("\"thumbhash\":").unwrap() + "\"thumbhash\":".len();
+        let end =
+            start + raw[start..].find('"').unwrap() + 1 + raw[start + 1..].find('"').unwrap() + 1;
+        let corrupted = format!("{}{}{}", &raw[..start], bad, &raw[end..]);
+        browser.local.set_raw(&key, &corrupted);
+        let page = browser.page();
+        assert!(page.placeholder("dan").is_none(), "{bad}");
+        let calls = browser.backend.counts().api_calls();
+        let picture = browser.get(&page, "dan");
+        assert_eq!(
+            picture.source,
+            Source::INDEXED_DB,
+            "the record still answers"
+        );
+        assert_eq!(browser.backend.counts().api_calls(), calls);
+        assert_eq!(browser.errors(&page), 0);
+        page.close();
+    }
+}
+
+#[test]
+fn an_image_that_cannot_be_decoded_has_no_preview_and_nothing_else_changes() {
+    let browser = Browser::new();
+    browser
+        .backend
+        .set_user("eve", Some("e1"), Some(fake_png("undecodable", 600)));
+    let cache = browser.page();
+    let picture = browser.get(&cache, "eve");
+    assert_eq!(picture.source, Source::NETWORK);
+    assert_eq!(browser.thumbnails.decodes(), 1);
+    assert!(picture.placeholder.is_none());
+    assert!(cache.placeholder("eve").is_none());
+    assert!(!browser.raw_record("eve").contains("thumbhash"));
+    assert_eq!(browser.get(&cache, "eve").source, Source::MEMORY);
+    assert_eq!(browser.errors(&cache), 0);
+}
+
+#[test]
+fn without_a_decoder_nothing_is_hashed_and_gets_are_unchanged() {
+    let browser = Browser::new();
+    browser.user("fay", "f1");
+    let cache = browser.page();
+    cache.set_thumbnails(None);
+    let picture = browser.get(&cache, "fay");
+    assert_eq!(picture.source, Source::NETWORK);
+    assert!(cache.placeholder("fay").is_none());
+    assert_eq!(browser.thumbnails.decodes(), 0);
+}
+
+#[test]
+fn an_upload_is_hashed_and_a_revalidation_keeps_the_hash() {
+    let browser = Browser::new();
+    browser.user("gus", "g1");
+    let cache = browser.page();
+    browser.get(&cache, "gus");
+    let old = cache.placeholder("gus").unwrap();
+    // Upload a new picture.
+    let bytes = fake_png("g2-new-bytes", 700);
+    browser
+        .backend
+        .set_user("gus", Some("g2"), Some(bytes.clone()));
+    let upload = Upload::check(Some("image/png"), &bytes, &browser.config, |_| {
+        Ok(bytes.clone())
+    })
+    .unwrap();
+    let c = cache.clone();
+    browser.runtime.block_on(async move {
+        c.set_picture("gus", Some("g2"), Some(upload))
+            .await
+            .unwrap()
+    });
+    browser.runtime.settle();
+    let new = cache.placeholder("gus").unwrap();
+    assert_ne!(new, old, "the uploaded image's preview");
+    assert_eq!(browser.thumbnails.decodes(), 2);
+    // An hour later the record is revalidated: same image, same hash, no new decode.
+    browser.runtime.advance(3_600_000.0);
+    browser.get(&cache, "gus");
+    browser.runtime.settle();
+    browser.get(&cache, "gus");
+    assert_eq!(cache.placeholder("gus").unwrap(), new);
+    assert_eq!(browser.thumbnails.decodes(), 2);
+}
+
+#[test]
+fn clear_and_invalidate_forget_previews() {
+    let browser = Browser::new();
+    browser.user("hal", "h1");
+    browser.user("ivy", "i1");
+    let first = browser.page();
+    browser.get(&first, "hal");
+    browser.get(&first, "ivy");
+    first.close();
+    let page = browser.page();
+    assert!(page.placeholder("hal").is_some());
+    page.invalidate("hal").unwrap();
+    assert!(page.placeholder("hal").is_none());
+    assert!(page.placeholder("ivy").is_some());
+    let c = page.clone();
+    browser.runtime.block_on(async move { c.clear().await });
+    assert!(page.placeholder("ivy").is_none());
+    page.close();
+    assert!(browser.page().placeholder("ivy").is_none());
+}
+
+#[test]
+fn a_hash_never_writes_back_a_record_local_storage_no_longer_holds() {
+    let browser = Browser::new();
+    browser.user("jo", "j1");
+    let cache = browser.page();
+    browser.thumbnails.hold();
+    browser.get(&cache, "jo");
+    assert!(
+        cache.placeholder("jo").is_none(),
+        "the hash has not landed yet"
+    );
+    // Another tab (or an eviction) removed the record before the hash landed.
+    RecordStore::remove(&browser.local, "jo").unwrap();
+    browser.thumbnails.release();
+    browser.runtime.settle();
+    assert_eq!(browser.thumbnails.decodes(), 1);
+    assert!(
+        browser.local.raw_keys().is_empty(),
+        "{:?}",
+        browser.local.raw_keys()
+    );
+    // Memory's record still got it.
+    assert!(cache.placeholder("jo").is_some());
+}
+
+#[test]
+fn a_hash_lands_only_in_a_record_that_still_names_its_image() {
+    // The preview of k1, from a browser of its own.
+    let other = Browser::new();
+    other.user("kim", "k1");
+    let other_cache = other.page();
+    other.get(&other_cache, "kim");
+    let k1_preview = other_cache.placeholder("kim").unwrap();
+
+    let browser = Browser::new();
+    browser.user("kim", "k1");
+    let cache = browser.page();
+    browser.thumbnails.hold();
+    browser.get(&cache, "kim");
+    // The user moves to k2 while k1 is still being hashed, and k2's hash is held back too.
+    browser.user("kim", "k2");
+    cache.invalidate("kim").unwrap();
+    assert_eq!(browser.get(&cache, "kim").image_id.as_deref(), Some("k2"));
+    browser.thumbnails.release();
+    browser.runtime.settle();
+    assert_eq!(browser.thumbnails.decodes(), 2);
+    let shown = cache.placeholder("kim").unwrap();
+    assert_ne!(shown, k1_preview, "k1's hash never lands in k2's record");
+    assert!(browser.raw_record("kim").contains("\"imageId\":\"k2\""));
+    assert!(!browser.raw_record("kim").contains(
+        &other.raw_record("kim")[other.raw_record("kim").find("\"thumbhash\"").unwrap()..]
+    ));
+}
