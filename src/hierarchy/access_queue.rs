@@ -47,7 +47,16 @@ impl<I: 'static> AccessQueue<I> {
         if !self.images.is_available() {
             return;
         }
-        self.pending.borrow_mut().insert(image_id.to_string(), now);
+        {
+            // A hot path (every memory hit): no allocation for an image already pending.
+            let mut pending = self.pending.borrow_mut();
+            match pending.get_mut(image_id) {
+                Some(at) => *at = now,
+                None => {
+                    pending.insert(image_id.to_string(), now);
+                }
+            }
+        }
         if self.flush_scheduled.replace(true) {
             return;
         }
