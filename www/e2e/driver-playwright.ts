@@ -54,7 +54,8 @@ export async function openPlaywrightChromium(
   return { browser, close };
 }
 
-function playwrightTab(page: Page): Tab {
+/** A Playwright page as a `Tab` (also for the Chromium-only specs that need the page itself). */
+export function playwrightTab(page: Page): Tab {
   const errors: string[] = [];
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(`console.error: ${m.text()}`);

@@ -2,6 +2,7 @@
 // picture) for every friend seen before, and a screenshot of the list mid-load shows previews.
 import { expect, test, type Page } from "@playwright/test";
 
+import { playwrightTab } from "./driver-playwright";
 import { Backend, DEFAULT_CONTROL, FRIEND_IDS, PICTURED_FRIENDS, hasPicture, namespaceFor, picturesReady, record, snap } from "./helpers";
 
 // The first-frame check needs a script that runs before the page's own (Playwright's
@@ -49,17 +50,18 @@ async function recordFirstListFrame(page: Page, expected: number): Promise<void>
 
 const picturedIds = FRIEND_IDS.filter(hasPicture).map(String);
 
-test.afterEach(async ({ request }) => {
-  await new Backend(request).control(DEFAULT_CONTROL);
+test.afterEach(async ({ baseURL }) => {
+  await new Backend(baseURL!).control(DEFAULT_CONTROL);
 });
 
-test("after a reload the first frame shows a preview or the picture for every friend seen before", async ({ page, request }, testInfo) => {
-  const backend = new Backend(request);
+test("after a reload the first frame shows a preview or the picture for every friend seen before", async ({ page, baseURL }, testInfo) => {
+  const backend = new Backend(baseURL!);
+  const tab = playwrightTab(page);
   await backend.control({ ...DEFAULT_CONTROL, latencyMs: 120, storageLatencyMs: 80, jitterMs: 60 });
   await backend.reset();
   const ns = namespaceFor(testInfo);
   await page.goto(`/?ns=${ns}`);
-  await picturesReady(page, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
+  await picturesReady(tab, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
   // The hashes are computed behind the answers: wait until every pictured friend has one.
   await expect
     .poll(() => page.evaluate((ids) => ids.filter((id) => window.orbitCache!.placeholder(id)).length, picturedIds), { timeout: 20_000 })
@@ -80,16 +82,17 @@ test("after a reload the first frame shows a preview or the picture for every fr
   expect(pictured.length).toBeGreaterThanOrEqual(100);
   expect(neither, "every friend seen before has a preview or the picture on the first frame").toEqual([]);
   // Then the pictures replace the previews.
-  await picturesReady(page, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
+  await picturesReady(tab, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
 });
 
-test("screenshot: the list mid-load, with previews while the images come", async ({ page, request }, testInfo) => {
-  const backend = new Backend(request);
+test("screenshot: the list mid-load, with previews while the images come", async ({ page, baseURL }, testInfo) => {
+  const backend = new Backend(baseURL!);
+  const tab = playwrightTab(page);
   await backend.control({ ...DEFAULT_CONTROL, latencyMs: 120, storageLatencyMs: 80, jitterMs: 60 });
   await backend.reset();
   const ns = namespaceFor(testInfo);
   await page.goto(`/?ns=${ns}`);
-  await picturesReady(page, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
+  await picturesReady(tab, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
   await expect
     .poll(() => page.evaluate((ids) => ids.filter((id) => window.orbitCache!.placeholder(id)).length, picturedIds), { timeout: 20_000 })
     .toBe(PICTURED_FRIENDS);
@@ -112,9 +115,9 @@ test("screenshot: the list mid-load, with previews while the images come", async
   const previewsNow = await page.evaluate(
     () => [...document.querySelectorAll<HTMLImageElement>('[data-testid="friends"] img[data-avatar-user]')].filter((i) => i.src.startsWith("data:image/png")).length,
   );
-  await snap(page, testInfo, "10-list-mid-load-previews");
+  await snap(tab, testInfo, "10-list-mid-load-previews");
   record(testInfo, `mid-load (images 2.5 s away): ${previewsNow} previews on screen`);
   expect(previewsNow).toBeGreaterThanOrEqual(100);
-  await picturesReady(page, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
-  await snap(page, testInfo, "11-list-loaded-after-previews");
+  await picturesReady(tab, '[data-testid="friends"]', FRIEND_IDS.length, 60_000);
+  await snap(tab, testInfo, "11-list-loaded-after-previews");
 });
