@@ -918,3 +918,31 @@ async fn an_upload_made_while_offline_is_shown_from_the_bytes_it_came_with() {
     assert_ne!(picture.source, "default");
     assert_eq!(fetch_bytes(&picture.url).await.unwrap(), png("img-upload"));
 }
+
+#[wasm_bindgen_test]
+async fn a_picture_shown_from_memory_stays_stored_while_newer_ones_come_and_go() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    // About 9 kB an image against a 200 kB budget: some 21 fit.
+    backend.set_image_padding(9_000);
+    let settings = json!({ "idb": { "maxBytes": 200_000 } });
+    let cache = open(config(&ns, &backend, settings.clone())).await;
+    cache.get("u1").await;
+    for i in 2..=100 {
+        cache.get(&format!("u{i}")).await;
+        if i % 10 == 0 {
+            assert_eq!(cache.get("u1").await.source, "memory");
+        }
+    }
+    wait_until("the writes to settle", 5_000, || {
+        cache.idb_entries().is_some_and(|n| n <= 22.0)
+    })
+    .await;
+    sleep(300).await;
+    cache.close();
+    let reloaded = open(config(&ns, &backend, settings)).await;
+    let calls = backend.total_calls();
+    let again = reloaded.get("u1").await;
+    assert_eq!(again.source, "indexeddb", "u1 was used all along");
+    assert_eq!(backend.total_calls(), calls, "no request");
+}

@@ -47,6 +47,7 @@ impl<I: 'static> AccessQueue<I> {
         if !self.images.is_available() {
             return;
         }
+        self.images.used(image_id, now);
         {
             // A hot path (every memory hit): no allocation for an image already pending.
             let mut pending = self.pending.borrow_mut();

@@ -92,6 +92,10 @@ pub trait ImageStore<I> {
         &'a self,
         ids: &'a [String],
     ) -> LocalFuture<'a, Result<Vec<Option<StoredImage<I>>>>>;
+    /// Notes at once that `image_id` was used at `at`, for the eviction order only: the
+    /// batched [`ImageStore::touch`] that writes it comes later, and a write planned meanwhile
+    /// must already see the use. The default does nothing.
+    fn used(&self, _image_id: &str, _at: Millis) {}
     /// Stores an image; if that overflows the budget, evicts the least recently used images in
     /// the same transaction. Returns the ids evicted.
     fn put(&self, image: StoredImage<I>) -> LocalFuture<'_, Result<Vec<String>>>;

@@ -194,6 +194,8 @@ struct State {
     signatures: u32,
     /// `X-Amz-Expires` of the presigned URLs (seconds; 0 means the default hour).
     url_lifetime_s: u32,
+    /// Bytes of text added to every image served (0: the smallest PNG).
+    image_padding: usize,
 }
 
 /// A backend living inside an injected `fetch`: the user, image and batch endpoints of
@@ -239,6 +241,11 @@ impl FakeBackend {
             .borrow_mut()
             .users
             .insert(user.to_string(), image.map(str::to_string));
+    }
+
+    /// From now on every image served carries `padding` more bytes (a valid, larger PNG).
+    pub fn set_image_padding(&self, padding: usize) {
+        self.state.borrow_mut().image_padding = padding;
     }
 
     /// From now on presigned URLs are valid for `seconds` (`X-Amz-Expires`).
@@ -476,7 +483,8 @@ fn answer_normally(
             if if_none_match == Some(etag.as_str()) {
                 return response(304, &[("ETag", &etag)], None);
             }
-            let bytes = png(&image);
+            let padding = state.borrow().image_padding;
+            let bytes = png_padded(&image, padding);
             state.borrow_mut().bytes_served += bytes.len() as u64;
             response(
                 200,

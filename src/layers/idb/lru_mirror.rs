@@ -101,6 +101,11 @@ impl Mirror {
         extra
     }
 
+    /// Records one use (an answer from memory or storage) at `at`.
+    pub fn touch_one(&self, id: &str, at: Millis) {
+        self.index.borrow_mut().touch(&id.to_string(), at);
+    }
+
     /// Records reads at the given times.
     pub fn touch(&self, accesses: &[(String, Millis)]) {
         let mut index = self.index.borrow_mut();

@@ -458,6 +458,10 @@ impl ImageStore<Blob> for IdbImageStore {
         .boxed_local()
     }
 
+    fn used(&self, image_id: &str, at: Millis) {
+        self.mirror.touch_one(image_id, at);
+    }
+
     fn put(&self, image: StoredImage<Blob>) -> LocalFuture<'_, Result<Vec<String>>> {
         self.guarded(self.put_image(image)).boxed_local()
     }
