@@ -184,7 +184,9 @@ fn fetch_with_thumbhash(thumbhash: &'static str) -> JsValue {
         } else {
             headers.set("content-type", "image/png").unwrap();
             init.set_headers(&headers);
-            Response::new_with_opt_u8_array_and_init(Some(&mut png.clone()), &init)
+            // A copy the engine owns: a view of wasm memory may be read after it changed.
+            let bytes = js_sys::Uint8Array::from(&png[..]);
+            Response::new_with_opt_buffer_source_and_init(Some(&bytes), &init)
         };
         Promise::resolve(&JsValue::from(response.unwrap()))
     })
