@@ -25,8 +25,10 @@ use super::telemetry::Telemetry;
 /// batch endpoint). A `setTimeout(0)`: the components of one render pass share a call.
 pub const BATCH_WINDOW_MS: Millis = 0.0;
 
-/// The longest a batch waits for the next load still acquiring its cross-tab lock.
-pub const BATCH_MAX_WAIT_MS: Millis = 50.0;
+/// The longest a batch waits for the next load still acquiring its cross-tab lock. Locks are
+/// granted one event-loop turn at a time, and a page busy decoding the images of a list can
+/// leave tens of milliseconds between two grants: at 50 ms, stragglers went out as single calls.
+pub const BATCH_MAX_WAIT_MS: Millis = 200.0;
 
 type Answer = oneshot::Sender<Result<RemotePicture>>;
 
