@@ -278,13 +278,35 @@ function watch(element, onVisible) {
   };
 }
 
+// Every offscreen picture waits for the same idle callback, so they all ask in one task: their
+// gets share one batch call instead of going out one idle period at a time.
+const idleWaiters = new Set();
+let cancelIdle = null;
+
 function whenIdle(callback) {
-  if (typeof requestIdleCallback === "function") {
-    const handle = requestIdleCallback(callback, { timeout: 1000 });
-    return () => cancelIdleCallback(handle);
+  idleWaiters.add(callback);
+  if (!cancelIdle) {
+    const run = () => {
+      cancelIdle = null;
+      const waiting = [...idleWaiters];
+      idleWaiters.clear();
+      for (const waiter of waiting) waiter();
+    };
+    if (typeof requestIdleCallback === "function") {
+      const handle = requestIdleCallback(run, { timeout: 1000 });
+      cancelIdle = () => cancelIdleCallback(handle);
+    } else {
+      const handle = setTimeout(run, 200);
+      cancelIdle = () => clearTimeout(handle);
+    }
   }
-  const handle = setTimeout(callback, 200);
-  return () => clearTimeout(handle);
+  return () => {
+    idleWaiters.delete(callback);
+    if (idleWaiters.size === 0 && cancelIdle) {
+      cancelIdle();
+      cancelIdle = null;
+    }
+  };
 }
 
 // "visible" once the element is in the viewport, "idle" once the browser had time for offscreen
