@@ -17,7 +17,7 @@
 
 mod reader;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use self::reader::{Fields, Reader, Zero};
 use crate::error::Result;
@@ -257,8 +257,8 @@ impl Config {
     /// Each field is read once, here, with its default and bounds. When several fields are
     /// wrong, an unknown field (a misspelling explains the rest) is reported before a bad value,
     /// and bad values in the order of `AvatarCacheConfig`.
-    pub fn from_json(value: Value) -> Result<Config> {
-        Reader::read(&value, Config::read)
+    pub fn from_json(value: impl Into<Value>) -> Result<Config> {
+        Reader::read(&value.into(), Config::read)
     }
 
     fn read(top: &Fields<'_>) -> Config {

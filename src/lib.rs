@@ -43,6 +43,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod hierarchy;
+pub mod json;
 pub mod key;
 pub mod layers;
 pub mod policy;
@@ -53,6 +54,8 @@ pub mod vocabulary;
 
 #[cfg(target_arch = "wasm32")]
 pub mod js;
+#[cfg(target_arch = "wasm32")]
+pub mod js_object;
 #[cfg(target_arch = "wasm32")]
 pub mod sync;
 

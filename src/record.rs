@@ -4,10 +4,9 @@
 //! that is not exactly what this version wrote is an [`Error::CorruptEntry`], which the layers
 //! turn into a miss and a removal.
 
-use serde::{Deserialize, Serialize};
-
 use crate::clock::Millis;
 use crate::error::{Error, Result};
+use crate::json::{self, ObjectWriter, Value};
 use crate::policy::safe_url::is_web_url;
 use crate::vocabulary::Layer;
 
@@ -40,7 +39,23 @@ fn check_time(layer: Layer, name: &str, t: Millis, now: Millis) -> Result<()> {
 impl PictureRecord {
     /// The JSON written to localStorage.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a record always serialises")
+        let mut out = ObjectWriter::new()
+            .string("userId", &self.user_id)
+            .string_or_null("imageId", self.image_id.as_deref())
+            .string("remoteUrl", &self.remote_url)
+            .number("urlExpiresAt", self.url_expires_at)
+            .number("fetchedAt", self.fetched_at);
+        if let Some(etag) = &self.etag {
+            out = out.string("etag", etag);
+        }
+        out = out.number("version", f64::from(self.version));
+        if self.opaque {
+            out = out.boolean("opaque", true);
+        }
+        if let Some(hash) = &self.thumbhash {
+            out = out.string("thumbhash", hash);
+        }
+        out.finish()
     }
 
     /// Decodes and checks a record read from storage: it must be this version's, for
@@ -49,8 +64,8 @@ impl PictureRecord {
         if text.len() > MAX_URL_LEN + 2 * MAX_ID_LEN + 1024 {
             return Err(corrupt(Layer::Local, "entry is too large"));
         }
-        let mut record: PictureRecord = serde_json::from_str(text)
-            .map_err(|e| corrupt(Layer::Local, format!("not a record: {e}")))?;
+        let value = json::parse(text.as_bytes()).map_err(|e| corrupt(Layer::Local, e.0))?;
+        let mut record = Self::from_value(&value).map_err(|e| corrupt(Layer::Local, e))?;
         // A malformed preview hash costs the preview, not the record.
         if record
             .thumbhash
@@ -70,6 +85,66 @@ impl PictureRecord {
         }
         record.check(Layer::Local, now)?;
         Ok(record)
+    }
+
+    /// The record's fields from a parsed JSON object, exactly as [`PictureRecord::to_json`]
+    /// writes them: a missing required field, a field of the wrong type or one it never writes
+    /// is refused.
+    fn from_value(value: &Value) -> std::result::Result<Self, &'static str> {
+        const FIELDS: [&str; 9] = [
+            "userId",
+            "imageId",
+            "remoteUrl",
+            "urlExpiresAt",
+            "fetchedAt",
+            "etag",
+            "version",
+            "opaque",
+            "thumbhash",
+        ];
+        let map = value.as_object().ok_or("not a record: not an object")?;
+        if map.keys().any(|k| !FIELDS.contains(&k)) {
+            return Err("not a record: unknown field");
+        }
+        let string = |name| match map.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err("not a record: a text field is missing"),
+        };
+        let optional = |name| match map.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err("not a record: a text field is not text"),
+        };
+        let number = |name| {
+            map.get(name)
+                .and_then(Value::as_f64)
+                .ok_or("not a record: a number field is missing")
+        };
+        let version = number("version")?;
+        if version.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&version) {
+            return Err("not a record: bad version");
+        }
+        Ok(PictureRecord {
+            user_id: string("userId")?,
+            image_id: optional("imageId")?,
+            remote_url: string("remoteUrl")?,
+            url_expires_at: number("urlExpiresAt")?,
+            fetched_at: number("fetchedAt")?,
+            etag: optional("etag")?,
+            version: version as u32,
+            opaque: match map.get("opaque") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err("not a record: opaque is not a boolean"),
+            },
+            thumbhash: optional("thumbhash")?,
+        })
+    }
+
+    /// The `fetchedAt` of a stored record's text, without checking the rest (eviction order).
+    pub fn fetched_at_of(text: &str) -> Option<Millis> {
+        let value = json::parse(text.as_bytes()).ok()?;
+        value.as_object()?.get("fetchedAt")?.as_f64()
     }
 
     /// The record as kept when presigned URLs must not rest in storage (`local.storeUrls:
@@ -111,8 +186,7 @@ impl PictureRecord {
 }
 
 /// What IndexedDB keeps beside an image's bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageMeta {
     /// The image.
     pub image_id: String,
@@ -121,7 +195,6 @@ pub struct ImageMeta {
     /// The size of the bytes.
     pub bytes: u64,
     /// The ETag object storage sent, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// When the bytes were downloaded (freshness counts from here).
     pub stored_at: Millis,
@@ -222,9 +295,9 @@ mod tests {
             r.to_json().replace("\"version\":1", "\"version\":2"),
             r.to_json().replace("\"u1\"", "\"u2\""),
             r.to_json()
-                .replace("\"fetchedAt\":1800000000000.0", "\"fetchedAt\":-5"),
+                .replace("\"fetchedAt\":1800000000000", "\"fetchedAt\":-5"),
             r.to_json()
-                .replace("\"fetchedAt\":1800000000000.0", "\"fetchedAt\":9e15"),
+                .replace("\"fetchedAt\":1800000000000", "\"fetchedAt\":9e15"),
             r.to_json()
                 .replace("\"remoteUrl\":\"", "\"remoteUrl\":\"\",\"x\":\""),
             r.to_json().replace("\"userId\"", "\"evil\":1,\"userId\""),

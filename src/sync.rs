@@ -7,18 +7,17 @@
 
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use crate::config::Config;
 use crate::hierarchy::{Change, Hierarchy};
+use crate::js_object::{field, number_field, string_field, JsObject};
 use crate::record::PictureRecord;
 
-/// One message on the channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One message on the channel: `{ namespace, version, userId, record? }`.
+#[derive(Debug, Clone, PartialEq)]
 struct Message {
     namespace: String,
     version: u32,
@@ -26,8 +25,43 @@ struct Message {
     user_id: Option<String>,
     /// The user's new record (JSON, as localStorage holds it), when there is one. Decoded as
     /// untrusted on arrival.
-    #[serde(default)]
     record: Option<String>,
+}
+
+impl Message {
+    fn to_js(&self) -> JsValue {
+        JsObject::new()
+            .set("namespace", self.namespace.as_str())
+            .set("version", self.version)
+            .set(
+                "userId",
+                self.user_id.as_deref().map_or(JsValue::NULL, JsValue::from),
+            )
+            .set_some("record", self.record.as_deref())
+            .into()
+    }
+
+    /// The message in `data`, if it is one (anything else on the channel is ignored).
+    fn from_js(data: &JsValue) -> Option<Message> {
+        let version = number_field(data, "version")?;
+        let user_id = field(data, "userId");
+        let record = field(data, "record");
+        Some(Message {
+            namespace: string_field(data, "namespace")?,
+            version: (version.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&version))
+                .then_some(version as u32)?,
+            user_id: match user_id.as_string() {
+                Some(user) => Some(user),
+                None if user_id.is_null() || user_id.is_undefined() => None,
+                None => return None,
+            },
+            record: match record.as_string() {
+                Some(text) => Some(text),
+                None if record.is_null() || record.is_undefined() => None,
+                None => return None,
+            },
+        })
+    }
 }
 
 /// A running cross-tab link. Dropping it does not stop it; call [`CrossTab::stop`].
@@ -50,7 +84,7 @@ impl CrossTab {
         let receiver = hierarchy.clone();
         let (ns, v) = (namespace.clone(), version);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Ok(message) = serde_wasm_bindgen::from_value::<Message>(event.data()) else {
+            let Some(message) = Message::from_js(&event.data()) else {
                 return;
             };
             if message.namespace != ns || message.version != v || receiver.is_closed() {
@@ -84,9 +118,7 @@ impl CrossTab {
                     _ => None,
                 },
             };
-            if let Ok(value) = serde_wasm_bindgen::to_value(&message) {
-                let _ = sender.post_message(&value);
-            }
+            let _ = sender.post_message(&message.to_js());
         })));
         Some(CrossTab {
             channel,

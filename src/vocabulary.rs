@@ -10,8 +10,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::clock::Millis;
 
 /// A layer of the hierarchy, top to bottom.
@@ -91,8 +89,7 @@ impl Source {
 }
 
 /// A user's picture as the backend last described it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PictureRecord {
     /// The user.
     pub user_id: String,
@@ -105,16 +102,13 @@ pub struct PictureRecord {
     /// When the record came from the backend (ms since epoch); freshness counts from here.
     pub fetched_at: Millis,
     /// The image's ETag, when object storage sent one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// The cache version the record was written under.
     pub version: u32,
     /// The image bytes could not be read by `fetch` (no CORS): the remote URL is handed out.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub opaque: bool,
     /// The image's ThumbHash (base64, ~25 bytes), for the preview `placeholder` renders: from the
     /// backend's answer, or computed from the bytes after a download or upload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbhash: Option<String>,
 }
 

@@ -231,7 +231,7 @@ fn bytes_row(bytes: &[u8], mime: &str) -> JsValue {
 }
 
 fn meta_value(m: &ImageMeta) -> JsValue {
-    serde_wasm_bindgen::to_value(m).unwrap()
+    avatar_cache::layers::idb::meta_value(m)
 }
 
 // ---- tests ------------------------------------------------------------------------------------
@@ -451,7 +451,7 @@ async fn corrupt_meta_rows_are_misses_and_removed() {
         .into_iter()
         .map(|(id, value)| {
             // Fix the id inside well-formed rows, so that only the named defect remains.
-            if let Ok(mut m) = serde_wasm_bindgen::from_value::<ImageMeta>(value.clone()) {
+            if let Some(mut m) = avatar_cache::layers::idb::meta_of(&value) {
                 if m.image_id == "x" {
                     m.image_id = id.to_string();
                     return (id.to_string(), meta_value(&m));

@@ -108,8 +108,8 @@ fn junk_and_tampered_values_are_misses_and_removed() {
         "[1,2]".to_string(),
         "\"a string\"".to_string(),
         good.replace("\"version\":1", "\"version\":2"),
-        good.replace("\"fetchedAt\":1800000000000.0", "\"fetchedAt\":9e15"),
-        good.replace("\"fetchedAt\":1800000000000.0", "\"fetchedAt\":-1"),
+        good.replace("\"fetchedAt\":1800000000000", "\"fetchedAt\":9e15"),
+        good.replace("\"fetchedAt\":1800000000000", "\"fetchedAt\":-1"),
         good.replace("\"userId\"", "\"script\":\"alert(1)\",\"userId\""),
     ];
     for value in cases {

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::ops::RangeInclusive;
 
-use serde_json::{Map, Value};
+use crate::json::{number_text, Map, Value};
 
 use super::DAY_MS;
 use crate::error::{Error, Result};
@@ -61,22 +61,11 @@ impl Reader {
 /// (`idb.maxBytes`), `null` counts as absent. A read never fails: a refused value is noted in
 /// [`Findings`] and the default stands in for it, so reading goes on to the end.
 pub(super) struct Fields<'a> {
-    map: Option<&'a Map<String, Value>>,
+    map: Option<&'a Map>,
     prefix: String,
     /// The names read in this object.
     names: RefCell<Vec<&'static str>>,
     findings: &'a RefCell<Findings>,
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl<'a> Fields<'a> {
@@ -98,7 +87,8 @@ impl<'a> Fields<'a> {
                     "" => "config",
                     group => group,
                 };
-                let error = Error::config(field, format!("must be an object, not {}", kind(other)));
+                let error =
+                    Error::config(field, format!("must be an object, not {}", other.kind()));
                 fields.findings.borrow_mut().invalid.get_or_insert(error);
                 fields
             }
@@ -133,9 +123,7 @@ impl<'a> Fields<'a> {
     /// Refuses the first field of this object that was never read.
     fn finish(&self) {
         let names = self.names.borrow();
-        let unknown = self
-            .map
-            .and_then(|m| m.keys().find(|k| !names.contains(&k.as_str())));
+        let unknown = self.map.and_then(|m| m.keys().find(|k| !names.contains(k)));
         let mut findings = self.findings.borrow_mut();
         if let (Some(unknown), None) = (unknown, &findings.unknown) {
             findings.unknown = Some(Error::config(
@@ -167,7 +155,7 @@ impl<'a> Fields<'a> {
         let value = self.get(name)?;
         let typed = as_type(value);
         if typed.is_none() {
-            self.refuse(name, format!("must be {expected}, not {}", kind(value)));
+            self.refuse(name, format!("must be {expected}, not {}", value.kind()));
         }
         typed
     }
@@ -205,7 +193,7 @@ impl<'a> Fields<'a> {
             .map(|item| {
                 let s = item.as_str().map(str::to_string);
                 if s.is_none() {
-                    self.refuse(name, format!("must be {EXPECTED}, not {}", kind(item)));
+                    self.refuse(name, format!("must be {EXPECTED}, not {}", item.kind()));
                 }
                 s
             })
@@ -218,9 +206,9 @@ impl<'a> Fields<'a> {
         let map = self.typed(name, EXPECTED, Value::as_object)?;
         map.iter()
             .map(|(k, item)| match item.as_str() {
-                Some(v) => Some((k.clone(), v.to_string())),
+                Some(v) => Some((k.to_string(), v.to_string())),
                 None => {
-                    self.refuse(name, format!("must be {EXPECTED}, not {}", kind(item)));
+                    self.refuse(name, format!("must be {EXPECTED}, not {}", item.kind()));
                     None
                 }
             })
@@ -240,14 +228,21 @@ impl<'a> Fields<'a> {
             };
             self.refuse(
                 name,
-                format!("must be a finite number of milliseconds, {bound}; got {v}"),
+                format!(
+                    "must be a finite number of milliseconds, {bound}; got {}",
+                    number_text(v)
+                ),
             );
             return default;
         }
         if v > MAX_DURATION_MS {
             self.refuse(
                 name,
-                format!("must be at most one year ({MAX_DURATION_MS} ms); got {v}"),
+                format!(
+                    "must be at most one year ({} ms); got {}",
+                    number_text(MAX_DURATION_MS),
+                    number_text(v)
+                ),
             );
             return default;
         }
@@ -263,7 +258,10 @@ impl<'a> Fields<'a> {
         if !v.is_finite() || v.fract() != 0.0 || v < min as f64 || v > max as f64 {
             self.refuse(
                 name,
-                format!("must be an integer from {min} to {max}; got {v}"),
+                format!(
+                    "must be an integer from {min} to {max}; got {}",
+                    number_text(v)
+                ),
             );
             return default;
         }

@@ -2,7 +2,6 @@
 //! object and uploaded Blobs.
 
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -11,6 +10,7 @@ use web_sys::Blob;
 use crate::config::Config;
 use crate::error::Error;
 use crate::hierarchy::{CacheEvent, Picture, PrefetchReport, Upload};
+use crate::js_object::{to_json_value, JsObject};
 use crate::stats::LayerCounters;
 
 use super::types::AvatarCacheConfig;
@@ -28,139 +28,61 @@ pub(super) fn js_error(e: &Error) -> JsValue {
     error.into()
 }
 
-pub(super) fn to_js<T: Serialize>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new()
-        .serialize_missing_as_null(true)
-        .serialize_maps_as_objects(true);
-    value.serialize(&serializer).unwrap_or(JsValue::UNDEFINED)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct PictureOut<'a> {
-    user_id: &'a str,
-    image_id: Option<&'a str>,
-    url: &'a str,
-    source: &'static str,
-    stale: bool,
-    load_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    placeholder: Option<&'a str>,
-}
-
 pub(super) fn picture_to_js(p: &Picture) -> JsValue {
-    to_js(&PictureOut {
-        user_id: &p.user_id,
-        image_id: p.image_id.as_deref(),
-        url: &p.url,
-        source: p.source.as_str(),
-        stale: p.stale,
-        load_ms: p.load_ms,
-        placeholder: p.placeholder.as_deref(),
-    })
+    JsObject::new()
+        .set("userId", p.user_id.as_str())
+        .set(
+            "imageId",
+            p.image_id.as_deref().map_or(JsValue::NULL, JsValue::from),
+        )
+        .set("url", p.url.as_str())
+        .set("source", p.source.as_str())
+        .set("stale", p.stale)
+        .set("loadMs", p.load_ms)
+        .set_some("placeholder", p.placeholder.as_deref())
+        .into()
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct ReportOut {
-    requested: usize,
-    memory: usize,
-    local: usize,
-    indexeddb: usize,
-    network: usize,
-    defaulted: usize,
-    api_calls: u64,
-    downloads: u64,
+pub(super) fn report_to_js(r: &PrefetchReport) -> JsValue {
+    JsObject::new()
+        .set("requested", r.requested as f64)
+        .set("memory", r.memory as f64)
+        .set("local", r.local as f64)
+        .set("indexeddb", r.indexeddb as f64)
+        .set("network", r.network as f64)
+        .set("defaulted", r.defaulted as f64)
+        .set("apiCalls", r.api_calls as f64)
+        .set("downloads", r.downloads as f64)
+        .into()
 }
 
-impl From<PrefetchReport> for ReportOut {
-    fn from(r: PrefetchReport) -> Self {
-        ReportOut {
-            requested: r.requested,
-            memory: r.memory,
-            local: r.local,
-            indexeddb: r.indexeddb,
-            network: r.network,
-            defaulted: r.defaulted,
-            api_calls: r.api_calls,
-            downloads: r.downloads,
-        }
-    }
+fn layer_to_js(c: &LayerCounters, with_errors: bool) -> JsValue {
+    JsObject::new()
+        .set("hits", c.hits as f64)
+        .set("misses", c.misses as f64)
+        .set("stale", c.stale as f64)
+        .set("p50Ms", c.percentile(0.5))
+        .set("p95Ms", c.percentile(0.95))
+        .set_some("errors", with_errors.then_some(c.errors as f64))
+        .into()
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct LayerOut {
-    hits: u64,
-    misses: u64,
-    stale: u64,
-    p50_ms: f64,
-    p95_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<u64>,
-}
-
-pub(super) fn layer_out(c: &LayerCounters, with_errors: bool) -> LayerOut {
-    LayerOut {
-        hits: c.hits,
-        misses: c.misses,
-        stale: c.stale,
-        p50_ms: c.percentile(0.5),
-        p95_ms: c.percentile(0.95),
-        errors: with_errors.then_some(c.errors),
-    }
-}
-
-#[derive(Serialize)]
-pub(super) struct LayersOut {
-    memory: LayerOut,
-    local: LayerOut,
-    indexeddb: LayerOut,
-    network: LayerOut,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct IdbOut {
-    bytes: u64,
-    entries: u64,
-    max_bytes: u64,
-    max_entries: usize,
-}
-
-#[derive(Serialize)]
-pub(super) struct ErrorOut {
-    at: f64,
-    layer: &'static str,
-    reason: String,
-}
-
-#[derive(Serialize, Clone, Copy)]
+/// The origin's storage estimate (`navigator.storage`), as `stats().storage` shows it.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct StorageOut {
     pub(super) usage: f64,
     pub(super) quota: f64,
     pub(super) persisted: bool,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct StatsOut {
-    pub(super) layers: LayersOut,
-    pub(super) hit_rate: f64,
-    pub(super) gets: u64,
-    pub(super) api_calls: u64,
-    pub(super) downloads: u64,
-    pub(super) bytes_downloaded: u64,
-    pub(super) refreshes: u64,
-    pub(super) evictions: u64,
-    pub(super) idb: Option<IdbOut>,
-    pub(super) local_bytes: u64,
-    pub(super) object_urls: usize,
-    pub(super) in_flight: usize,
-    pub(super) breaker: &'static str,
-    pub(super) recent_errors: Vec<ErrorOut>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) storage: Option<StorageOut>,
+impl StorageOut {
+    fn to_js(self) -> JsValue {
+        JsObject::new()
+            .set("usage", self.usage)
+            .set("quota", self.quota)
+            .set("persisted", self.persisted)
+            .into()
+    }
 }
 
 pub(super) fn event_to_js(event: &CacheEvent) -> JsValue {
@@ -213,7 +135,7 @@ pub(super) fn read_config(
 ) -> Result<(Config, Option<Function>, Option<Function>), Error> {
     let value: JsValue = value.map(Into::into).unwrap_or(JsValue::UNDEFINED);
     if value.is_undefined() || value.is_null() {
-        return Ok((Config::from_json(serde_json::Value::Null)?, None, None));
+        return Ok((Config::from_json(crate::json::Value::Null)?, None, None));
     }
     if !value.is_object() || Array::is_array(&value) {
         return Err(Error::config("config", "must be an object"));
@@ -232,49 +154,56 @@ pub(super) fn read_config(
     let plain = Object::assign(&Object::new(), value.unchecked_ref());
     let _ = Reflect::delete_property(&plain, &"fetch".into());
     let _ = Reflect::delete_property(&plain, &"onEvent".into());
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(plain.into())
-        .map_err(|e| Error::config("config", e.to_string()))?;
+    let json = to_json_value(&plain).map_err(|reason| Error::config("config", reason))?;
     Ok((Config::from_json(json)?, fetch, on_event))
 }
 
-pub(super) fn stats_out(shared: &Shared) -> StatsOut {
+/// `stats()`: the counters per layer and for the cache, the stores' sizes, the breaker and
+/// the recent errors, as one plain object.
+pub(super) fn stats_to_js(shared: &Shared) -> JsValue {
     let h = &shared.hierarchy;
     let s = h.stats();
     let config = &shared.config;
-    StatsOut {
-        layers: LayersOut {
-            memory: layer_out(&s.memory, false),
-            local: layer_out(&s.local, false),
-            indexeddb: layer_out(&s.indexeddb, false),
-            network: layer_out(&s.network, true),
-        },
-        hit_rate: s.hit_rate(),
-        gets: s.gets(),
-        api_calls: s.api_calls,
-        downloads: s.downloads,
-        bytes_downloaded: s.bytes_downloaded,
-        refreshes: s.refreshes,
-        evictions: s.evictions,
-        idb: h.idb_usage().map(|u| IdbOut {
-            bytes: u.bytes,
-            entries: u.entries,
-            max_bytes: config.idb.max_bytes,
-            max_entries: config.idb.max_entries,
-        }),
-        local_bytes: h.local_bytes(),
-        object_urls: h.object_urls().0,
-        in_flight: h.in_flight(),
-        breaker: shared.backend.breaker_state().as_str(),
-        recent_errors: s
-            .recent_errors()
-            .map(|e| ErrorOut {
-                at: e.at,
-                layer: e.layer.as_str(),
-                reason: e.reason.clone(),
-            })
-            .collect(),
-        storage: *shared.storage.borrow(),
-    }
+    let layers = JsObject::new()
+        .set("memory", layer_to_js(&s.memory, false))
+        .set("local", layer_to_js(&s.local, false))
+        .set("indexeddb", layer_to_js(&s.indexeddb, false))
+        .set("network", layer_to_js(&s.network, true));
+    let idb = h.idb_usage().map_or(JsValue::NULL, |u| {
+        JsObject::new()
+            .set("bytes", u.bytes as f64)
+            .set("entries", u.entries as f64)
+            .set("maxBytes", config.idb.max_bytes as f64)
+            .set("maxEntries", config.idb.max_entries as f64)
+            .into()
+    });
+    let recent_errors: Array = s
+        .recent_errors()
+        .map(|e| -> JsValue {
+            JsObject::new()
+                .set("at", e.at)
+                .set("layer", e.layer.as_str())
+                .set("reason", e.reason.as_str())
+                .into()
+        })
+        .collect();
+    JsObject::new()
+        .set("layers", layers)
+        .set("hitRate", s.hit_rate())
+        .set("gets", s.gets() as f64)
+        .set("apiCalls", s.api_calls as f64)
+        .set("downloads", s.downloads as f64)
+        .set("bytesDownloaded", s.bytes_downloaded as f64)
+        .set("refreshes", s.refreshes as f64)
+        .set("evictions", s.evictions as f64)
+        .set("idb", idb)
+        .set("localBytes", h.local_bytes() as f64)
+        .set("objectUrls", h.object_urls().0 as f64)
+        .set("inFlight", h.in_flight() as f64)
+        .set("breaker", shared.backend.breaker_state().as_str())
+        .set("recentErrors", recent_errors)
+        .set_some("storage", shared.storage.borrow().map(StorageOut::to_js))
+        .into()
 }
 
 /// Reads an uploaded Blob and checks it once ([`Upload::check`]); the stored Blob is typed

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::convert::{stats_out, to_js, StorageOut};
+use super::convert::{stats_to_js, StorageOut};
 use super::{AvatarCache, Shared};
+use crate::js_object::{number_field, string_field, JsObject};
+use crate::json::number_text;
 
 /// `stats(namespace?)` and `diagnose(namespace?)` of `__AVATAR_CACHE__`: the named cache's, the
 /// only cache's, or every cache's by namespace.
@@ -60,7 +61,7 @@ impl AvatarCache {
         let stats = Closure::<dyn Fn() -> JsValue>::new(move || {
             for_stats
                 .upgrade()
-                .map_or(JsValue::UNDEFINED, |s| to_js(&stats_out(&s)))
+                .map_or(JsValue::UNDEFINED, |s| stats_to_js(&s))
         });
         let for_diagnose = Rc::downgrade(&self.shared);
         let diagnose_fn = Closure::<dyn Fn() -> JsValue>::new(move || {
@@ -95,20 +96,21 @@ impl AvatarCache {
 }
 
 pub(super) fn diagnose(shared: &Shared) -> JsValue {
-    let stats = stats_out(shared);
-    let js = to_js(&stats);
+    let js = stats_to_js(shared);
+    let count = |name| number_text(number_field(&js, name).unwrap_or(0.0));
+    let hit_rate = number_field(&js, "hitRate").unwrap_or(0.0);
     let console_table = |label: &str, data: &JsValue| {
         web_sys::console::log_1(&JsValue::from_str(label));
         web_sys::console::table_1(data);
     };
     web_sys::console::log_1(&JsValue::from_str(&format!(
-        "avatar-cache {}: hit rate {:.1} %, {} gets, {} API calls, {} downloads, breaker {}",
+        "avatar-cache {}: hit rate {} %, {} gets, {} API calls, {} downloads, breaker {}",
         env!("CARGO_PKG_VERSION"),
-        stats.hit_rate * 100.0,
-        stats.gets,
-        stats.api_calls,
-        stats.downloads,
-        stats.breaker
+        number_text((hit_rate * 1000.0).round() / 10.0),
+        count("gets"),
+        count("apiCalls"),
+        count("downloads"),
+        string_field(&js, "breaker").unwrap_or_default()
     )));
     console_table(
         "layers",
@@ -129,34 +131,29 @@ pub(super) fn diagnose(shared: &Shared) -> JsValue {
         if local.contains_key(&record.user_id) {
             layers.push("local");
         }
-        let row = EntryRow {
-            user: record.user_id.clone(),
-            image: record
-                .image_id
-                .clone()
-                .unwrap_or_else(|| "(default)".into()),
-            layers: layers.join(" + "),
+        rows.push(&entry_row(EntryRow {
+            user: &record.user_id,
+            image: record.image_id.as_deref().unwrap_or("(default)"),
+            layers: &layers.join(" + "),
             age_s: ((now - record.fetched_at) / 1000.0).round(),
             fresh_for_s: ((fresh_until - now) / 1000.0).round(),
             url_expires_in_s: ((record.url_expires_at - now) / 1000.0).round(),
             image_in_memory: has_image,
-        };
-        rows.push(&to_js(&row));
+        }));
     }
     for (user, fetched_at) in &local {
         if seen.contains(user) {
             continue;
         }
-        let row = EntryRow {
-            user: user.clone(),
-            image: String::new(),
-            layers: "local".into(),
+        rows.push(&entry_row(EntryRow {
+            user,
+            image: "",
+            layers: "local",
             age_s: ((now - fetched_at) / 1000.0).round(),
             fresh_for_s: ((fetched_at + shared.config.local.ttl_ms - now) / 1000.0).round(),
             url_expires_in_s: f64::NAN,
             image_in_memory: false,
-        };
-        rows.push(&to_js(&row));
+        }));
     }
     console_table("entries", &rows);
     let errors = Reflect::get(&js, &"recentErrors".into()).unwrap_or(JsValue::UNDEFINED);
@@ -166,16 +163,27 @@ pub(super) fn diagnose(shared: &Shared) -> JsValue {
     js
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EntryRow {
-    user: String,
-    image: String,
-    layers: String,
+/// One row of `diagnose()`'s entries table.
+struct EntryRow<'a> {
+    user: &'a str,
+    image: &'a str,
+    layers: &'a str,
     age_s: f64,
     fresh_for_s: f64,
     url_expires_in_s: f64,
     image_in_memory: bool,
+}
+
+fn entry_row(row: EntryRow<'_>) -> JsValue {
+    JsObject::new()
+        .set("user", row.user)
+        .set("image", row.image)
+        .set("layers", row.layers)
+        .set("ageS", row.age_s)
+        .set("freshForS", row.fresh_for_s)
+        .set("urlExpiresInS", row.url_expires_in_s)
+        .set("imageInMemory", row.image_in_memory)
+        .into()
 }
 
 pub(super) async fn storage_estimate() -> Option<StorageOut> {

@@ -40,8 +40,8 @@ mod worker;
 pub use worker::AvatarWorker;
 
 use convert::{
-    checked_upload, event_to_js, js_error, picture_to_js, read_config, stats_out, to_js, ReportOut,
-    StatsOut, StorageOut,
+    checked_upload, event_to_js, js_error, picture_to_js, read_config, report_to_js, stats_to_js,
+    StorageOut,
 };
 use devtools::{diagnose, storage_estimate};
 use timeline::Timeline;
@@ -244,14 +244,14 @@ impl AvatarCache {
     ) -> Promise {
         let hierarchy = self.shared.hierarchy.clone();
         future_to_promise(async move {
-            let ids: Vec<String> = serde_wasm_bindgen::from_value(user_ids).map_err(|_| {
+            let ids = crate::js_object::string_array(&user_ids).ok_or_else(|| {
                 js_error(&Error::InvalidArgument {
                     name: "userIds",
                     reason: "must be an array of strings".into(),
                 })
             })?;
             let report = hierarchy.prefetch(&ids).await.map_err(|e| js_error(&e))?;
-            Ok(to_js(&ReportOut::from(report)))
+            Ok(report_to_js(&report))
         })
     }
 
@@ -370,7 +370,7 @@ impl AvatarCache {
     #[wasm_bindgen(unchecked_return_type = "CacheStats")]
     pub fn stats(&self) -> JsValue {
         self.refresh_storage_estimate();
-        to_js(&self.stats_out())
+        stats_to_js(&self.shared)
     }
 
     /// Prints the stats and the entries as `console.table`s and returns the stats. Also reachable
@@ -389,10 +389,6 @@ impl AvatarCache {
         self.shared.peeks.borrow_mut().clear();
         self.shared.hierarchy.close();
         self.hide_globally();
-    }
-
-    fn stats_out(&self) -> StatsOut {
-        stats_out(&self.shared)
     }
 
     fn refresh_storage_estimate(&self) {

@@ -115,9 +115,7 @@ impl LocalRecordStore {
             .into_iter()
             .map(|key| {
                 let value = self.read(&key).ok().flatten().unwrap_or_default();
-                let fetched_at = serde_json::from_str::<PictureRecord>(&value)
-                    .map(|r| r.fetched_at)
-                    .ok()
+                let fetched_at = PictureRecord::fetched_at_of(&value)
                     .filter(|t| t.is_finite())
                     .unwrap_or(Millis::NEG_INFINITY);
                 let size = utf16_bytes(&key) + utf16_bytes(&value);

@@ -11,15 +11,16 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
-
 use crate::error::{Error, Result};
+use crate::json::{self, Map, Value};
 use crate::layers::RemotePicture;
 use crate::record::{MAX_ID_LEN, MAX_URL_LEN};
 
 /// The body of a batch request for `user_ids`.
 pub fn batch_request(user_ids: &[String]) -> String {
-    serde_json::json!({ "user_ids": user_ids }).to_string()
+    json::ObjectWriter::new()
+        .raw("user_ids", &json::string_array(user_ids))
+        .finish()
 }
 
 /// Reads the answer of `GET {apiBase}/user/{userId}` for `user_id`. An answer naming another
@@ -69,7 +70,7 @@ struct Answer {
 }
 
 fn json(body: &[u8]) -> Result<Value> {
-    serde_json::from_slice::<Value>(body).map_err(|e| bad(format!("not JSON: {e}")))
+    json::parse(body).map_err(|e| bad(e.0))
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -113,14 +114,14 @@ fn parse_answer(value: &Value) -> std::result::Result<Answer, String> {
 }
 
 /// An id field: absent or null is `None`; a non-empty string or an integer is the id.
-fn parse_id(
-    object: &Map<String, Value>,
-    field: &str,
-) -> std::result::Result<Option<String>, String> {
+fn parse_id(object: &Map, field: &str) -> std::result::Result<Option<String>, String> {
     let id = match object.get(field) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        // An integer id, within the range JavaScript holds exactly.
+        Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 => {
+            json::number_text(*n)
+        }
         Some(_) => return Err(format!("{field} is not a string")),
     };
     if id.is_empty() || id.len() > MAX_ID_LEN {
@@ -175,7 +176,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn user(value: Value) -> Result<RemotePicture> {
+    fn user(value: serde_json::Value) -> Result<RemotePicture> {
         user_answer(value.to_string().as_bytes(), "1")
     }
 
@@ -274,7 +275,7 @@ mod tests {
     #[test]
     fn batch_request_names_the_users() {
         let body = batch_request(&["a".into(), "b\"c".into()]);
-        let value: Value = serde_json::from_str(&body).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(value, json!({ "user_ids": ["a", "b\"c"] }));
     }
 }

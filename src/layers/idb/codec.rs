@@ -14,6 +14,7 @@ use super::idb_error;
 use crate::clock::Millis;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::js_object::{field, number_field, string_field, JsObject};
 use crate::key::Keys;
 use crate::record::{ImageMeta, StoredImage};
 use crate::vocabulary::Layer;
@@ -78,8 +79,7 @@ impl RowCodec {
             .parse_any_version(key)
             .filter(|p| p.layer == Layer::IndexedDb && p.version == self.keys.version())
             .ok_or_else(|| corrupt("key of another version or namespace"))?;
-        let meta: ImageMeta = serde_wasm_bindgen::from_value(value.clone())
-            .map_err(|e| corrupt(format!("not image metadata: {e}")))?;
+        let meta = meta_of(value).ok_or_else(|| corrupt("not image metadata"))?;
         self.check(&meta, &parsed.id, now)?;
         Ok(meta)
     }
@@ -111,14 +111,38 @@ impl RowCodec {
     }
 }
 
-/// The metadata row of `meta`.
-pub(super) fn meta_value(meta: &ImageMeta) -> std::result::Result<JsValue, String> {
-    serde_wasm_bindgen::to_value(meta).map_err(|e| e.to_string())
+/// The metadata row of `meta`: `{ imageId, mime, bytes, etag?, storedAt, lastAccess, version }`.
+pub fn meta_value(meta: &ImageMeta) -> JsValue {
+    JsObject::new()
+        .set("imageId", meta.image_id.as_str())
+        .set("mime", meta.mime.as_str())
+        .set("bytes", meta.bytes as f64)
+        .set_some("etag", meta.etag.as_deref())
+        .set("storedAt", meta.stored_at)
+        .set("lastAccess", meta.last_access)
+        .set("version", meta.version)
+        .into()
 }
 
-/// A metadata row read back, if it is one.
-pub(super) fn meta_of(value: JsValue) -> Option<ImageMeta> {
-    serde_wasm_bindgen::from_value(value).ok()
+/// A metadata row read back, if it has every field with the right type (other fields are
+/// ignored); its values are checked by [`RowCodec::check_row`].
+pub fn meta_of(value: &JsValue) -> Option<ImageMeta> {
+    let whole = |n: f64| (n.fract() == 0.0 && n >= 0.0).then_some(n);
+    let etag = field(value, "etag");
+    Some(ImageMeta {
+        image_id: string_field(value, "imageId")?,
+        mime: string_field(value, "mime")?,
+        bytes: whole(number_field(value, "bytes")?)? as u64,
+        etag: match etag.as_string() {
+            Some(etag) => Some(etag),
+            None if etag.is_undefined() || etag.is_null() => None,
+            None => return None,
+        },
+        stored_at: number_field(value, "storedAt")?,
+        last_access: number_field(value, "lastAccess")?,
+        version: whole(number_field(value, "version")?).filter(|v| *v <= f64::from(u32::MAX))?
+            as u32,
+    })
 }
 
 /// `{ blob }`.

@@ -58,9 +58,8 @@ use futures::FutureExt;
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, IdbTransactionMode};
 
-use self::codec::{
-    blob_value, bytes_value, meta_of, meta_value, refuses_blob, RowCodec, WRITER_KEY,
-};
+use self::codec::{blob_value, bytes_value, refuses_blob, RowCodec, WRITER_KEY};
+pub use self::codec::{meta_of, meta_value};
 use self::connection::{with_timeout, Conn, Link};
 use self::lru_mirror::Mirror;
 use self::requests::RequestFuture;
@@ -285,7 +284,7 @@ impl IdbImageStore {
         self.codec
             .check(meta, &meta.image_id, self.clock.now_ms())
             .map_err(|e| refused(e.to_string()))?;
-        meta_value(meta).map_err(refused)
+        Ok(meta_value(meta))
     }
 
     async fn put_image(&self, image: StoredImage<Blob>) -> Result<Vec<String>> {
@@ -394,16 +393,14 @@ impl IdbImageStore {
             }
             // Only IndexedDB requests are awaited: the transaction stays active throughout.
             for (key, at, read) in reads {
-                let Some(mut meta) = meta_of(read.await?) else {
+                let Some(mut meta) = meta_of(&read.await?) else {
                     continue; // absent or corrupt: the next get deals with it
                 };
                 if at > meta.last_access {
                     meta.last_access = at;
-                    let value = meta_value(&meta).map_err(|reason| Error::InvalidArgument {
-                        name: "accesses",
-                        reason,
-                    })?;
-                    s.metas.put_with_key(&value, &key).map_err(idb_error)?;
+                    s.metas
+                        .put_with_key(&meta_value(&meta), &key)
+                        .map_err(idb_error)?;
                 }
             }
             Ok(())

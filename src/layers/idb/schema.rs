@@ -15,10 +15,10 @@ use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, IdbDatabase, IdbTransaction};
 
+use super::codec::{meta_of, meta_value};
 use super::idb_error;
 use super::requests::CursorFuture;
 use crate::error::Result;
-use crate::record::ImageMeta;
 
 /// The schema (and IndexedDB database) version this code reads and writes.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -68,9 +68,7 @@ fn migrate_v1_rows(tx: &IdbTransaction) -> Result<()> {
             return;
         };
         for (key, value) in rows {
-            let meta = serde_wasm_bindgen::from_value::<ImageMeta>(value.clone())
-                .ok()
-                .and_then(|m| serde_wasm_bindgen::to_value(&m).ok());
+            let meta = meta_of(&value).map(|m| meta_value(&m));
             let blob = Reflect::get(&value, &JsValue::from_str("blob"))
                 .ok()
                 .and_then(|b| b.dyn_into::<Blob>().ok());

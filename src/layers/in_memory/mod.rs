@@ -111,8 +111,7 @@ impl InMemoryRecordStore {
             map.iter()
                 .filter(|(k, _)| self.keys.is_own(k))
                 .map(|(k, v)| {
-                    let at = serde_json::from_str::<PictureRecord>(v)
-                        .map_or(f64::MIN, |r| r.fetched_at.min(now));
+                    let at = PictureRecord::fetched_at_of(v).map_or(f64::MIN, |at| at.min(now));
                     (at, k.clone())
                 })
                 .collect()
