@@ -48,6 +48,7 @@ pub mod key;
 pub mod layers;
 pub mod policy;
 pub mod record;
+pub mod sort;
 pub mod stats;
 pub mod sw;
 pub mod vocabulary;

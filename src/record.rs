@@ -30,7 +30,7 @@ fn check_time(layer: Layer, name: &str, t: Millis, now: Millis) -> Result<()> {
     if !t.is_finite() || t < 0.0 || t > now + MAX_CLOCK_SKEW_MS {
         return Err(corrupt(
             layer,
-            format!("{name} {t} is not a plausible time"),
+            format!("{name} {} is not a plausible time", json::number_text(t)),
         ));
     }
     Ok(())

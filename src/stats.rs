@@ -47,7 +47,7 @@ impl LayerCounters {
             return 0.0;
         }
         let mut sorted: Vec<f64> = self.samples.iter().copied().collect();
-        sorted.sort_by(|a, b| a.total_cmp(b));
+        crate::sort::sort_by_f64(&mut sorted, |x| *x);
         let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
         sorted[rank - 1]
     }

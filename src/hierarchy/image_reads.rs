@@ -54,9 +54,8 @@ impl<I: Clone + 'static> ImageReads<I> {
     /// are answered together once the transaction has delivered every row.)
     async fn flush(&self) {
         let waiting: Vec<(String, Reply<I>)> = self.waiting.borrow_mut().drain(..).collect();
-        let mut ids: Vec<String> = waiting.iter().map(|(id, _)| id.clone()).collect();
-        ids.sort();
-        ids.dedup();
+        let ids: Vec<String> = waiting.iter().map(|(id, _)| id.clone()).collect();
+        let ids = crate::sort::dedup_keep_order(&ids);
         match self.images.get_many(&ids).await {
             Ok(found) => {
                 let by_id: HashMap<&str, Option<StoredImage<I>>> =

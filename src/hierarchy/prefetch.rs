@@ -116,9 +116,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         let mut adopted = HashSet::new();
         if let Some(images) = self.available_images().filter(|_| !wanted.is_empty()) {
-            let mut ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
-            ids.sort();
-            ids.dedup();
+            let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
+            let ids = crate::sort::dedup_keep_order(&ids);
             match images.get_many(&ids).await {
                 Ok(found) => {
                     for stored in found.into_iter().flatten() {

@@ -33,7 +33,7 @@ use crate::sw::{Route, WorkerOptions, ANSWER_CACHE_CONTROL};
 use crate::sync::CrossTab;
 use crate::vocabulary::Layer;
 
-use super::convert::{js_error, read_config};
+use super::convert::{event_to_js, js_error, read_config};
 use super::AvatarCacheConfig;
 use super::{network, open_images};
 
@@ -106,7 +106,7 @@ impl AvatarWorker {
         }
         if config.debug {
             hierarchy.set_event_hook(Some(Rc::new(|event| {
-                web_sys::console::debug_1(&format!("[avatar-cache/sw] {event:?}").into());
+                web_sys::console::debug_2(&"[avatar-cache/sw]".into(), &event_to_js(event));
             })));
         }
         // Pages keep records in localStorage: what they announce must reach the worker's copy

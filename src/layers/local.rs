@@ -122,7 +122,7 @@ impl LocalRecordStore {
                 (fetched_at, key, size)
             })
             .collect();
-        candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+        crate::sort::sort_by_f64(&mut candidates, |c| c.0);
         let half = candidates.len().div_ceil(2);
         let mut freed = 0;
         let mut removed = 0;

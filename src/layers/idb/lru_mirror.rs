@@ -177,7 +177,7 @@ impl Mirror {
                 .map(|k| JsValue::from_str(k)),
         );
         // Oldest first, so that a budget lowered since the last run keeps the most recent.
-        entries.sort_by(|a, b| a.1.last_access.total_cmp(&b.1.last_access));
+        crate::sort::sort_by_f64(&mut entries, |e| e.1.last_access);
         {
             let mut index = self.index.borrow_mut();
             index.clear();
