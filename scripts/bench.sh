@@ -43,7 +43,7 @@ crate_changed_since() { [ ! -f "$1" ] || [ -n "$(find src Cargo.toml Cargo.lock 
 
 if crate_changed_since pkg/avatar_cache_bg.wasm || [ ! -f pkg/index.js ] || [ ! -f pkg/package.json ]; then
   log "building pkg/ (missing or older than the crate)"
-  scripts/build-pkg.sh
+  NAMED_WASM=bench/target/names/avatar_cache_named.wasm scripts/build-pkg.sh
 else
   log "pkg/ is up to date"
 fi
@@ -55,22 +55,12 @@ if [ ! -f "$stamp" ] || ! cmp -s bench/package-lock.json "$stamp"; then
   cp bench/package-lock.json "$stamp"
 fi
 
-# The same release build with its function names kept (own target dir, not stripped, wasm-opt
-# -Oz -g): run.mjs reads the name section to say which crates the .wasm bytes come from.
+# The same release build with its function names kept (wasm-opt -Oz -g of the package's own
+# .wasm): run.mjs reads the name section to say which crates and functions the bytes come from.
 names=bench/target/names/avatar_cache_named.wasm
 if crate_changed_since "$names"; then
-  log "building a named copy of the .wasm for the size breakdown"
-  if CARGO_TARGET_DIR=bench/target CARGO_PROFILE_RELEASE_STRIP=false \
-      cargo build --quiet --release --target wasm32-unknown-unknown --lib \
-    && wasm-bindgen --target web --out-dir bench/target/names --out-name avatar_cache \
-      bench/target/wasm32-unknown-unknown/release/avatar_cache.wasm \
-    && wasm-opt -Oz -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals bench/target/names/avatar_cache_bg.wasm -o "$names"; then
-    :
-  else
-    log "the named build failed: no size breakdown this time"
-    rm -f "$names"
-  fi
+  log "building pkg/ with a named copy of the .wasm for the size breakdown"
+  NAMED_WASM=$names scripts/build-pkg.sh || { log "the named build failed: no size breakdown this time"; rm -f "$names"; }
 fi
 [ -f "$names" ] && args+=(--wasm-names "$names")
 

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Builds pkg/: the npm package `avatar-cache` (wasm-pack, --target web, release, wasm-opt -Oz).
+# Builds pkg/: the npm package `avatar-cache`: cargo (wasm32, release) → wasm-bindgen
+# (--target web) → wasm-opt -Oz → scripts/package-pkg.mjs (entries, package.json) → npm pack.
 #   scripts/build-pkg.sh [--dev]
+#   NAMED_WASM=FILE scripts/build-pkg.sh   also writes FILE: the same optimised .wasm with its
+#                                          function names kept (the size report reads them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-profile=--release
-[ "${1:-}" = "--dev" ] && profile=--dev
+release=1
+[ "${1:-}" = "--dev" ] && release=0
+
 # A release build runs wasm-opt from www/node_modules/.bin (npm `binaryen`, installed by
-# scripts/setup.sh). wasm-pack skips it without a word when it is not on PATH ("no downloading
-# was requested"): install what is missing, and fail loudly if it still is not there.
-if [ "$profile" = --release ] && ! command -v wasm-opt >/dev/null; then
+# scripts/setup.sh): install what is missing, and fail loudly if it still is not there.
+if [ $release = 1 ] && ! command -v wasm-opt >/dev/null; then
   echo "[pkg] wasm-opt is missing: running scripts/setup.sh" >&2
   scripts/setup.sh
   source scripts/env.sh
@@ -18,10 +21,47 @@ if [ "$profile" = --release ] && ! command -v wasm-opt >/dev/null; then
     exit 1
   fi
 fi
-wasm-pack build --mode no-install --target web "$profile" --out-dir pkg --out-name avatar_cache
-if [ -f scripts/package-pkg.mjs ]; then node scripts/package-pkg.mjs; fi
+
+# A release build uses the pinned nightly (scripts/env.sh) to rebuild the standard library with
+# panics that abort at once and its size-optimised code paths. Without it (setup could not
+# install it) stable builds a larger .wasm, said out loud.
+cargo=(cargo)
+target_dir=${CARGO_TARGET_DIR:-target}
+if [ $release = 1 ]; then
+  sysroot=$(rustup run "$RELEASE_TOOLCHAIN" rustc --print sysroot 2>/dev/null || true)
+  if [ -n "$sysroot" ] && [ -d "$sysroot/lib/rustlib/src/rust/library" ]; then
+    # Its own target dir: the flags below apply to std too, and must not evict stable's cache.
+    target_dir=target/release-std
+    cargo=(env RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort"
+      CARGO_TARGET_DIR="$target_dir" cargo "+$RELEASE_TOOLCHAIN"
+      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size)
+  else
+    echo "[pkg] $RELEASE_TOOLCHAIN with rust-src is missing (scripts/setup.sh installs it): building with stable, a larger .wasm" >&2
+  fi
+  "${cargo[@]}" build --release --lib --target wasm32-unknown-unknown
+  built=$target_dir/wasm32-unknown-unknown/release/avatar_cache.wasm
+else
+  cargo build --lib --target wasm32-unknown-unknown
+  built=$target_dir/wasm32-unknown-unknown/debug/avatar_cache.wasm
+fi
+
+rm -rf pkg && mkdir -p pkg
+wasm-bindgen --target web --out-dir pkg --out-name avatar_cache "$built"
+if [ $release = 1 ]; then
+  # -Oz: the smallest gzip of the variants measured (-Os, -O2, --converge: within 0.5 %).
+  opt=(wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+    --enable-mutable-globals)
+  if [ -n "${NAMED_WASM:-}" ]; then
+    mkdir -p "$(dirname "$NAMED_WASM")"
+    "${opt[@]}" -g pkg/avatar_cache_bg.wasm -o "$NAMED_WASM"
+  fi
+  "${opt[@]}" --strip-debug --strip-producers pkg/avatar_cache_bg.wasm -o pkg/avatar_cache_bg.wasm
+fi
+node scripts/package-pkg.mjs
 # The same package as one file: `npm install <path>/pkg/avatar-cache.tgz` installs a copy, which
 # bundlers resolve like any registry package (a directory install is a symlink, see www/README.md).
 (cd pkg && rm -f avatar-cache*.tgz && npm pack --silent >/dev/null && mv avatar-cache-*.tgz avatar-cache.tgz)
 wasm=pkg/avatar_cache_bg.wasm
-printf '[pkg] %s: %s bytes raw, %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
+glue=pkg/avatar_cache.js
+printf '[pkg] %s: %s bytes raw, %s bytes gzip; JS glue %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" \
+  "$(gzip -9 -c "$wasm" | wc -c)" "$(gzip -9 -c "$glue" | wc -c)"

@@ -33,7 +33,7 @@ case $engine in
 esac
 
 missing=0
-for tool in wasm-pack "${need[@]}"; do command -v "$tool" >/dev/null || missing=1; done
+for tool in wasm-bindgen "${need[@]}"; do command -v "$tool" >/dev/null || missing=1; done
 if [ "$missing" = 1 ]; then
   log "tools missing: running scripts/setup.sh"
   scripts/setup.sh

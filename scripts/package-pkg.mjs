@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Turns wasm-pack's pkg/ into the npm package `avatar-cache` (run by scripts/build-pkg.sh):
+// Turns the wasm-bindgen output in pkg/ into the npm package `avatar-cache` (run by scripts/build-pkg.sh):
 //  - pkg/index.js + index.d.ts: the main entry. It re-exports the generated bindings and makes
 //    `AvatarCache.open` load the WebAssembly module once first, so users never call `init()`.
 //  - pkg/react.js + react.d.ts: the `avatar-cache/react` entry, copied from react/.
@@ -16,12 +16,24 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pkgDir = resolve(process.argv[2] ?? join(root, "pkg"));
 const manifestPath = join(pkgDir, "package.json");
-if (!existsSync(manifestPath)) {
-  console.error(`[package-pkg] ${manifestPath} is missing: run wasm-pack first (scripts/build-pkg.sh)`);
-  process.exit(1);
+// The package's name-independent facts (version, description, license, repository, keywords)
+// come from Cargo.toml's [package] table: one place for both registries.
+const manifest = cargoPackage(readFileSync(join(root, "Cargo.toml"), "utf8"));
+
+/** The string and string-array fields of Cargo.toml's [package] table. */
+function cargoPackage(toml) {
+  const table = toml.split(/^\[package\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
+  const fields = {};
+  for (const m of table.matchAll(/^(\w[\w-]*)\s*=\s*(".*"|\[.*\])\s*$/gm)) fields[m[1]] = JSON.parse(m[2]);
+  return {
+    version: fields.version,
+    description: fields.description,
+    license: fields.license,
+    repository: fields.repository && { type: "git", url: fields.repository },
+    keywords: fields.keywords,
+  };
 }
-const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
-// wasm-pack names the bindings after the wasm file: <name>.js beside <name>_bg.wasm. Deriving
+// wasm-bindgen names the bindings after the wasm file: <name>.js beside <name>_bg.wasm. Deriving
 // them from the wasm (not from package.json) keeps a second run over the same pkg/ harmless.
 const wasmFile = readdirSync(pkgDir).find((f) => f.endsWith("_bg.wasm"));
 const bindings = (wasmFile ?? "avatar_cache_bg.wasm").replace(/_bg\.wasm$/, ".js");
@@ -55,6 +67,17 @@ const typeNames = [...publicTypes.matchAll(/^export (?:declare )?(?:interface|ty
   .map((m) => m[1])
   .filter((n) => !internal.has(n) && !valueNames.includes(n));
 const unique = (names) => [...new Set(names)];
+
+// --- the generated bindings' code ----------------------------------------------------------------
+// wasm-bindgen copies every doc comment into the JS glue as JSDoc. The documentation lives in
+// the .d.ts (editors read it there); in the .js it is only bytes every page downloads (about a
+// quarter of the glue's gzip). Whole-line comments go; code is left exactly as generated.
+const bindingsPath = join(pkgDir, bindings);
+const glue = readFileSync(bindingsPath, "utf8");
+const lean = glue
+  .replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\r?\n/gm, "")
+  .replace(/^[ \t]*\/\/(?!#|@).*\r?\n/gm, "");
+if (lean !== glue) writeFileSync(bindingsPath, lean);
 
 // --- main entry ---------------------------------------------------------------------------------
 writeFileSync(
@@ -228,9 +251,10 @@ copyFileSync(join(root, "sw", "index.js"), join(pkgDir, "sw.js"));
 copyFileSync(join(root, "sw", "index.d.ts"), join(pkgDir, "sw.d.ts"));
 
 // --- README and CHANGELOG for people who install the package -------------------------------------
-// wasm-pack copies the repository's README (for contributors); the package gets its own.
+// The repository's README is for contributors; the package gets its own.
 copyFileSync(join(root, "package", "README.md"), join(pkgDir, "README.md"));
 copyFileSync(join(root, "CHANGELOG.md"), join(pkgDir, "CHANGELOG.md"));
+if (existsSync(join(root, "LICENSE"))) copyFileSync(join(root, "LICENSE"), join(pkgDir, "LICENSE"));
 
 // --- package.json ---------------------------------------------------------------------------------
 const present = (f) => existsSync(join(pkgDir, f));

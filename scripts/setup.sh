@@ -4,13 +4,13 @@
 #
 #   scripts/setup.sh            everything (Rust target and tools, browsers, drivers, npm deps)
 #
-# Versions: wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock; geckodriver and wasm-pack
-# are pinned below. Browsers come from Debian (chromium, firefox-esr, WebKitGTK's driver).
+# Versions: wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock; geckodriver and the
+# release build's nightly (scripts/env.sh) are pinned. Browsers come from Debian (chromium,
+# firefox-esr, WebKitGTK's driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GECKODRIVER_VERSION=0.37.1
-WASM_PACK_VERSION=0.15.1
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -38,6 +38,18 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The pinned nightly for the release .wasm (scripts/env.sh): only its compiler and the standard
+# library's source (std is rebuilt for wasm32 from it, so no wasm32 rust-std is needed).
+source scripts/env.sh
+if ! rustup run "$RELEASE_TOOLCHAIN" rustc --print sysroot >/dev/null 2>&1 \
+  || [ ! -d "$(rustup run "$RELEASE_TOOLCHAIN" rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+  log "rustup: installing $RELEASE_TOOLCHAIN (minimal, with rust-src) for the release .wasm"
+  rustup toolchain install "$RELEASE_TOOLCHAIN" --profile minimal --component rust-src \
+    || log "rustup: $RELEASE_TOOLCHAIN could not be installed; release builds fall back to stable (larger .wasm)"
+else
+  log "rustup: $RELEASE_TOOLCHAIN with rust-src present"
+fi
+
 [ -f Cargo.lock ] || cargo generate-lockfile
 wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
@@ -54,12 +66,6 @@ else
   log "geckodriver $GECKODRIVER_VERSION present"
 fi
 
-if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
-  log "cargo: installing wasm-pack $WASM_PACK_VERSION"
-  cargo install wasm-pack --version "$WASM_PACK_VERSION" --force
-else
-  log "wasm-pack $WASM_PACK_VERSION present"
-fi
 
 # --- npm dependencies of www/ (Vite, React, Playwright, binaryen's wasm-opt) --------------------
 if [ -f www/package-lock.json ]; then

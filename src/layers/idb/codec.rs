@@ -103,7 +103,7 @@ impl RowCodec {
         if blob.size() != meta.bytes as f64 {
             return Err(corrupt(format!(
                 "image holds {} bytes, metadata says {}",
-                blob.size(),
+                crate::json::number_text(blob.size()),
                 meta.bytes
             )));
         }
