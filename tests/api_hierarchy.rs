@@ -347,7 +347,7 @@ async fn an_image_without_cors_is_kept_as_a_record_and_its_remote_url_handed_out
     );
     assert_eq!(stored.source, "local");
     assert_eq!(backend.total_calls(), requests);
-    assert_eq!(reloaded.idb_entries(), Some(0.0), "no bytes were stored");
+    wait_for_idb_entries(&reloaded, 0.0).await; // no bytes were stored
 }
 
 #[wasm_bindgen_test]
@@ -485,11 +485,7 @@ async fn clear_removes_only_the_caches_own_keys_and_stored_images() {
     cache.close();
 
     let reloaded = open(config(&ns, &backend, json!({}))).await;
-    assert_eq!(
-        reloaded.idb_entries(),
-        Some(0.0),
-        "the database holds nothing"
-    );
+    wait_for_idb_entries(&reloaded, 0.0).await; // the database holds nothing
     let downloads = backend.calls(Endpoint::Download);
     let picture = reloaded.get("u1").await;
     assert_eq!(picture.source, "network");
@@ -564,6 +560,8 @@ async fn outputs_have_their_declared_fields_and_types() {
     }
     assert_eq!(number(&report, "requested"), 2.0);
     assert_eq!(number(&report, "memory"), 1.0);
+    // The store's size is read shortly after open (not during the first gets).
+    wait_until("stats().idb", 3_000, || cache.idb_entries().is_some()).await;
 
     for stats in [cache.stats(), cache.diagnose()] {
         for layer in ["memory", "local", "indexeddb", "network"] {

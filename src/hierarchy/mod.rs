@@ -79,6 +79,11 @@ use trace::Trace;
 pub use upload::Upload;
 use write_behind::WriteBehind;
 
+/// How long after start-up the image store's usage is first read. Reading it loads the
+/// store's LRU mirror (the metadata of every stored image): after the first burst of gets (a
+/// list mounting), not during it. A write, a touch or a removal before then loads it at once.
+pub const FIRST_USAGE_AFTER_MS: Millis = 500.0;
+
 /// The layers a [`Hierarchy`] is built from. `local` and `images` are optional: a cache works
 /// without them (private mode, IndexedDB blocked).
 pub struct Layers<I> {
@@ -176,7 +181,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 layers,
             }),
         };
-        hierarchy.refresh_usage();
+        hierarchy.refresh_usage_after(FIRST_USAGE_AFTER_MS);
         hierarchy
     }
 
@@ -472,12 +477,21 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// Measures IndexedDB's usage in the background (for stats).
     fn refresh_usage(&self) {
+        self.refresh_usage_after(0.0);
+    }
+
+    /// Reads the image store's usage in the background, after `delay_ms`.
+    fn refresh_usage_after(&self, delay_ms: f64) {
         let Some(images) = self.available_images() else {
             return;
         };
         let this = self.clone();
+        let delay = (delay_ms > 0.0).then(|| self.inner.layers.runtime.sleep(delay_ms));
         self.inner.layers.runtime.spawn(
             async move {
+                if let Some(delay) = delay {
+                    delay.await;
+                }
                 if let Ok(usage) = images.usage().await {
                     this.inner.idb_usage.set(Some(usage));
                 }

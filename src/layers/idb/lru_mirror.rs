@@ -63,6 +63,11 @@ impl Mirror {
         self.stale.set(true);
     }
 
+    /// Whether a reload is due.
+    pub fn is_stale(&self) -> bool {
+        self.stale.get()
+    }
+
     /// Whether a reload is due (and clears the flag: a failed reload sets it again).
     pub fn take_stale(&self) -> bool {
         self.stale.replace(false)

@@ -114,6 +114,8 @@ pub struct IdbImageStore {
     /// tab wrote since, and the mirror is reloaded before a write plans its evictions (each tab
     /// planning on its own view would let two tabs hold twice the byte budget).
     last_mark: RefCell<Option<String>>,
+    /// Held while the mirror is (re)loaded.
+    mirror_loading: futures::lock::Mutex<()>,
 }
 
 impl std::fmt::Debug for IdbImageStore {
@@ -130,8 +132,9 @@ impl std::fmt::Debug for IdbImageStore {
 }
 
 impl IdbImageStore {
-    /// Opens (creating or migrating) the database `config.database_name()` and loads the LRU
-    /// mirror, deleting old-version and corrupt rows.
+    /// Opens (creating or migrating) the database `config.database_name()`. The LRU mirror is
+    /// loaded (deleting old-version and corrupt rows) by the first operation that plans on it:
+    /// a write, a touch, a removal or [`ImageStore::usage`]; reads do not wait for it.
     ///
     /// Never hangs: when `indexedDB` is missing or refuses to open, or another tab blocks the
     /// upgrade for longer than `config.idb.open_timeout_ms`, this returns an error (the caller
@@ -171,14 +174,11 @@ impl IdbImageStore {
                 Cell::new(0),
             ),
             last_mark: RefCell::new(None),
+            mirror_loading: futures::lock::Mutex::new(()),
         };
-        // The bounded wait covers the whole open: the connection and the first load.
-        let opening = async {
-            let conn = store.link.open().await?;
-            store.reload_mirror(&conn).await?;
-            Ok::<_, Error>(conn)
-        };
-        let conn = with_timeout(opening, store.link.open_timeout_ms()).await?;
+        // Only the connection: the mirror (every row's metadata) is loaded by the first
+        // operation that needs it, so that `open` does not wait for a large store's rows.
+        let conn = with_timeout(store.link.open(), store.link.open_timeout_ms()).await?;
         store.link.install(conn);
         Ok(store)
     }
@@ -217,13 +217,24 @@ impl IdbImageStore {
     }
 
     /// The open connection, reopened once if it was lost, with the mirror reloaded if stale.
+    /// Concurrent callers wait for one reload rather than plan on a half-loaded mirror.
     async fn connection(&self) -> Result<Rc<Conn>> {
+        let conn = self.reading_connection().await?;
+        if self.mirror.is_stale() {
+            let _loading = self.mirror_loading.lock().await;
+            if self.mirror.take_stale() {
+                self.reload_mirror(&conn).await?;
+            }
+        }
+        Ok(conn)
+    }
+
+    /// The open connection for reads, which never wait for the mirror: a read accounts for
+    /// what it finds itself ([`Mirror::note_read`]).
+    async fn reading_connection(&self) -> Result<Rc<Conn>> {
         let (conn, reopened) = self.link.current().await?;
         if reopened {
             self.mirror.mark_stale();
-        }
-        if self.mirror.take_stale() {
-            self.reload_mirror(&conn).await?;
         }
         Ok(conn)
     }

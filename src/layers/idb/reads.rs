@@ -23,7 +23,7 @@ impl IdbImageStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = self.connection().await?;
+        let conn = self.reading_connection().await?;
         let keys: Vec<JsValue> = ids.iter().map(|id| self.codec.js_key(id)).collect();
         let requests = conn
             .with_stores(IdbTransactionMode::Readonly, |s| async move {
