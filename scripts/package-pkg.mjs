@@ -138,10 +138,30 @@ export function ready() {
   return loading;
 }
 
+/**
+ * Starts opening the cache's IndexedDB database while the module is still being fetched and
+ * compiled, so the engine has the database loaded by the time open() asks for it. A database
+ * that does not exist yet is not created here (the upgrade is aborted: open() creates it with
+ * its schema), and the connection is closed as soon as it opens, so it never blocks an upgrade.
+ */
+function warmDatabase(config) {
+  try {
+    if (config?.idb?.enabled === false || typeof indexedDB === "undefined") return;
+    const request = indexedDB.open(\`\${config?.namespace ?? "profile_pic"}:avatar-cache\`);
+    request.onupgradeneeded = () => request.transaction.abort();
+    request.onsuccess = () => request.result.close();
+    request.onerror = (event) => event.preventDefault();
+    request.onblocked = () => {};
+  } catch {
+    // A browser that refuses IndexedDB here refuses it to open() too, which reports it.
+  }
+}
+
 const AvatarCache = bindings.AvatarCache;
 if (AvatarCache && typeof AvatarCache.open === "function" && !AvatarCache.open.__avatarCacheReady) {
   const open = AvatarCache.open;
   const openWhenReady = async function open_(config) {
+    warmDatabase(config);
     await ready();
     return open.call(AvatarCache, config);
   };
