@@ -599,6 +599,36 @@ async fn image_over_the_cap_while_streaming_is_refused_whatever_content_length_s
 }
 
 #[wasm_bindgen_test]
+async fn bytes_made_in_another_realm_are_read() {
+    // A `fetch` handed over from an iframe answers with that realm's Uint8Arrays.
+    let fake = FakeFetch::new(
+        "const frame = document.createElement('iframe');
+         document.body.append(frame);
+         const Foreign = frame.contentWindow.Uint8Array;
+         const chunk = new Foreign(data.png.length);
+         chunk.set(data.png);
+         frame.remove();
+         const stream = new ReadableStream({ start(c) { c.enqueue(chunk); c.close(); } });
+         return new Response(stream, { status: 200, headers: { 'Content-Type': 'image/png' } });",
+    );
+    let (body, mime, bytes, _) =
+        expect_image(fake.backend(json!({})).download(IMAGE_URL, None).await);
+    assert_eq!(mime, "image/png");
+    assert_eq!(bytes, PNG.len() as u64);
+    assert_eq!(blob_bytes(&body).await, PNG);
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_of_text_is_a_bad_response() {
+    let fake = FakeFetch::new(
+        "const stream = new ReadableStream({ start(c) { c.enqueue('not bytes'); c.close(); } });
+         return new Response(stream, { status: 200, headers: { 'Content-Type': 'image/png' } });",
+    );
+    let error = expect_err(fake.backend(json!({})).download(IMAGE_URL, None).await);
+    assert!(matches!(error, Error::BadResponse { .. }), "{error:?}");
+}
+
+#[wasm_bindgen_test]
 async fn body_that_breaks_midway_is_an_error() {
     let fake = FakeFetch::new(
         "let sent = false;

@@ -372,7 +372,7 @@ async fn read_body(
         }
         let chunk = Reflect::get(&step, &JsValue::from_str("value"))
             .ok()
-            .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+            .and_then(bytes_of_chunk)
             .ok_or_else(|| {
                 BodyError::Failed(bad("the body stream gave something other than bytes"))
             })?;
@@ -476,4 +476,13 @@ impl Drop for AbortOnDrop {
             controller.abort();
         }
     }
+}
+/// A stream chunk as bytes: a `Uint8Array`, also one made in another realm (a `fetch` handed
+/// over from an iframe or an extension's world answers with its own realm's arrays, which fail
+/// an `instanceof` check here), copied into this realm's array.
+fn bytes_of_chunk(chunk: JsValue) -> Option<Uint8Array> {
+    if chunk.is_instance_of::<Uint8Array>() {
+        return Some(chunk.unchecked_into());
+    }
+    js_sys::ArrayBuffer::is_view(&chunk).then(|| Uint8Array::new(&chunk))
 }

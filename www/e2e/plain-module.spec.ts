@@ -1,6 +1,9 @@
 // The package works without a bundler: a plain <script type="module"> page imports it.
 import { consoleErrors, expect, figure, record, test } from "./helpers";
 
+/** The image database's schema version (src/layers/idb/schema.rs SCHEMA_VERSION). */
+const SCHEMA_VERSION = 2;
+
 test("the package loads in a plain ES-module page without a bundler", async ({ session }, testInfo) => {
   const page = await session.newTab();
   await page.goto("/plain.html");
@@ -20,4 +23,42 @@ test("the package loads in a plain ES-module page without a bundler", async ({ s
   expect(result.peek).toBe("memory");
   expect(await page.evaluate(() => document.querySelector<HTMLImageElement>("#avatar")!.naturalWidth)).toBeGreaterThan(0);
   expect(await consoleErrors(page)).toEqual([]);
+});
+
+test("open() warms the database while the module compiles, without creating or holding it", async ({ session }) => {
+  const page = await session.newTab();
+  await page.goto("/plain.html");
+  const result = await page.evaluate(async () => {
+    const entry = "/pkg/index.js"; // the page's own URL space, not a module of this project
+    const { AvatarCache } = await import(entry);
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const names = async () => ((await indexedDB.databases?.()) ?? []).map((d: IDBDatabaseInfo) => d.name);
+    // IndexedDB turned off: the warm-up leaves no database behind.
+    const off = await AvatarCache.open({ namespace: `warm_off_${suffix}`, idb: { enabled: false } });
+    off.close();
+    // A new namespace: the warm-up aborts its own creation, open() creates the real schema.
+    const fresh = await AvatarCache.open({ namespace: `warm_new_${suffix}` });
+    const picture = await fresh.get("1");
+    const errors = JSON.stringify(fresh.stats().recentErrors);
+    fresh.close();
+    const version = await new Promise<number>((resolve, reject) => {
+      const r = indexedDB.open(`warm_new_${suffix}:avatar-cache`);
+      r.onsuccess = () => {
+        const v = r.result.version;
+        r.result.close();
+        resolve(v);
+      };
+      r.onerror = () => reject(r.error);
+    });
+    const listed = await names();
+    return {
+      offListed: listed.includes(`warm_off_${suffix}:avatar-cache`),
+      version,
+      source: picture.source,
+      errors,
+    };
+  });
+  expect(result.offListed).toBe(false);
+  expect(result.version).toBe(SCHEMA_VERSION);
+  expect(["network", "indexeddb"], result.errors).toContain(result.source);
 });
