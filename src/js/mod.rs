@@ -7,11 +7,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::Blob;
 
 use crate::clock::{Clock, SystemClock, SystemRandom};
@@ -90,7 +91,7 @@ impl AvatarCache {
     #[wasm_bindgen(unchecked_return_type = "Promise<AvatarCache>")]
     pub fn open(config: Option<AvatarCacheConfig>) -> Promise {
         let parsed = read_config(config);
-        future_to_promise(async move {
+        promise(async move {
             let (config, fetch, on_event) = parsed.map_err(|e| js_error(&e))?;
             let cache = AvatarCache::build(config, fetch, on_event).await;
             Ok(cache.into())
@@ -225,7 +226,7 @@ impl AvatarCache {
         #[wasm_bindgen(js_name = imageId)] image_id: Option<String>,
     ) -> Promise {
         let hierarchy = self.shared.hierarchy.clone();
-        future_to_promise(async move {
+        promise(async move {
             let picture = hierarchy
                 .get(&user_id, image_id.as_deref())
                 .await
@@ -243,7 +244,7 @@ impl AvatarCache {
         #[wasm_bindgen(js_name = userIds, unchecked_param_type = "string[]")] user_ids: JsValue,
     ) -> Promise {
         let hierarchy = self.shared.hierarchy.clone();
-        future_to_promise(async move {
+        promise(async move {
             let ids = crate::js_object::string_array(&user_ids).ok_or_else(|| {
                 js_error(&Error::InvalidArgument {
                     name: "userIds",
@@ -268,7 +269,7 @@ impl AvatarCache {
     ) -> Promise {
         let hierarchy = self.shared.hierarchy.clone();
         let config = self.shared.config.clone();
-        future_to_promise(async move {
+        promise(async move {
             let body = match image {
                 None => None,
                 Some(blob) => Some(
@@ -290,9 +291,7 @@ impl AvatarCache {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn invalidate(&self, #[wasm_bindgen(js_name = userId)] user_id: String) -> Promise {
         let result = self.shared.hierarchy.invalidate(&user_id);
-        future_to_promise(
-            async move { result.map(|_| JsValue::UNDEFINED).map_err(|e| js_error(&e)) },
-        )
+        promise(async move { result.map(|_| JsValue::UNDEFINED).map_err(|e| js_error(&e)) })
     }
 
     /// Empties every layer in every tab: memory, the cache's own localStorage keys and its
@@ -303,7 +302,7 @@ impl AvatarCache {
         let hierarchy = self.shared.hierarchy.clone();
         let retry_idb = self.shared.idb_missed.then(|| self.shared.config.clone());
         self.shared.peeks.borrow_mut().clear();
-        future_to_promise(async move {
+        promise(async move {
             hierarchy.clear().await;
             if let Some(config) = retry_idb {
                 let reopened = IdbImageStore::open(&config, Rc::new(SystemClock)).await;
@@ -439,6 +438,14 @@ pub(crate) fn network(
         Rc::new(SystemRandom),
         origin_of(&config.api_base).to_string(),
     ))
+}
+
+/// A JS promise of `work`. Every exported async method goes through this one instantiation of
+/// `future_to_promise` (each method's body is its own boxed future), which keeps the `.wasm`
+/// from carrying one copy of the promise plumbing per method.
+pub(crate) fn promise(work: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(work);
+    wasm_bindgen_futures::future_to_promise(work)
 }
 
 /// The crate version, for the demo page and diagnostics.

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, Headers, Request, RequestInit, RequestMode, Response, ResponseInit};
 
 use crate::clock::{Clock, SystemClock};
@@ -67,7 +67,7 @@ impl AvatarWorker {
     pub fn open(config: Option<AvatarCacheConfig>) -> Promise {
         let value: JsValue = config.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         let parsed = read_worker_config(value);
-        future_to_promise(async move {
+        super::promise(async move {
             let (config, options, fetch) = parsed.map_err(|e| js_error(&e))?;
             Ok(AvatarWorker::build(config, options, fetch).await.into())
         })
@@ -167,7 +167,7 @@ impl AvatarWorker {
             .and_then(|d| d.as_string())
             .unwrap_or_default();
         let route = self.route(&request.method(), &request.url(), &destination);
-        future_to_promise(async move {
+        super::promise(async move {
             let response = match route {
                 Route::Avatar { user_id } => inner.avatar(&user_id).await,
                 Route::Storage { key } => inner.storage(&key, &request.url()).await,
@@ -182,7 +182,7 @@ impl AvatarWorker {
     pub fn activate(&self) -> Promise {
         let prefix = format!("avatar-cache:{}:v", self.inner.config.namespace);
         let keep = self.cache_name();
-        future_to_promise(async move {
+        super::promise(async move {
             let Some(caches) = caches() else {
                 return Ok(JsValue::UNDEFINED);
             };
