@@ -28,19 +28,38 @@ pub(super) fn js_error(e: &Error) -> JsValue {
     error.into()
 }
 
+// Every `get` answers one of these: built by one call into JS rather than seven property
+// writes (each a call across the boundary, with its name made into a new JS string).
+#[wasm_bindgen(
+    inline_js = "export function picture(userId, imageId, url, source, stale, loadMs, placeholder) {
+  const p = { userId, imageId: imageId ?? null, url, source, stale, loadMs };
+  if (placeholder !== undefined) p.placeholder = placeholder;
+  return p;
+}"
+)]
+extern "C" {
+    #[wasm_bindgen(js_name = picture)]
+    fn new_picture(
+        user_id: &str,
+        image_id: Option<&str>,
+        url: &str,
+        source: &str,
+        stale: bool,
+        load_ms: f64,
+        placeholder: Option<&str>,
+    ) -> JsValue;
+}
+
 pub(super) fn picture_to_js(p: &Picture) -> JsValue {
-    JsObject::new()
-        .set("userId", p.user_id.as_str())
-        .set(
-            "imageId",
-            p.image_id.as_deref().map_or(JsValue::NULL, JsValue::from),
-        )
-        .set("url", p.url.as_str())
-        .set("source", p.source.as_str())
-        .set("stale", p.stale)
-        .set("loadMs", p.load_ms)
-        .set_some("placeholder", p.placeholder.as_deref())
-        .into()
+    new_picture(
+        &p.user_id,
+        p.image_id.as_deref(),
+        &p.url,
+        p.source.as_str(),
+        p.stale,
+        p.load_ms,
+        p.placeholder.as_deref(),
+    )
 }
 
 pub(super) fn report_to_js(r: &PrefetchReport) -> JsValue {
