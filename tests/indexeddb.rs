@@ -81,6 +81,7 @@ fn meta(id: &str, bytes: usize, last_access: f64) -> ImageMeta {
         stored_at: NOW - 10.0,
         last_access,
         version: 1,
+        thumbhash: None,
     }
 }
 

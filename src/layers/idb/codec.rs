@@ -15,6 +15,7 @@ use crate::clock::Millis;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::key::Keys;
+use crate::policy::placeholder::is_valid;
 use crate::record::{ImageMeta, StoredImage};
 use crate::vocabulary::Layer;
 
@@ -78,8 +79,12 @@ impl RowCodec {
             .parse_any_version(key)
             .filter(|p| p.layer == Layer::IndexedDb && p.version == self.keys.version())
             .ok_or_else(|| corrupt("key of another version or namespace"))?;
-        let meta: ImageMeta = serde_wasm_bindgen::from_value(value.clone())
+        let mut meta: ImageMeta = serde_wasm_bindgen::from_value(value.clone())
             .map_err(|e| corrupt(format!("not image metadata: {e}")))?;
+        // A malformed preview hash costs the preview, not the image.
+        if meta.thumbhash.as_deref().is_some_and(|h| !is_valid(h)) {
+            meta.thumbhash = None;
+        }
         self.check(&meta, &parsed.id, now)?;
         Ok(meta)
     }

@@ -290,7 +290,7 @@ impl IdbImageStore {
 
     async fn put_image(&self, image: StoredImage<Blob>) -> Result<Vec<String>> {
         let StoredImage { mut meta, body } = image;
-        let meta_row = self.admit(&mut meta, &body)?;
+        let mut meta_row = self.admit(&mut meta, &body)?;
         let id = meta.image_id.clone();
 
         let conn = self.connection().await?;
@@ -315,6 +315,18 @@ impl IdbImageStore {
         let mut victims = self.mirror.plan_put(&id, meta.bytes, meta.last_access);
         let mut quota_retry_tried = false;
         loop {
+            // The image's hash, when it became known after the row was made (hashing runs
+            // behind the download) or the row already had one: taken just before the
+            // transaction, so a `set_thumbhash` either lands here or finds the row written.
+            if meta.thumbhash.is_none() {
+                if let Some(hash) = self.mirror.hash(&id) {
+                    meta.thumbhash = Some(hash);
+                    meta_row = meta_value(&meta).map_err(|reason| Error::InvalidArgument {
+                        name: "image",
+                        reason,
+                    })?;
+                }
+            }
             let outcome = if self.quota_faults.get() > 0 {
                 self.quota_faults.set(self.quota_faults.get() - 1);
                 Err(Error::QuotaExceeded {
@@ -338,6 +350,10 @@ impl IdbImageStore {
             let error = match outcome {
                 Ok(()) => {
                     *self.last_mark.borrow_mut() = Some(mark);
+                    self.mirror.forget_hashes(&victims);
+                    if let Some(hash) = &meta.thumbhash {
+                        self.mirror.set_hash(&id, hash);
+                    }
                     return Ok(victims);
                 }
                 Err(e) => e,
@@ -413,6 +429,34 @@ impl IdbImageStore {
         Ok(())
     }
 
+    /// Writes `hash` into the metadata row of `image_id` if it is there and has none.
+    async fn write_hash(&self, image_id: &str, hash: &str) -> Result<()> {
+        validate_id("imageId", image_id)?;
+        // Noted first: a write of this image planned from now on carries it.
+        self.mirror.set_hash(image_id, hash);
+        let conn = self.connection().await?;
+        let key = self.codec.js_key(image_id);
+        let hash = hash.to_string();
+        conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
+            let read = RequestFuture::new(s.metas.get(&key).map_err(idb_error)?);
+            // Only IndexedDB requests are awaited: the transaction stays active throughout.
+            let Some(mut meta) = meta_of(read.await?) else {
+                return Ok(()); // not stored (yet, or any more): nothing to add it to
+            };
+            if meta.thumbhash.is_some() {
+                return Ok(());
+            }
+            meta.thumbhash = Some(hash);
+            let value = meta_value(&meta).map_err(|reason| Error::InvalidArgument {
+                name: "thumbhash",
+                reason,
+            })?;
+            s.metas.put_with_key(&value, &key).map_err(idb_error)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn remove_image(&self, image_id: &str) -> Result<()> {
         validate_id("imageId", image_id)?;
         let conn = self.connection().await?;
@@ -484,6 +528,19 @@ impl ImageStore<Blob> for IdbImageStore {
             Ok(self.mirror.usage())
         }
         .boxed_local()
+    }
+
+    fn thumbhash(&self, image_id: &str) -> Option<String> {
+        self.mirror.hash(image_id)
+    }
+
+    fn set_thumbhash<'a>(
+        &'a self,
+        image_id: &'a str,
+        thumbhash: &'a str,
+    ) -> LocalFuture<'a, Result<()>> {
+        self.guarded(self.write_hash(image_id, thumbhash))
+            .boxed_local()
     }
 
     fn is_available(&self) -> bool {
