@@ -81,6 +81,12 @@ use std::rc::Rc;
 /// the connection first) before the engine is considered stuck.
 pub const WATCHDOG_MS: u32 = 10_000;
 
+/// How long preview hashes are collected before they are written into their rows, together: a
+/// first visit hashes one image per download, and one transaction each would double the
+/// transactions of the visit. A hash not written when the page goes is written again the next
+/// time its image is read (the record has it).
+pub const HASH_FLUSH_MS: u32 = 250;
+
 thread_local! {
     /// Set once any store of this page found that the engine refuses to store Blobs (WebKit in
     /// private or ephemeral sessions): later stores go straight to bytes.
@@ -115,6 +121,10 @@ pub struct IdbImageStore {
     /// tab wrote since, and the mirror is reloaded before a write plans its evictions (each tab
     /// planning on its own view would let two tabs hold twice the byte budget).
     last_mark: RefCell<Option<String>>,
+    /// Hashes waiting to be written into their rows (see [`HASH_FLUSH_MS`]), and whether a
+    /// write of them is planned.
+    hash_writes: RefCell<Vec<(String, String)>>,
+    hash_flush: Cell<bool>,
 }
 
 impl std::fmt::Debug for IdbImageStore {
@@ -172,6 +182,8 @@ impl IdbImageStore {
                 Cell::new(0),
             ),
             last_mark: RefCell::new(None),
+            hash_writes: RefCell::default(),
+            hash_flush: Cell::new(false),
         };
         // The bounded wait covers the whole open: the connection and the first load.
         let opening = async {
@@ -429,32 +441,52 @@ impl IdbImageStore {
         Ok(())
     }
 
-    /// Writes `hash` into the metadata row of `image_id` if it is there and has none.
-    async fn write_hash(&self, image_id: &str, hash: &str) -> Result<()> {
-        validate_id("imageId", image_id)?;
-        // Noted first: a write of this image planned from now on carries it.
-        self.mirror.set_hash(image_id, hash);
+    /// Writes `hashes` into the metadata rows of their images, in one transaction: each row
+    /// that is there and has none gets its hash.
+    async fn write_hashes(&self, hashes: &[(String, String)]) -> Result<()> {
+        if hashes.is_empty() {
+            return Ok(());
+        }
         let conn = self.connection().await?;
-        let key = self.codec.js_key(image_id);
-        let hash = hash.to_string();
+        let keyed: Vec<(JsValue, &str)> = hashes
+            .iter()
+            .map(|(id, hash)| (self.codec.js_key(id), hash.as_str()))
+            .collect();
         conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
-            let read = RequestFuture::new(s.metas.get(&key).map_err(idb_error)?);
-            // Only IndexedDB requests are awaited: the transaction stays active throughout.
-            let Some(mut meta) = meta_of(read.await?) else {
-                return Ok(()); // not stored (yet, or any more): nothing to add it to
-            };
-            if meta.thumbhash.is_some() {
-                return Ok(());
+            let mut reads = Vec::with_capacity(keyed.len());
+            for (key, hash) in keyed {
+                let request = s.metas.get(&key).map_err(idb_error)?;
+                reads.push((key, hash, RequestFuture::new(request)));
             }
-            meta.thumbhash = Some(hash);
-            let value = meta_value(&meta).map_err(|reason| Error::InvalidArgument {
-                name: "thumbhash",
-                reason,
-            })?;
-            s.metas.put_with_key(&value, &key).map_err(idb_error)?;
+            // Only IndexedDB requests are awaited: the transaction stays active throughout.
+            for (key, hash, read) in reads {
+                let Some(mut meta) = meta_of(read.await?) else {
+                    continue; // not stored (yet, or any more): nothing to add it to
+                };
+                if meta.thumbhash.is_some() {
+                    continue;
+                }
+                meta.thumbhash = Some(hash.to_string());
+                let value = meta_value(&meta).map_err(|reason| Error::InvalidArgument {
+                    name: "thumbhash",
+                    reason,
+                })?;
+                s.metas.put_with_key(&value, &key).map_err(idb_error)?;
+            }
             Ok(())
         })
         .await
+    }
+
+    /// Writes the hashes noted within [`HASH_FLUSH_MS`] from now, together.
+    async fn flush_hashes_later(&self) -> Result<()> {
+        sleep(HASH_FLUSH_MS as f64).await;
+        let batch = std::mem::take(&mut *self.hash_writes.borrow_mut());
+        self.hash_flush.set(false);
+        if !self.link.is_available() {
+            return Ok(()); // closed (or given up on) meanwhile: nothing to write into
+        }
+        self.guarded(self.write_hashes(&batch)).await
     }
 
     async fn remove_image(&self, image_id: &str) -> Result<()> {
@@ -469,6 +501,7 @@ impl IdbImageStore {
     /// never touched). Clearing the stores rather than deleting the database cannot be blocked
     /// by another tab's open connection.
     async fn clear_all(&self) -> Result<()> {
+        self.hash_writes.borrow_mut().clear();
         let conn = self.connection().await?;
         let result = conn
             .with_stores(IdbTransactionMode::Readwrite, |s| async move { s.clear() })
@@ -539,8 +572,20 @@ impl ImageStore<Blob> for IdbImageStore {
         image_id: &'a str,
         thumbhash: &'a str,
     ) -> LocalFuture<'a, Result<()>> {
-        self.guarded(self.write_hash(image_id, thumbhash))
-            .boxed_local()
+        // Noted at once (a write of the image planned from now on carries it); written into the
+        // row with the others noted within `HASH_FLUSH_MS`: the first call of a batch resolves
+        // when the batch is written, the others at once.
+        if let Err(e) = validate_id("imageId", image_id) {
+            return Box::pin(async move { Err(e) });
+        }
+        self.mirror.set_hash(image_id, thumbhash);
+        self.hash_writes
+            .borrow_mut()
+            .push((image_id.to_string(), thumbhash.to_string()));
+        if self.hash_flush.replace(true) {
+            return Box::pin(async { Ok(()) });
+        }
+        self.flush_hashes_later().boxed_local()
     }
 
     fn is_available(&self) -> bool {
