@@ -32,13 +32,39 @@ const CRC_TABLE: [u32; 256] = {
     table
 };
 
-/// The CRC32 of `bytes`, as PNG chunks carry it.
+thread_local! {
+    /// The tables of the slicing-by-4 CRC32: `[0]` is [`CRC_TABLE`], `[k]` advances a byte
+    /// through `k` more zero bytes. Built at the first preview (4 KB of memory, none in the
+    /// `.wasm`): a byte-at-a-time CRC was a third of a preview's cost in Firefox.
+    static CRC_TABLES: [[u32; 256]; 4] = {
+        let mut tables = [CRC_TABLE; 4];
+        for k in 1..4 {
+            let previous = tables[k - 1];
+            for (entry, p) in tables[k].iter_mut().zip(previous) {
+                *entry = (p >> 8) ^ CRC_TABLE[(p & 0xFF) as usize];
+            }
+        }
+        tables
+    };
+}
+
+/// The CRC32 of `bytes`, as PNG chunks carry it: four bytes a step.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        c = CRC_TABLE[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
-    }
-    c ^ 0xFFFF_FFFF
+    CRC_TABLES.with(|t| {
+        let mut c = 0xFFFF_FFFFu32;
+        let mut words = bytes.chunks_exact(4);
+        for w in &mut words {
+            c ^= u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            c = t[3][(c & 0xFF) as usize]
+                ^ t[2][(c >> 8 & 0xFF) as usize]
+                ^ t[1][(c >> 16 & 0xFF) as usize]
+                ^ t[0][(c >> 24) as usize];
+        }
+        for &b in words.remainder() {
+            c = t[0][((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
+        }
+        c ^ 0xFFFF_FFFF
+    })
 }
 
 /// The Adler-32 checksum of `bytes`, as a zlib stream ends with it.
@@ -270,6 +296,18 @@ mod tests {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
         assert_eq!(adler32(&[]), 1);
+    }
+
+    #[test]
+    fn the_crc_of_any_length_matches_a_byte_at_a_time() {
+        let bytes: Vec<u8> = (0..600u32).map(|i| (i * 7 + i / 5) as u8).collect();
+        for len in [0, 1, 3, 4, 5, 8, 257, 600] {
+            let mut c = 0xFFFF_FFFFu32;
+            for &b in &bytes[..len] {
+                c = CRC_TABLE[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
+            }
+            assert_eq!(crc32(&bytes[..len]), c ^ 0xFFFF_FFFF, "{len} bytes");
+        }
     }
 
     #[test]
