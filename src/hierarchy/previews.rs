@@ -98,8 +98,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// A `data:` URL of a tiny preview of `user_id`'s picture (ThumbHash), synchronous: from the
-    /// record in memory, else from the record localStorage held. `None` when no hash is known.
-    /// Never touches IndexedDB or the network; never counts as a get.
+    /// record in memory, else from the record localStorage held; a record without a hash takes
+    /// the one the image store knows for its image (read when it opened). `None` when no hash is
+    /// known. Never waits for IndexedDB or the network; never counts as a get.
     pub fn placeholder(&self, user_id: &str) -> Option<String> {
         if self.inner.closed.get() {
             return None;
