@@ -12,8 +12,9 @@
 //                      and crates are listed beside the sizes
 //   --only STEPS       only these steps, comma-separated: the page's hits, localStorage layer,
 //                      prefetch, cold miss, LRU eviction, start-up (populate and the comparison
-//                      stores run with any of them); journey; size (no browser at all)
+//                      stores run with any of them); journey; previews; size (no browser at all)
 //   --journey-runs N   rounds of the journey's three measured reloads (default 7, --quick 3)
+//   --previews-runs N  measured reloads of the previews step (default 7, --quick 3)
 //   --update-size-baseline [--baseline-note TEXT]   write size-baseline.json from this build
 //   --pkg DIR          the package to measure (default ../pkg), e.g. a second build for an A/B run
 import { execFileSync, spawn } from "node:child_process";
@@ -26,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import { renderChart } from "./chart.mjs";
 import { startServer } from "./server.mjs";
 import { journeyChartRows, journeyMarkdown, runJourney } from "./journey.mjs";
+import { previewsMarkdown, runPreviews } from "./previews.mjs";
 import { readBaseline, sizeMarkdown, sizes, wasmNameSizes, writeBaseline } from "./size.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -233,6 +235,10 @@ function markdown(report) {
     lines.push("");
     lines.push(...journeyMarkdown(report.journey));
   }
+  if (report.previews) {
+    lines.push("");
+    lines.push(...previewsMarkdown(report.previews));
+  }
   lines.push("");
   lines.push(...sizeMarkdown({ size: report.sizes, names: report.wasmNames, shipped: report.wasmShipped, baseline: report.sizeBaseline, startup: report.startup }));
   const judged = report.targets.filter((t) => Object.keys(t.per).some((k) => k === "any" || ok.includes(k)));
@@ -321,18 +327,21 @@ const loadBefore = os.loadavg()[0];
 // size report (no browser). Without --only, all of them.
 const PAGE_STEPS = ["hits", "localStorage layer", "prefetch", "cold miss", "LRU eviction", "start-up"];
 const only = opt("--only", null)?.split(",").map((x) => x.trim()).filter(Boolean) ?? null;
-const unknown = (only ?? []).filter((x) => !PAGE_STEPS.includes(x) && !["journey", "size", "populate", "comparison stores"].includes(x));
+const unknown = (only ?? []).filter((x) => !PAGE_STEPS.includes(x) && !["journey", "previews", "size", "populate", "comparison stores"].includes(x));
 if (unknown.length) {
-  log(`unknown step(s) ${unknown.join(", ")}: the steps are ${[...PAGE_STEPS, "journey", "size"].join(", ")}`);
+  log(`unknown step(s) ${unknown.join(", ")}: the steps are ${[...PAGE_STEPS, "journey", "previews", "size"].join(", ")}`);
   process.exit(2);
 }
 const pageSteps = only ? only.filter((x) => PAGE_STEPS.includes(x)) : PAGE_STEPS;
 const journeyOn = !only || only.includes("journey");
 const journeyRuns = Number(opt("--journey-runs", quick ? 3 : 7));
+const previewsOn = !only || only.includes("previews");
+const previewsRuns = Number(opt("--previews-runs", quick ? 3 : 7));
 
 const results = {};
 const journey = {};
-if (pageSteps.length || journeyOn) {
+const previews = {};
+if (pageSteps.length || journeyOn || previewsOn) {
   const server = await startServer({ pkgDir });
   const query = new URLSearchParams();
   if (quick) query.set("quick", "1");
@@ -360,6 +369,14 @@ if (pageSteps.length || journeyOn) {
           } catch (e) {
             log(`${name} journey failed: ${e.stack ?? e}`);
             journey[name] = { error: String(e.message ?? e) };
+          }
+        }
+        if (previewsOn) {
+          try {
+            previews[name] = await runPreviews(session, server, { runs: previewsRuns, hashes: quick ? 10 : 30, log: (m) => log(`${name} ${m}`) });
+          } catch (e) {
+            log(`${name} previews failed: ${e.stack ?? e}`);
+            previews[name] = { error: String(e.message ?? e) };
           }
         }
         log(`${name}: done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -403,10 +420,11 @@ const report = {
   generatedAt: new Date().toISOString(),
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
   quick,
-  steps: { page: pageSteps, journey: journeyOn, journeyRuns },
+  steps: { page: pageSteps, journey: journeyOn, journeyRuns, previews: previewsOn, previewsRuns },
   load: { before: loadBefore, after: os.loadavg()[0] },
   browsers: results,
   journey: journeyOn ? journey : null,
+  previews: previewsOn ? previews : null,
   sizes: size,
   sizeBaseline: readBaseline(baselineFile),
   startup,
@@ -435,5 +453,5 @@ if (Object.values(chartReport.browsers).some((r) => r.rows?.length)) {
 }
 process.stdout.write(md);
 log(`wrote ${written.map((f) => `${outDir}/${f}`).join(", ")}`);
-const ran = Object.values(results).filter((r) => !r.error).length + Object.values(journey).filter((j) => !j.error).length;
-process.exit(ran || (!pageSteps.length && !journeyOn) ? 0 : 1);
+const ran = [results, journey, previews].reduce((n, set) => n + Object.values(set).filter((r) => !r.error).length, 0);
+process.exit(ran || (!pageSteps.length && !journeyOn && !previewsOn) ? 0 : 1);

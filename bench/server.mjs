@@ -6,7 +6,8 @@
 //   GET  /images/{imageId}          → { success, image_id, url }
 //   POST /images/batch { user_ids } → { users: { [id]: { image_id, url } } }
 //   GET  /images/default_pfp.png
-//   GET  /storage/avatars/{imageId}?X-Amz-Date=…&X-Amz-Expires=3600 → PNG bytes (with ETag)
+//   GET  /storage/avatars/{imageId}?X-Amz-Date=…&X-Amz-Expires=3600 → PNG bytes (with ETag):
+//                                   64×64, or 128×128 when the id contains "p128"
 //   POST /__control { latencyMs }   latency added to every API and storage answer
 //   GET  /__stats                   request counters
 //   POST /__result?visit=K          a page's result (JSON), handed to whoever waits for visit K
@@ -85,7 +86,8 @@ export async function startServer(options = {}) {
   const png = (imageId) => {
     let bytes = pngs.get(imageId);
     if (!bytes) {
-      bytes = avatarPng(imageId);
+      // Image ids with "p128" in them are 128×128 (the previews step hashes such downloads).
+      bytes = avatarPng(imageId, imageId.includes("p128") ? 128 : 64);
       pngs.set(imageId, bytes);
     }
     return bytes;

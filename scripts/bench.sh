@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks: avatar-cache against a plain Map, localStorage + JSON.parse, raw IndexedDB,
 # idb-keyval and localForage on one data set; the journey of a reload (100 stored avatars beside
-# the browser's floor, issue 11); the size report (issue 12). In headless Chromium and Firefox.
+# the browser's floor, issue 11); the previews (issue 15: the first frame after a reload, hashing
+# a 128×128 download, rendering a placeholder); the size report (issue 12). In headless Chromium
+# and Firefox.
 # Installs what is missing (scripts/setup.sh), builds pkg/ when missing or older than the crate,
 # installs bench/'s npm packages when its lock changed, then runs bench/run.mjs.
 #
@@ -10,8 +12,9 @@
 #   --quick            fewer samples: a smoke run of every scenario (a few minutes)
 #   --browsers L       which engines, comma-separated; default chromium,firefox
 #   --only STEPS       some steps only (comma-separated): hits, localStorage layer, prefetch,
-#                      cold miss, LRU eviction, start-up; journey; size (no browser)
+#                      cold miss, LRU eviction, start-up; journey; previews; size (no browser)
 #   --journey-runs N   rounds of the journey's three measured reloads (default 7; --quick 3)
+#   --previews-runs N  measured reloads of the previews step (default 7; --quick 3)
 #   --update-size-baseline   write bench/size-baseline.json from this build (commit it)
 #   --skip-setup       do not run scripts/setup.sh
 #
@@ -28,9 +31,10 @@ while [ $# -gt 0 ]; do
     --browsers) args+=(--browsers "$2"); shift 2 ;;
     --only) args+=(--only "$2"); shift 2 ;;
     --journey-runs) args+=(--journey-runs "$2"); shift 2 ;;
+    --previews-runs) args+=(--previews-runs "$2"); shift 2 ;;
     --update-size-baseline) args+=(--update-size-baseline); shift ;;
     --skip-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -202,6 +202,10 @@ pub struct ImageMeta {
     pub last_access: Millis,
     /// The cache version the entry was written under.
     pub version: u32,
+    /// The image's ThumbHash (base64), once known: a record lost from localStorage, or a
+    /// context without it (the service worker), still has the preview. Rows written before it
+    /// existed have none; a malformed one is dropped when read, the row kept.
+    pub thumbhash: Option<String>,
 }
 
 impl ImageMeta {
@@ -319,6 +323,7 @@ mod tests {
             stored_at: NOW,
             last_access: NOW,
             version: 1,
+            thumbhash: None,
         };
         assert!(meta.check("i", 1, NOW, 100, &allowed).is_ok());
         assert!(meta.check("j", 1, NOW, 100, &allowed).is_err());

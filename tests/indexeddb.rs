@@ -81,6 +81,7 @@ fn meta(id: &str, bytes: usize, last_access: f64) -> ImageMeta {
         stored_at: NOW - 10.0,
         last_access,
         version: 1,
+        thumbhash: None,
     }
 }
 
@@ -889,4 +890,76 @@ async fn the_byte_budget_holds_across_tabs_writing_to_one_database() {
     let reloaded = open(&c).await;
     let newest = ids_present(&reloaded, &["img29", "img28"]).await;
     assert_eq!(newest, vec![true, true]);
+}
+
+/// A real preview hash (the crate's own hasher, a plain colour).
+fn a_hash(shade: u8) -> String {
+    avatar_cache::policy::placeholder::hash_rgba(8, 8, &[shade, 90, 200, 255].repeat(64)).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn preview_hashes_go_into_their_rows_together_and_never_make_a_row() {
+    let ns = namespace();
+    let c = config(&ns);
+    let store = open(&c).await;
+    store.put(image("a", 1, NOW)).await.unwrap();
+    store.put(image("b", 2, NOW)).await.unwrap();
+    let (ha, hb) = (a_hash(10), a_hash(200));
+    // Known at once; written together a moment later (the first call resolves then).
+    let first = store.set_thumbhash("a", &ha);
+    let second = store.set_thumbhash("b", &hb);
+    let third = store.set_thumbhash("nowhere", &ha);
+    assert_eq!(store.thumbhash("a").as_deref(), Some(ha.as_str()));
+    let (first, second, third) = futures::join!(first, second, third);
+    first.unwrap();
+    second.unwrap();
+    third.unwrap();
+    let name = c.database_name();
+    let hash_of = |row: JsValue| Reflect::get(&row, &"thumbhash".into()).unwrap().as_string();
+    assert_eq!(
+        hash_of(raw_get(&name, META_STORE, &key(&ns, "a")).await),
+        Some(ha.clone())
+    );
+    assert_eq!(
+        hash_of(raw_get(&name, META_STORE, &key(&ns, "b")).await),
+        Some(hb.clone())
+    );
+    assert!(raw_get(&name, META_STORE, &key(&ns, "nowhere"))
+        .await
+        .is_undefined());
+    // A row keeps its first hash; the image reads back as before, hash included.
+    store.set_thumbhash("a", &hb).await.unwrap();
+    let read = store.get("a").await.unwrap().unwrap();
+    assert_eq!(read.meta.thumbhash.as_deref(), Some(ha.as_str()));
+    store.close();
+    // After a reload the store knows the hashes without reading the images, once its LRU
+    // mirror has loaded (open does not wait for it; the first write or usage read loads it).
+    let again = open(&c).await;
+    again.usage().await.unwrap();
+    assert_eq!(again.thumbhash("b").as_deref(), Some(hb.as_str()));
+    assert!(again.thumbhash("nowhere").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_malformed_hash_in_a_row_costs_the_preview_not_the_image() {
+    let ns = namespace();
+    let c = config(&ns);
+    let store = open(&c).await;
+    store.put(image("m", 1, NOW)).await.unwrap();
+    store.close();
+    let name = c.database_name();
+    let k = key(&ns, "m");
+    let row = raw_get(&name, META_STORE, &k).await;
+    Reflect::set(&row, &"thumbhash".into(), &"not a hash!".into()).unwrap();
+    raw_write(&name, &[META_STORE], move |tx| {
+        tx.object_store(META_STORE)
+            .unwrap()
+            .put_with_key(&row, &k.as_str().into())
+            .unwrap();
+    })
+    .await;
+    let again = open(&c).await;
+    assert!(again.thumbhash("m").is_none());
+    let read = again.get("m").await.unwrap().expect("the image is kept");
+    assert!(read.meta.thumbhash.is_none());
 }

@@ -274,3 +274,187 @@ async fn figures_hashing_a_download_and_rendering_a_preview() {
     ));
     let _ = Uint8Array::new_with_length(0);
 }
+
+/// The `meta` row IndexedDB keeps for `image` in namespace `ns` (`undefined` when absent), read
+/// through a connection of the test's own; with `drop_hash`, the row is rewritten without its
+/// `thumbhash`, as code from before previews wrote it.
+async fn meta_row(ns: &str, image: &str, drop_hash: bool) -> JsValue {
+    let read = js_sys::Function::new_with_args(
+        "db, key, drop",
+        "return new Promise((resolve, reject) => {
+            const open = indexedDB.open(db);
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+                const d = open.result;
+                const tx = d.transaction('meta', 'readwrite');
+                const store = tx.objectStore('meta');
+                const get = store.get(key);
+                let row;
+                get.onsuccess = () => {
+                    row = get.result;
+                    if (drop && row) { delete row.thumbhash; store.put(row, key); }
+                };
+                tx.oncomplete = () => { d.close(); resolve(row); };
+                tx.onerror = () => { d.close(); reject(tx.error); };
+            };
+        })",
+    );
+    let key = avatar_cache::key::Keys::new(ns, 1).image_key(image);
+    let promise = read
+        .call3(
+            &JsValue::NULL,
+            &format!("{ns}:avatar-cache").into(),
+            &key.into(),
+            &drop_hash.into(),
+        )
+        .unwrap();
+    JsFuture::from(promise.unchecked_into::<Promise>())
+        .await
+        .unwrap()
+}
+
+/// The hash in the localStorage record of `user` (namespace `ns`), if any; with `drop_hash`, the
+/// record is rewritten without it.
+fn record_hash(ns: &str, user: &str, drop_hash: bool) -> Option<String> {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let key = format!("{ns}:local:{user}:v1");
+    let record = js_sys::JSON::parse(&storage.get_item(&key).unwrap()?).unwrap();
+    let hash = field(&record, "thumbhash").as_string();
+    if drop_hash {
+        Reflect::delete_property(
+            record.unchecked_ref::<js_sys::Object>(),
+            &"thumbhash".into(),
+        )
+        .unwrap();
+        let text = js_sys::JSON::stringify(&record).unwrap();
+        storage.set_item(&key, &String::from(text)).unwrap();
+    }
+    hash
+}
+
+/// Waits until the `meta` row of `image` has a hash, and returns it.
+async fn row_hash(ns: &str, image: &str) -> String {
+    for _ in 0..100 {
+        let row = meta_row(ns, image, false).await;
+        if let Some(hash) = (!row.is_undefined())
+            .then(|| field(&row, "thumbhash").as_string())
+            .flatten()
+        {
+            return hash;
+        }
+        sleep(50).await;
+    }
+    panic!("the row of {image} never got its hash");
+}
+
+#[wasm_bindgen_test]
+async fn the_hash_is_kept_in_the_image_row_so_a_record_lost_from_local_storage_has_a_preview() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.set_user("ann", Some("a1"));
+    let first = open(config(&ns, &backend, json!({}))).await;
+    assert_eq!(first.get("ann").await.source, "network");
+    let hash = row_hash(&ns, "a1").await;
+    assert_eq!(record_hash(&ns, "ann", false), Some(hash));
+    let preview = first.call("placeholder", &["ann".into()]).unwrap();
+    first.call("close", &[]).unwrap();
+
+    // The record is gone (evicted, cleared by another script): only the image's row is left.
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .remove_item(&format!("{ns}:local:ann:v1"))
+        .unwrap();
+    let downloads = backend.calls(Endpoint::Download);
+    let reloaded = open(config(&ns, &backend, json!({}))).await;
+    assert!(reloaded
+        .call("placeholder", &["ann".into()])
+        .unwrap()
+        .is_undefined());
+    let picture = reloaded.get("ann").await;
+    assert_eq!(
+        backend.calls(Endpoint::Download),
+        downloads,
+        "bytes from IndexedDB"
+    );
+    assert_eq!(
+        field(&picture.js, "placeholder"),
+        preview,
+        "on the first answer"
+    );
+    assert_eq!(
+        reloaded.call("placeholder", &["ann".into()]).unwrap(),
+        preview
+    );
+    reloaded.call("close", &[]).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_record_without_a_hash_takes_the_row_s_once_the_store_has_loaded() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.set_user("bea", Some("b1"));
+    let first = open(config(&ns, &backend, json!({}))).await;
+    first.get("bea").await;
+    row_hash(&ns, "b1").await;
+    let preview = first.call("placeholder", &["bea".into()]).unwrap();
+    first.call("close", &[]).unwrap();
+    assert!(record_hash(&ns, "bea", true).is_some());
+    assert!(record_hash(&ns, "bea", false).is_none());
+
+    // `open` does not read the image rows; the store's index of them (with their hashes) loads
+    // shortly after (FIRST_USAGE_AFTER_MS), before any get.
+    let reloaded = open(config(&ns, &backend, json!({}))).await;
+    wait_until("the row's hash", 3_000, || {
+        reloaded.call("placeholder", &["bea".into()]).unwrap() == preview
+    })
+    .await;
+    reloaded.get("bea").await;
+    assert!(
+        record_hash(&ns, "bea", false).is_some(),
+        "written back into the record"
+    );
+    reloaded.call("close", &[]).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_row_written_before_previews_reads_as_before_and_gets_a_hash() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.set_user("cal", Some("c1"));
+    let first = open(config(&ns, &backend, json!({}))).await;
+    first.get("cal").await;
+    let hash = row_hash(&ns, "c1").await;
+    first.call("close", &[]).unwrap();
+    // As code from before previews left them: neither the record nor the row has a hash.
+    record_hash(&ns, "cal", true);
+    meta_row(&ns, "c1", true).await;
+
+    let reloaded = open(config(&ns, &backend, json!({}))).await;
+    assert!(reloaded
+        .call("placeholder", &["cal".into()])
+        .unwrap()
+        .is_undefined());
+    let calls = backend.total_calls();
+    assert_eq!(reloaded.get("cal").await.source, "indexeddb");
+    assert_eq!(
+        backend.total_calls(),
+        calls,
+        "the old row answers as before"
+    );
+    // The image, now in memory, is hashed again; row and record get the hash back.
+    assert_eq!(row_hash(&ns, "c1").await, hash);
+    wait_until("the record gets its hash back", 5_000, || {
+        record_hash(&ns, "cal", false).as_deref() == Some(hash.as_str())
+    })
+    .await;
+    assert_eq!(
+        field(&reloaded.call("stats", &[]).unwrap(), "recentErrors")
+            .unchecked_into::<Array>()
+            .length(),
+        0
+    );
+    reloaded.call("close", &[]).unwrap();
+}

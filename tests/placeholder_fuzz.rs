@@ -20,12 +20,13 @@ fn config(cases: u32) -> ProptestConfig {
     }
 }
 
-/// A decoded PNG: its size and RGBA pixels, after checking every chunk's CRC and the zlib stream.
+/// A decoded PNG: its size and RGBA pixels (an RGB file's with alpha 255), after checking every
+/// chunk's CRC and the zlib stream.
 fn read_png(url: &str) -> (usize, usize, Vec<u8>) {
     let png = base64_decode(url.strip_prefix(DATA_URL_PREFIX).expect("a PNG data URL")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let mut at = 8;
-    let (mut width, mut height, mut idat) = (0, 0, Vec::new());
+    let (mut width, mut height, mut channels, mut idat) = (0, 0, 0, Vec::new());
     let mut kinds = Vec::new();
     while at < png.len() {
         let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
@@ -37,7 +38,12 @@ fn read_png(url: &str) -> (usize, usize, Vec<u8>) {
             b"IHDR" => {
                 width = u32::from_be_bytes(data[0..4].try_into().unwrap()) as usize;
                 height = u32::from_be_bytes(data[4..8].try_into().unwrap()) as usize;
-                assert_eq!(&data[8..], &[8, 6, 0, 0, 0]);
+                channels = match data[9] {
+                    2 => 3,
+                    6 => 4,
+                    other => panic!("colour type {other}"),
+                };
+                assert_eq!(&data[8..], &[8, data[9], 0, 0, 0]);
             }
             b"IDAT" => idat.extend_from_slice(data),
             _ => {}
@@ -71,12 +77,15 @@ fn read_png(url: &str) -> (usize, usize, Vec<u8>) {
         adler32(&raw)
     );
     assert_eq!(i + 4, idat.len());
-    assert_eq!(raw.len(), height * (1 + 4 * width));
+    assert_eq!(raw.len(), height * (1 + channels * width));
     let pixels = raw
-        .chunks_exact(1 + 4 * width)
+        .chunks_exact(1 + channels * width)
         .flat_map(|row| {
             assert_eq!(row[0], 0, "filter none");
-            row[1..].to_vec()
+            row[1..]
+                .chunks_exact(channels)
+                .flat_map(|p| [p[0], p[1], p[2], p.get(3).copied().unwrap_or(255)])
+                .collect::<Vec<u8>>()
         })
         .collect();
     (width, height, pixels)

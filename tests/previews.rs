@@ -195,7 +195,10 @@ fn a_malformed_hash_read_from_storage_costs_the_preview_not_the_record() {
     browser.user("dan", "d1");
     let first = browser.page();
     browser.get(&first, "dan");
+    let preview = first.placeholder("dan");
     first.close();
+    // The image's row keeps the hash too: take it away, so only the record's is left.
+    browser.images.clear_thumbhash("d1");
     let raw = browser.raw_record("dan");
     let key = browser
         .local
@@ -224,8 +227,125 @@ fn a_malformed_hash_read_from_storage_costs_the_preview_not_the_record() {
         );
         assert_eq!(browser.backend.counts().api_calls(), calls);
         assert_eq!(browser.errors(&page), 0);
+        // The image, read from IndexedDB, was hashed again; the row has the hash back.
+        assert_eq!(page.placeholder("dan"), preview);
+        assert!(browser.images.thumbhash("d1").is_some());
         page.close();
+        browser.images.clear_thumbhash("d1");
     }
+}
+
+#[test]
+fn the_hash_is_kept_in_the_image_row_too() {
+    let browser = Browser::new();
+    browser.user("ann", "a1");
+    browser.user("bob", "b1");
+    browser.backend.set_thumbhash("b1", &a_hash());
+    let cache = browser.page();
+    browser.get(&cache, "ann");
+    browser.get(&cache, "bob");
+    let hashed = browser.images.thumbhash("a1").expect("the computed hash");
+    assert!(browser.raw_record("ann").contains(&hashed));
+    assert_eq!(
+        browser.images.thumbhash("b1").as_deref(),
+        Some(a_hash().as_str()),
+        "the backend's hash"
+    );
+}
+
+#[test]
+fn a_record_without_its_hash_takes_the_one_in_the_image_row() {
+    let browser = Browser::new();
+    browser.user("cy", "c1");
+    let first = browser.page();
+    browser.get(&first, "cy");
+    let preview = first.placeholder("cy").unwrap();
+    first.close();
+    // The record lost its hash (written by older code, or by a tab whose localStorage was full).
+    let key = browser
+        .local
+        .raw_keys()
+        .into_iter()
+        .find(|k| k.contains(":cy:"))
+        .unwrap();
+    let raw = browser.raw_record("cy");
+    let start = raw.find(",\"thumbhash\":").unwrap();
+    let end = start + 1 + raw[start + 1..].find(',').unwrap_or(raw.len() - start - 2);
+    let without = format!("{}{}", &raw[..start], &raw[end..]);
+    assert!(!without.contains("thumbhash"), "{without}");
+    browser.local.set_raw(&key, &without);
+
+    let page = browser.page();
+    assert_eq!(
+        page.placeholder("cy").as_deref(),
+        Some(preview.as_str()),
+        "before any get"
+    );
+    let picture = browser.get(&page, "cy");
+    assert_eq!(picture.source, Source::INDEXED_DB);
+    assert_eq!(picture.placeholder.as_deref(), Some(preview.as_str()));
+    assert_eq!(browser.thumbnails.decodes(), 1, "not decoded again");
+    assert!(
+        browser.raw_record("cy").contains("\"thumbhash\":"),
+        "written back into the record"
+    );
+}
+
+#[test]
+fn a_record_lost_from_local_storage_still_has_its_preview_from_the_image_row() {
+    let browser = Browser::new();
+    browser.user("di", "d1");
+    let first = browser.page();
+    browser.get(&first, "di");
+    let preview = first.placeholder("di").unwrap();
+    first.close();
+    RecordStore::clear(&browser.local).unwrap();
+
+    let page = browser.page();
+    assert!(
+        page.placeholder("di").is_none(),
+        "no record names the image yet"
+    );
+    let downloads = browser.backend.counts().downloads;
+    let picture = browser.get(&page, "di");
+    assert_eq!(
+        picture.source,
+        Source::NETWORK,
+        "the record comes from the backend"
+    );
+    assert_eq!(
+        browser.backend.counts().downloads,
+        downloads,
+        "the bytes from IndexedDB"
+    );
+    assert_eq!(
+        picture.placeholder.as_deref(),
+        Some(preview.as_str()),
+        "on the first answer"
+    );
+    assert_eq!(browser.thumbnails.decodes(), 1, "not decoded again");
+    page.close();
+    assert_eq!(browser.page().placeholder("di"), Some(preview));
+}
+
+#[test]
+fn rows_stored_before_previews_get_a_hash_when_read() {
+    let browser = Browser::new();
+    browser.user("ed", "e1");
+    let first = browser.page();
+    first.set_thumbnails(None);
+    browser.get(&first, "ed");
+    first.close();
+    assert!(browser.images.thumbhash("e1").is_none());
+    assert!(!browser.raw_record("ed").contains("thumbhash"));
+
+    let page = browser.page();
+    assert!(page.placeholder("ed").is_none());
+    assert_eq!(browser.get(&page, "ed").source, Source::INDEXED_DB);
+    assert_eq!(browser.thumbnails.decodes(), 1);
+    assert!(browser.images.thumbhash("e1").is_some());
+    assert!(browser.raw_record("ed").contains("\"thumbhash\":"));
+    assert!(page.placeholder("ed").is_some());
 }
 
 #[test]

@@ -97,10 +97,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let (stored, record_source, fresh) = self.stored_record(user_id, now, trace);
         let stored = stored.filter(|r| hint.is_none_or(|h| r.image_id.as_deref() == Some(h)));
         let mut miss = Miss::default();
-        if let Some(record) = stored {
+        if let Some(mut record) = stored {
             miss.seen = Some(record.clone());
             match self.find_image(&record, now, trace).await {
                 Some(image) => {
+                    self.settle_preview(&mut record, record_source == Source::LOCAL, trace);
                     let stale = !fresh || image.stale;
                     let source = record_source.max(image.source);
                     let found = Found {

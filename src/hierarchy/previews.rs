@@ -3,12 +3,16 @@
 //!
 //! After a download or an upload, the image is decoded at small size ([`Thumbnails`]) and hashed
 //! in the background, never delaying the answer; the hash goes into the user's record (memory and
-//! localStorage) if the record still names that image. A hash in the backend's answer is used
-//! instead. A record that is replaced by one for the same image (a revalidation) keeps its hash.
+//! localStorage) if the record still names that image, and into the image's IndexedDB row. A hash
+//! in the backend's answer is used instead. A record that is replaced by one for the same image
+//! (a revalidation) keeps its hash.
 //!
 //! `placeholder` answers from the record in memory, else from the records localStorage held,
-//! read once (at the first call) into a user → (image, hash) map. Rendered URLs are kept per hash,
-//! so asking again costs a map lookup.
+//! read once (at the first call) into a user → (image, hash) map; a record without a hash takes
+//! the one its image's row holds (the image store knows them without a transaction). So a record
+//! that lost its hash (localStorage full, written by older code), or a context without
+//! localStorage (the service worker keeps records in IndexedDB), still has the preview. Rendered
+//! URLs are kept per hash, so asking again costs a map lookup.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -27,11 +31,14 @@ use super::Hierarchy;
 /// At most this many rendered URLs and computed hashes are kept (each map is emptied past it).
 const MAX_KEPT: usize = 4_096;
 
+/// user → (image, its hash if the record has one), as localStorage held them.
+type StoredPreviews = HashMap<String, (String, Option<String>)>;
+
 /// The previews' state: the decoder, what localStorage held at the first call, rendered URLs.
 pub(super) struct Previews<I> {
     thumbnails: RefCell<Option<Rc<dyn Thumbnails<I>>>>,
     /// user → (image, hash), read from localStorage once; `None` until read.
-    stored: RefCell<Option<HashMap<String, (String, String)>>>,
+    stored: RefCell<Option<StoredPreviews>>,
     /// hash → its data URL (`None`: malformed).
     rendered: RefCell<HashMap<String, Option<String>>>,
     /// image → hash computed in this session.
@@ -91,8 +98,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// A `data:` URL of a tiny preview of `user_id`'s picture (ThumbHash), synchronous: from the
-    /// record in memory, else from the record localStorage held. `None` when no hash is known.
-    /// Never touches IndexedDB or the network; never counts as a get.
+    /// record in memory, else from the record localStorage held; a record without a hash takes
+    /// the one the image store knows for its image (read when it opened). `None` when no hash is
+    /// known. Never waits for IndexedDB or the network; never counts as a get.
     pub fn placeholder(&self, user_id: &str) -> Option<String> {
         if self.inner.closed.get() {
             return None;
@@ -113,21 +121,33 @@ impl<I: Clone + 'static> Hierarchy<I> {
             }
         };
         self.load_stored_previews();
-        let hash = {
+        let (image, hash) = {
             let stored = self.inner.previews.stored.borrow();
-            let (image, hash) = stored.as_ref()?.get(user_id)?;
-            if image_in_memory.as_ref().is_some_and(|id| id != image) {
-                return None;
+            match (
+                stored.as_ref().and_then(|s| s.get(user_id)),
+                image_in_memory,
+            ) {
+                (Some((image, hash)), None) => (image.clone(), hash.clone()),
+                (Some((image, hash)), Some(id)) if *image == id => (id, hash.clone()),
+                (_, Some(id)) => (id, None),
+                (None, None) => return None,
             }
-            hash.clone()
         };
+        let hash = hash.or_else(|| self.available_images()?.thumbhash(&image))?;
         self.inner.previews.render(&hash)
     }
 
-    /// The preview of `record`'s hash, if it has one.
+    /// The preview of `record`'s hash, or of the one its image's row holds.
     pub(super) fn preview_of(&self, record: &PictureRecord) -> Option<String> {
-        record.image_id.as_ref()?;
-        self.inner.previews.render(record.thumbhash.as_deref()?)
+        let image = record.image_id.as_deref()?;
+        match &record.thumbhash {
+            Some(hash) => self.inner.previews.render(hash),
+            None if record.opaque => None,
+            None => self
+                .inner
+                .previews
+                .render(&self.available_images()?.thumbhash(image)?),
+        }
     }
 
     /// Reads the hashes of every record localStorage holds, once.
@@ -143,13 +163,14 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .map(|local| local.records())
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|r| Some((r.user_id, (r.image_id?, r.thumbhash?))))
+            .filter_map(|r| Some((r.user_id, (r.image_id?, r.thumbhash))))
             .collect();
         *self.inner.previews.stored.borrow_mut() = Some(map);
     }
 
     /// Gives `record` the hash already known for its image: the one memory's record for the user
-    /// has, one computed in this session, or the one localStorage held.
+    /// has, one computed in this session, the one localStorage held, or the one in the image's
+    /// IndexedDB row.
     pub(super) fn attach_preview(&self, record: &mut PictureRecord) {
         let Some(image) = record.image_id.as_deref() else {
             return;
@@ -169,8 +190,61 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .or_else(|| {
                 let stored = self.inner.previews.stored.borrow();
                 let (id, hash) = stored.as_ref()?.get(&record.user_id)?;
-                (id == image).then(|| hash.clone())
-            });
+                (id == image).then(|| hash.clone())?
+            })
+            .or_else(|| self.available_images()?.thumbhash(image));
+    }
+
+    /// Brings a record read from storage and its image's row into agreement about the hash
+    /// (`from_local`: the record came from localStorage): a record without one takes the row's
+    /// (written back to localStorage), a row without one takes the record's; when neither has
+    /// one (stored before previews existed), the image, now in memory, is hashed.
+    pub(super) fn settle_preview(
+        &self,
+        record: &mut PictureRecord,
+        from_local: bool,
+        trace: &Trace,
+    ) {
+        let Some(image) = record.image_id.clone() else {
+            return;
+        };
+        if record.opaque || !self.is_current(trace) {
+            return;
+        }
+        if let Some(hash) = &record.thumbhash {
+            self.hash_into_row(&image, hash, trace);
+            return;
+        }
+        self.attach_preview(record);
+        match record.thumbhash.clone() {
+            Some(hash) if from_local => self.keep_hash(&record.user_id, &image, &hash, trace),
+            Some(_) => {}
+            None => self.hash_in_background(record, trace),
+        }
+    }
+
+    /// Writes `hash` into the IndexedDB row of `image` in the background, unless the row is
+    /// known to have one. Never creates a row.
+    pub(super) fn hash_into_row(&self, image: &str, hash: &str, trace: &Trace) {
+        let Some(images) = self.available_images() else {
+            return;
+        };
+        if images.thumbhash(image).is_some() || !self.is_current(trace) {
+            return;
+        }
+        let (this, image, hash, trace) =
+            (self.clone(), image.to_string(), hash.to_string(), *trace);
+        self.inner.layers.runtime.spawn(
+            async move {
+                if !this.is_current(&trace) {
+                    return;
+                }
+                if let Err(e) = images.set_thumbhash(&image, &hash).await {
+                    this.inner.telemetry.error(Layer::IndexedDb, &e);
+                }
+            }
+            .boxed_local(),
+        );
     }
 
     /// Hashes the image of `record` in the background when the record has no hash and memory
@@ -226,16 +300,18 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     }
                     computed.insert(image.clone(), hash.clone());
                 }
-                this.keep_hash(&user, &image, &hash);
+                this.keep_hash(&user, &image, &hash, &trace);
             }
             .boxed_local(),
         );
     }
 
     /// Writes `hash` into the records of `user` that still name `image` and have none: memory's,
-    /// and the one localStorage holds now (read back: another tab may have stored a newer one).
-    /// A record localStorage does not hold (evicted, skipped when full, removed) is not written.
-    fn keep_hash(&self, user: &str, image: &str, hash: &str) {
+    /// and the one localStorage holds now (read back: another tab may have stored a newer one);
+    /// and into the image's IndexedDB row. A record localStorage does not hold (evicted, skipped
+    /// when full, removed) is not written.
+    fn keep_hash(&self, user: &str, image: &str, hash: &str, trace: &Trace) {
+        self.hash_into_row(image, hash, trace);
         self.inner
             .memory
             .borrow_mut()

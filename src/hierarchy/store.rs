@@ -58,6 +58,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             stored_at: now,
             last_access: now,
             version: self.inner.config.version,
+            thumbhash: None,
         }
     }
 
@@ -82,7 +83,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .memory
             .borrow_mut()
             .put_record(record.clone(), now);
-        self.hash_in_background(&record, trace);
+        match (&record.thumbhash, &record.image_id) {
+            (Some(hash), Some(image)) if !record.opaque => self.hash_into_row(image, hash, trace),
+            _ => self.hash_in_background(&record, trace),
+        }
     }
 
     /// Puts a record read from a lower layer into memory.

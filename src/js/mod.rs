@@ -319,9 +319,10 @@ impl AvatarCache {
         })
     }
 
-    /// A `data:` URL of a tiny blurred preview of `userId`'s picture (ThumbHash, about 1.5 KB),
-    /// synchronous: from the record in memory, else from the records localStorage held, so right
-    /// after a reload every user seen before has one. `undefined` when no preview is known.
+    /// A `data:` URL of a tiny blurred preview of `userId`'s picture (ThumbHash, about 1.2 KB),
+    /// synchronous: from the record in memory, else from the records localStorage held (a record
+    /// without a hash takes the one its image's IndexedDB row holds), so right after a reload
+    /// every user seen before has one. `undefined` when no preview is known.
     /// Never touches IndexedDB or the network; never throws.
     #[wasm_bindgen(unchecked_return_type = "string | undefined")]
     pub fn placeholder(&self, #[wasm_bindgen(js_name = userId)] user_id: &str) -> JsValue {

@@ -255,6 +255,7 @@ impl Worker {
                             stored_at: now,
                             last_access: now,
                             version: self.config.version,
+                            thumbhash: None,
                         },
                         body: body.clone(),
                     };

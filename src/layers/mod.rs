@@ -109,6 +109,22 @@ pub trait ImageStore<I> {
     fn clear(&self) -> LocalFuture<'_, Result<()>>;
     /// Bytes and entries stored.
     fn usage(&self) -> LocalFuture<'_, Result<StoreUsage>>;
+    /// The ThumbHash kept in `image_id`'s row, as the store last saw it (synchronous: no
+    /// transaction; in the browser, from the rows read when the store opened and what this page
+    /// wrote or read since). The default knows none.
+    fn thumbhash(&self, _image_id: &str) -> Option<String> {
+        None
+    }
+    /// Writes `thumbhash` into `image_id`'s row if the row is there and has none; a write of
+    /// that image still to come carries it too. Never creates a row, never evicts. The default
+    /// does nothing.
+    fn set_thumbhash<'a>(
+        &'a self,
+        _image_id: &'a str,
+        _thumbhash: &'a str,
+    ) -> LocalFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Whether the store is working (false once it was found missing, blocked or lost for good).
     fn is_available(&self) -> bool;
 }

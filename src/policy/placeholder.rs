@@ -145,7 +145,16 @@ pub fn downsample(
     (to_w, to_h, out)
 }
 
-/// The coefficients of a hash, read the way `thumbhash::thumb_hash_to_rgba` reads them.
+/// The most AC coefficients a channel of a hash holds: luminance (7 × 7 at most, the triangle
+/// the crate keeps), the two chroma channels (3 × 3) and alpha (5 × 5).
+const MAX_L_AC: usize = 32;
+const MAX_PQ_AC: usize = 8;
+const MAX_A_AC: usize = 16;
+/// The longest side [`render_rgba`] renders (the crate's own rendering is 32 px).
+pub const MAX_RENDER_SIDE: usize = 32;
+
+/// The coefficients of a hash, read the way `thumbhash::thumb_hash_to_rgba` reads them, into
+/// fixed arrays (no allocation).
 struct Coefficients {
     l_dc: f32,
     p_dc: f32,
@@ -154,10 +163,10 @@ struct Coefficients {
     lx: usize,
     ly: usize,
     has_alpha: bool,
-    l_ac: Vec<f32>,
-    p_ac: Vec<f32>,
-    q_ac: Vec<f32>,
-    a_ac: Vec<f32>,
+    l_ac: [f32; MAX_L_AC],
+    p_ac: [f32; MAX_PQ_AC],
+    q_ac: [f32; MAX_PQ_AC],
+    a_ac: [f32; MAX_A_AC],
 }
 
 /// Reads checked hash bytes (see [`decode_hash`]).
@@ -184,8 +193,8 @@ fn coefficients(hash: &[u8]) -> Option<Coefficients> {
         (1.0, 1.0)
     };
     let mut nibble = 0usize;
-    let mut channel = |nx: usize, ny: usize, scale: f32| -> Option<Vec<f32>> {
-        let mut ac = Vec::with_capacity(nx * ny);
+    let mut channel = |nx: usize, ny: usize, scale: f32, ac: &mut [f32]| -> Option<()> {
+        let mut j = 0;
         for cy in 0..ny {
             let mut cx = usize::from(cy == 0);
             while cx * ny < nx * (ny - cy) {
@@ -196,21 +205,14 @@ fn coefficients(hash: &[u8]) -> Option<Coefficients> {
                     byte >> 4
                 };
                 nibble += 1;
-                ac.push((bits as f32 / 7.5 - 1.0) * scale);
+                *ac.get_mut(j)? = (bits as f32 / 7.5 - 1.0) * scale;
+                j += 1;
                 cx += 1;
             }
         }
-        Some(ac)
+        Some(())
     };
-    let l_ac = channel(lx, ly, l_scale)?;
-    let p_ac = channel(3, 3, p_scale * 1.25)?;
-    let q_ac = channel(3, 3, q_scale * 1.25)?;
-    let a_ac = if has_alpha {
-        channel(5, 5, a_scale)?
-    } else {
-        Vec::new()
-    };
-    Some(Coefficients {
+    let mut c = Coefficients {
         l_dc,
         p_dc,
         q_dc,
@@ -218,82 +220,141 @@ fn coefficients(hash: &[u8]) -> Option<Coefficients> {
         lx,
         ly,
         has_alpha,
-        l_ac,
-        p_ac,
-        q_ac,
-        a_ac,
-    })
+        l_ac: [0.0; MAX_L_AC],
+        p_ac: [0.0; MAX_PQ_AC],
+        q_ac: [0.0; MAX_PQ_AC],
+        a_ac: [0.0; MAX_A_AC],
+    };
+    channel(lx, ly, l_scale, &mut c.l_ac)?;
+    channel(3, 3, p_scale * 1.25, &mut c.p_ac)?;
+    channel(3, 3, q_scale * 1.25, &mut c.q_ac)?;
+    if has_alpha {
+        channel(5, 5, a_scale, &mut c.a_ac)?;
+    }
+    Some(c)
 }
 
-/// Renders checked hash bytes at `width` × `height`: the same arithmetic as
-/// `thumbhash::thumb_hash_to_rgba` (which always renders 32 px), with the cosines computed once
-/// per column and row instead of once per pixel, so a 16 px preview costs a few microseconds.
-pub fn render_rgba(hash: &[u8], width: usize, height: usize) -> Option<Vec<u8>> {
-    use std::f32::consts::PI;
-    let c = coefficients(hash)?;
-    let nx = c.lx.max(if c.has_alpha { 5 } else { 3 });
-    let ny = c.ly.max(if c.has_alpha { 5 } else { 3 });
-    let table = |n: usize, size: usize| -> Vec<[f32; 7]> {
-        (0..size)
-            .map(|i| {
-                let mut f = [0.0; 7];
-                for (k, v) in f.iter_mut().enumerate().take(n) {
-                    *v = (PI / size as f32 * (i as f32 + 0.5) * k as f32).cos();
-                }
-                f
-            })
-            .collect()
-    };
-    let (fxs, fys) = (table(nx, width), table(ny, height));
-    let mut rgba = Vec::with_capacity(width * height * 4);
-    for fy in &fys {
-        for fx in &fxs {
-            let (mut l, mut p, mut q, mut a) = (c.l_dc, c.p_dc, c.q_dc, c.a_dc);
-            let mut j = 0;
-            for (cy, fyc) in fy.iter().enumerate().take(c.ly) {
-                let mut cx = usize::from(cy == 0);
-                let fy2 = fyc * 2.0;
-                while cx * c.ly < c.lx * (c.ly - cy) {
-                    l += c.l_ac[j] * fx[cx] * fy2;
-                    j += 1;
-                    cx += 1;
-                }
+/// `cos(π / size · (i + 0.5) · k)` for `k` < 7 at each position `i` < `size`: one `cos` per
+/// position, the rest by the Chebyshev recurrence `cos kθ = 2 cos θ · cos (k−1)θ − cos (k−2)θ`
+/// (`cos` is a software routine in WebAssembly: seven per position was a third of a render).
+fn cosines(size: usize) -> [[f32; 7]; MAX_RENDER_SIDE] {
+    let mut table = [[0.0; 7]; MAX_RENDER_SIDE];
+    for (i, f) in table.iter_mut().enumerate().take(size) {
+        let c1 = (std::f32::consts::PI / size as f32 * (i as f32 + 0.5)).cos();
+        f[0] = 1.0;
+        f[1] = c1;
+        for k in 2..7 {
+            f[k] = 2.0 * c1 * f[k - 1] - f[k - 2];
+        }
+    }
+    table
+}
+
+/// Adds `ac`'s terms for one row of cosines `fy` into per-column weights: `row[cx]` is then
+/// what column frequency `cx` contributes, times `cos(cx · x)`, at every pixel of the row.
+fn row_weights(ac: &[f32], nx: usize, ny: usize, fy: &[f32; 7], row: &mut [f32; 7]) {
+    *row = [0.0; 7];
+    let mut j = 0;
+    for (cy, fyc) in fy.iter().enumerate().take(ny) {
+        let fy2 = fyc * 2.0;
+        let mut cx = usize::from(cy == 0);
+        while cx * ny < nx * (ny - cy) {
+            row[cx] += ac[j] * fy2;
+            j += 1;
+            cx += 1;
+        }
+    }
+}
+
+/// Σ `weights[k] · fx[k]` over all seven frequencies (weights past a channel's own are 0):
+/// fixed sizes, so it compiles to straight multiply-adds even at `opt-level = "z"`.
+#[inline(always)]
+fn dot(weights: &[f32; 7], fx: &[f32; 7]) -> f32 {
+    weights[0] * fx[0]
+        + weights[1] * fx[1]
+        + weights[2] * fx[2]
+        + weights[3] * fx[3]
+        + weights[4] * fx[4]
+        + weights[5] * fx[5]
+        + weights[6] * fx[6]
+}
+
+/// [`dot`] over the first three frequencies (the chroma channels have no others).
+#[inline(always)]
+fn dot3(weights: &[f32; 7], fx: &[f32; 7]) -> f32 {
+    weights[0] * fx[0] + weights[1] * fx[1] + weights[2] * fx[2]
+}
+
+/// A channel value in 0..=1 as a byte, truncated as `thumbhash` does.
+#[inline(always)]
+fn to_byte(v: f32) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0) as u8
+}
+
+/// Renders checked hash bytes at `width` × `height` (each at most [`MAX_RENDER_SIDE`]), the
+/// same arithmetic as `thumbhash::thumb_hash_to_rgba` (which always renders 32 px) up to
+/// rounding, in `channels` bytes a pixel (4: RGBA; 3: RGB, for a hash without alpha), each row
+/// preceded by `row_prefix` (PNG's filter byte) when given, appended to `out`.
+///
+/// Separable: per row, the coefficients are summed against that row's cosines once, leaving one
+/// weight per column frequency, so a pixel costs a handful of multiplications per channel.
+fn render_into(
+    c: &Coefficients,
+    width: usize,
+    height: usize,
+    channels: usize,
+    row_prefix: Option<u8>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    if width == 0 || height == 0 || width > MAX_RENDER_SIDE || height > MAX_RENDER_SIDE {
+        return None;
+    }
+    let (fxs, fys) = (cosines(width), cosines(height));
+    let (mut l_row, mut p_row, mut q_row, mut a_row) = ([0.0; 7], [0.0; 7], [0.0; 7], [0.0; 7]);
+    let row_len = usize::from(row_prefix.is_some()) + width * channels;
+    let start = out.len();
+    out.resize(start + row_len * height, 0);
+    for (fy, row) in fys[..height]
+        .iter()
+        .zip(out[start..].chunks_exact_mut(row_len))
+    {
+        row_weights(&c.l_ac, c.lx, c.ly, fy, &mut l_row);
+        row_weights(&c.p_ac, 3, 3, fy, &mut p_row);
+        row_weights(&c.q_ac, 3, 3, fy, &mut q_row);
+        if c.has_alpha {
+            row_weights(&c.a_ac, 5, 5, fy, &mut a_row);
+        }
+        let pixels = match row_prefix {
+            Some(prefix) => {
+                row[0] = prefix;
+                &mut row[1..]
             }
-            let mut j = 0;
-            for (cy, fyc) in fy.iter().enumerate().take(3) {
-                let mut cx = usize::from(cy == 0);
-                let fy2 = fyc * 2.0;
-                while cx < 3 - cy {
-                    let f = fx[cx] * fy2;
-                    p += c.p_ac[j] * f;
-                    q += c.q_ac[j] * f;
-                    j += 1;
-                    cx += 1;
-                }
-            }
-            if c.has_alpha {
-                let mut j = 0;
-                for (cy, fyc) in fy.iter().enumerate().take(5) {
-                    let mut cx = usize::from(cy == 0);
-                    let fy2 = fyc * 2.0;
-                    while cx < 5 - cy {
-                        a += c.a_ac[j] * fx[cx] * fy2;
-                        j += 1;
-                        cx += 1;
-                    }
-                }
-            }
+            None => row,
+        };
+        for (fx, pixel) in fxs[..width].iter().zip(pixels.chunks_exact_mut(channels)) {
+            let l = c.l_dc + dot(&l_row, fx);
+            let p = c.p_dc + dot3(&p_row, fx);
+            let q = c.q_dc + dot3(&q_row, fx);
             let b = l - 2.0 / 3.0 * p;
             let r = (3.0 * l - b + q) / 2.0;
             let g = r - q;
-            rgba.extend_from_slice(&[
-                (r.clamp(0.0, 1.0) * 255.0) as u8,
-                (g.clamp(0.0, 1.0) * 255.0) as u8,
-                (b.clamp(0.0, 1.0) * 255.0) as u8,
-                (a.clamp(0.0, 1.0) * 255.0) as u8,
-            ]);
+            pixel[0] = to_byte(r);
+            pixel[1] = to_byte(g);
+            pixel[2] = to_byte(b);
+            if channels == 4 {
+                pixel[3] = to_byte(c.a_dc + dot(&a_row, fx));
+            }
         }
     }
+    Some(())
+}
+
+/// Renders checked hash bytes at `width` × `height` RGBA (each side at most
+/// [`MAX_RENDER_SIDE`]): the arithmetic of `thumbhash::thumb_hash_to_rgba`, up to rounding.
+pub fn render_rgba(hash: &[u8], width: usize, height: usize) -> Option<Vec<u8>> {
+    let c = coefficients(hash)?;
+    let mut rgba = Vec::with_capacity(width * height * 4);
+    render_into(&c, width, height, 4, None, &mut rgba)?;
     Some(rgba)
 }
 
@@ -313,17 +374,23 @@ fn preview_size(hash: &[u8], side: usize) -> Option<(usize, usize)> {
 }
 
 /// The preview of a base64 ThumbHash: a `data:image/png;base64,…` URL of at most
-/// [`PREVIEW_SIDE`] pixels on the long side, keeping the image's aspect. `None` for a malformed
-/// hash; never panics.
+/// [`PREVIEW_SIDE`] pixels on the long side, keeping the image's aspect (RGB when the hash has
+/// no alpha, RGBA otherwise). `None` for a malformed hash; never panics.
+///
+/// The pixels are rendered straight into the PNG's stored deflate block, and the PNG straight
+/// into the URL's base64: three buffers in all (the hash, the PNG, the URL).
 pub fn render_data_url(hash: &str) -> Option<String> {
     let bytes = decode_hash(hash)?;
     let (width, height) = preview_size(&bytes, PREVIEW_SIDE)?;
-    let rgba = render_rgba(&bytes, width, height)?;
-    let png = png::encode_rgba(width, height, &rgba)?;
-    let mut url = String::with_capacity(DATA_URL_PREFIX.len() + png.len().div_ceil(3) * 4);
-    url.push_str(DATA_URL_PREFIX);
-    url.push_str(&png::base64_encode(&png));
-    Some(url)
+    let c = coefficients(&bytes)?;
+    let channels = if c.has_alpha { 4 } else { 3 };
+    let png = png::encode_with(width, height, channels, |raw| {
+        render_into(&c, width, height, channels, Some(0), raw)
+    })?;
+    let mut url = Vec::with_capacity(DATA_URL_PREFIX.len() + png.len().div_ceil(3) * 4);
+    url.extend_from_slice(DATA_URL_PREFIX.as_bytes());
+    png::base64_encode_into(&png, &mut url);
+    String::from_utf8(url).ok()
 }
 
 /// [`render_rgba`] at the size `thumbhash::thumb_hash_to_rgba` uses (32 px on the long side),
@@ -374,6 +441,16 @@ mod tests {
         let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
         assert_eq!(width, 16);
         assert!((7..=9).contains(&height), "{height}");
+    }
+
+    #[test]
+    fn an_opaque_preview_is_rgb_and_one_with_alpha_rgba() {
+        for (alpha, color_type) in [(false, 2), (true, 6)] {
+            let hash = hash_rgba(20, 20, &gradient(20, 20, alpha)).unwrap();
+            let url = render_data_url(&hash).unwrap();
+            let png = png::base64_decode(&url[DATA_URL_PREFIX.len()..]).unwrap();
+            assert_eq!(png[25], color_type, "alpha: {alpha}");
+        }
     }
 
     #[test]

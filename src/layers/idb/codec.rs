@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::js_object::{field, number_field, string_field, JsObject};
 use crate::key::Keys;
+use crate::policy::placeholder::is_valid;
 use crate::record::{ImageMeta, StoredImage};
 use crate::vocabulary::Layer;
 
@@ -79,7 +80,11 @@ impl RowCodec {
             .parse_any_version(key)
             .filter(|p| p.layer == Layer::IndexedDb && p.version == self.keys.version())
             .ok_or_else(|| corrupt("key of another version or namespace"))?;
-        let meta = meta_of(value).ok_or_else(|| corrupt("not image metadata"))?;
+        let mut meta = meta_of(value).ok_or_else(|| corrupt("not image metadata"))?;
+        // A malformed preview hash costs the preview, not the image.
+        if meta.thumbhash.as_deref().is_some_and(|h| !is_valid(h)) {
+            meta.thumbhash = None;
+        }
         self.check(&meta, &parsed.id, now)?;
         Ok(meta)
     }
@@ -111,7 +116,8 @@ impl RowCodec {
     }
 }
 
-/// The metadata row of `meta`: `{ imageId, mime, bytes, etag?, storedAt, lastAccess, version }`.
+/// The metadata row of `meta`: `{ imageId, mime, bytes, etag?, storedAt, lastAccess, version,
+/// thumbhash? }`.
 pub fn meta_value(meta: &ImageMeta) -> JsValue {
     JsObject::new()
         .set("imageId", meta.image_id.as_str())
@@ -121,6 +127,7 @@ pub fn meta_value(meta: &ImageMeta) -> JsValue {
         .set("storedAt", meta.stored_at)
         .set("lastAccess", meta.last_access)
         .set("version", meta.version)
+        .set_some("thumbhash", meta.thumbhash.as_deref())
         .into()
 }
 
@@ -129,6 +136,7 @@ pub fn meta_value(meta: &ImageMeta) -> JsValue {
 pub fn meta_of(value: &JsValue) -> Option<ImageMeta> {
     let whole = |n: f64| (n.fract() == 0.0 && n >= 0.0).then_some(n);
     let etag = field(value, "etag");
+    let thumbhash = field(value, "thumbhash");
     Some(ImageMeta {
         image_id: string_field(value, "imageId")?,
         mime: string_field(value, "mime")?,
@@ -142,6 +150,8 @@ pub fn meta_of(value: &JsValue) -> Option<ImageMeta> {
         last_access: number_field(value, "lastAccess")?,
         version: whole(number_field(value, "version")?).filter(|v| *v <= f64::from(u32::MAX))?
             as u32,
+        // Optional: a row written before previews has none; one of another type is dropped.
+        thumbhash: thumbhash.as_string(),
     })
 }
 

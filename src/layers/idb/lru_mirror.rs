@@ -8,9 +8,12 @@
 //! thousands of stored images costs) and the keys of `images` (never the bodies). Rows of another
 //! version, rows that fail [`crate::record::ImageMeta::check`], metadata without an image and
 //! images without metadata are deleted then: the lazy cleanup of a version bump.
+//!
+//! Beside the index it keeps the ThumbHash of each row that has one (about 30 bytes an image),
+//! so that a preview is found by image id without a transaction.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -27,6 +30,8 @@ use crate::record::ImageMeta;
 /// The LRU mirror, and whether it must be reloaded before it is trusted again.
 pub(super) struct Mirror {
     index: RefCell<LruIndex<String>>,
+    /// image → the ThumbHash its row holds (or is about to: see [`Mirror::set_hash`]).
+    hashes: RefCell<HashMap<String, String>>,
     stale: Cell<bool>,
 }
 
@@ -35,6 +40,7 @@ impl Mirror {
     pub fn new(budget: Budget) -> Self {
         Mirror {
             index: RefCell::new(LruIndex::new(budget)),
+            hashes: RefCell::default(),
             stale: Cell::new(true),
         }
     }
@@ -76,11 +82,40 @@ impl Mirror {
     /// Accounts for an image read from the database: one written by another tab since the
     /// mirror was loaded is added. Returns the ids that pushes out of the budget.
     pub fn note_read(&self, id: &str, meta: &ImageMeta) -> Vec<String> {
-        let mut index = self.index.borrow_mut();
-        if index.contains(&id.to_string()) {
-            return Vec::new();
+        if let Some(hash) = &meta.thumbhash {
+            self.set_hash(id, hash);
         }
-        index.insert(id.to_string(), meta.bytes, meta.last_access)
+        let evicted = {
+            let mut index = self.index.borrow_mut();
+            if index.contains(&id.to_string()) {
+                return Vec::new();
+            }
+            index.insert(id.to_string(), meta.bytes, meta.last_access)
+        };
+        self.forget_hashes(&evicted);
+        evicted
+    }
+
+    /// The ThumbHash of `id`'s row, if known.
+    pub fn hash(&self, id: &str) -> Option<String> {
+        self.hashes.borrow().get(id).cloned()
+    }
+
+    /// Notes the ThumbHash of `id`, before the write that stores it: a write of the image
+    /// planned after this carries it.
+    pub fn set_hash(&self, id: &str, hash: &str) {
+        self.hashes
+            .borrow_mut()
+            .entry(id.to_string())
+            .or_insert_with(|| hash.to_string());
+    }
+
+    /// Forgets the hashes of images no longer stored.
+    pub fn forget_hashes(&self, ids: &[String]) {
+        let mut hashes = self.hashes.borrow_mut();
+        for id in ids {
+            hashes.remove(id);
+        }
     }
 
     /// Plans a write: drops `id`'s older copy and returns the victims that make room for
@@ -122,11 +157,13 @@ impl Mirror {
     /// Forgets one image.
     pub fn remove(&self, id: &str) {
         self.index.borrow_mut().remove(&id.to_string());
+        self.hashes.borrow_mut().remove(id);
     }
 
     /// Forgets every image.
     pub fn clear(&self) {
         self.index.borrow_mut().clear();
+        self.hashes.borrow_mut().clear();
     }
 
     /// Rebuilds the mirror from the database in one readonly transaction, then deletes every
@@ -185,9 +222,15 @@ impl Mirror {
         crate::sort::sort_by_f64(&mut entries, |e| e.1.last_access);
         {
             let mut index = self.index.borrow_mut();
+            let mut hashes = self.hashes.borrow_mut();
             index.clear();
+            hashes.clear();
             for (id, meta) in entries {
+                if let Some(hash) = meta.thumbhash {
+                    hashes.insert(id.clone(), hash);
+                }
                 for evicted in index.insert(id, meta.bytes, meta.last_access) {
+                    hashes.remove(&evicted);
                     bad.push(codec.js_key(&evicted));
                 }
             }

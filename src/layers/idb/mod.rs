@@ -80,6 +80,12 @@ use std::rc::Rc;
 /// the connection first) before the engine is considered stuck.
 pub const WATCHDOG_MS: u32 = 10_000;
 
+/// How long preview hashes are collected before they are written into their rows, together: a
+/// first visit hashes one image per download, and one transaction each would double the
+/// transactions of the visit. A hash not written when the page goes is written again the next
+/// time its image is read (the record has it).
+pub const HASH_FLUSH_MS: u32 = 250;
+
 thread_local! {
     /// Set once any store of this page found that the engine refuses to store Blobs (WebKit in
     /// private or ephemeral sessions): later stores go straight to bytes.
@@ -116,6 +122,10 @@ pub struct IdbImageStore {
     last_mark: RefCell<Option<String>>,
     /// Held while the mirror is (re)loaded.
     mirror_loading: futures::lock::Mutex<()>,
+    /// Hashes waiting to be written into their rows (see [`HASH_FLUSH_MS`]), and whether a
+    /// write of them is planned.
+    hash_writes: RefCell<Vec<(String, String)>>,
+    hash_flush: Cell<bool>,
 }
 
 impl std::fmt::Debug for IdbImageStore {
@@ -175,6 +185,8 @@ impl IdbImageStore {
             ),
             last_mark: RefCell::new(None),
             mirror_loading: futures::lock::Mutex::new(()),
+            hash_writes: RefCell::default(),
+            hash_flush: Cell::new(false),
         };
         // Only the connection: the mirror (every row's metadata) is loaded by the first
         // operation that needs it, so that `open` does not wait for a large store's rows.
@@ -300,7 +312,7 @@ impl IdbImageStore {
 
     async fn put_image(&self, image: StoredImage<Blob>) -> Result<Vec<String>> {
         let StoredImage { mut meta, body } = image;
-        let meta_row = self.admit(&mut meta, &body)?;
+        let mut meta_row = self.admit(&mut meta, &body)?;
         let id = meta.image_id.clone();
 
         let conn = self.connection().await?;
@@ -325,6 +337,15 @@ impl IdbImageStore {
         let mut victims = self.mirror.plan_put(&id, meta.bytes, meta.last_access);
         let mut quota_retry_tried = false;
         loop {
+            // The image's hash, when it became known after the row was made (hashing runs
+            // behind the download) or the row already had one: taken just before the
+            // transaction, so a `set_thumbhash` either lands here or finds the row written.
+            if meta.thumbhash.is_none() {
+                if let Some(hash) = self.mirror.hash(&id) {
+                    meta.thumbhash = Some(hash);
+                    meta_row = meta_value(&meta);
+                }
+            }
             let outcome = if self.quota_faults.get() > 0 {
                 self.quota_faults.set(self.quota_faults.get() - 1);
                 Err(Error::QuotaExceeded {
@@ -348,6 +369,10 @@ impl IdbImageStore {
             let error = match outcome {
                 Ok(()) => {
                     *self.last_mark.borrow_mut() = Some(mark);
+                    self.mirror.forget_hashes(&victims);
+                    if let Some(hash) = &meta.thumbhash {
+                        self.mirror.set_hash(&id, hash);
+                    }
                     return Ok(victims);
                 }
                 Err(e) => e,
@@ -421,6 +446,52 @@ impl IdbImageStore {
         Ok(())
     }
 
+    /// Writes `hashes` into the metadata rows of their images, in one transaction: each row
+    /// that is there and has none gets its hash.
+    async fn write_hashes(&self, hashes: &[(String, String)]) -> Result<()> {
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let conn = self.connection().await?;
+        let keyed: Vec<(JsValue, &str)> = hashes
+            .iter()
+            .map(|(id, hash)| (self.codec.js_key(id), hash.as_str()))
+            .collect();
+        conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
+            let mut reads = Vec::with_capacity(keyed.len());
+            for (key, hash) in keyed {
+                let request = s.metas.get(&key).map_err(idb_error)?;
+                reads.push((key, hash, RequestFuture::new(request)));
+            }
+            // Only IndexedDB requests are awaited: the transaction stays active throughout.
+            for (key, hash, read) in reads {
+                let Some(mut meta) = meta_of(&read.await?) else {
+                    continue; // not stored (yet, or any more): nothing to add it to
+                };
+                if meta.thumbhash.is_some() {
+                    continue;
+                }
+                meta.thumbhash = Some(hash.to_string());
+                s.metas
+                    .put_with_key(&meta_value(&meta), &key)
+                    .map_err(idb_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes the hashes noted within [`HASH_FLUSH_MS`] from now, together.
+    async fn flush_hashes_later(&self) -> Result<()> {
+        sleep(HASH_FLUSH_MS as f64).await;
+        let batch = std::mem::take(&mut *self.hash_writes.borrow_mut());
+        self.hash_flush.set(false);
+        if !self.link.is_available() {
+            return Ok(()); // closed (or given up on) meanwhile: nothing to write into
+        }
+        self.guarded(self.write_hashes(&batch)).await
+    }
+
     async fn remove_image(&self, image_id: &str) -> Result<()> {
         validate_id("imageId", image_id)?;
         let conn = self.connection().await?;
@@ -433,6 +504,7 @@ impl IdbImageStore {
     /// never touched). Clearing the stores rather than deleting the database cannot be blocked
     /// by another tab's open connection.
     async fn clear_all(&self) -> Result<()> {
+        self.hash_writes.borrow_mut().clear();
         let conn = self.connection().await?;
         let result = conn
             .with_stores(IdbTransactionMode::Readwrite, |s| async move { s.clear() })
@@ -492,6 +564,31 @@ impl ImageStore<Blob> for IdbImageStore {
             Ok(self.mirror.usage())
         }
         .boxed_local()
+    }
+
+    fn thumbhash(&self, image_id: &str) -> Option<String> {
+        self.mirror.hash(image_id)
+    }
+
+    fn set_thumbhash<'a>(
+        &'a self,
+        image_id: &'a str,
+        thumbhash: &'a str,
+    ) -> LocalFuture<'a, Result<()>> {
+        // Noted at once (a write of the image planned from now on carries it); written into the
+        // row with the others noted within `HASH_FLUSH_MS`: the first call of a batch resolves
+        // when the batch is written, the others at once.
+        if let Err(e) = validate_id("imageId", image_id) {
+            return Box::pin(async move { Err(e) });
+        }
+        self.mirror.set_hash(image_id, thumbhash);
+        self.hash_writes
+            .borrow_mut()
+            .push((image_id.to_string(), thumbhash.to_string()));
+        if self.hash_flush.replace(true) {
+            return Box::pin(async { Ok(()) });
+        }
+        self.flush_hashes_later().boxed_local()
     }
 
     fn is_available(&self) -> bool {

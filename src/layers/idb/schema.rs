@@ -3,13 +3,17 @@
 //! | store | key | value |
 //! |---|---|---|
 //! | [`IMAGES_STORE`] | `<ns>:idb:<escaped imageId>:v<version>` | `{ blob }`, or `{ bytes: ArrayBuffer, mime }` where Blobs cannot be stored |
-//! | [`META_STORE`] | the same key | the [`ImageMeta`] fields (`imageId, mime, bytes, etag?, storedAt, lastAccess, version`), index `lastAccess` |
+//! | [`META_STORE`] | the same key | the [`ImageMeta`] fields (`imageId, mime, bytes, etag?, storedAt, lastAccess, version, thumbhash?`), index `lastAccess` |
 //!
 //! Metadata lives apart from the bytes so that LRU scans and touches never load an image. The
 //! schema version is the database version: `onupgradeneeded` steps through every migration
 //! from the version found (`0` = new database) to [`SCHEMA_VERSION`], so a later schema adds a
 //! step and keeps the older ones. Version 1 (one `images` store whose rows carried the metadata
 //! beside the blob) is migrated row by row: each readable row gets its `meta` row.
+//!
+//! `thumbhash` (the image's ThumbHash, base64) was added to `meta` rows without a new schema
+//! version: it is optional, a row without one reads as before and gets one when the image is
+//! next hashed, and older code reading a row that has one ignores the field.
 
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};

@@ -224,6 +224,17 @@ impl InMemoryImageStore {
         self.available.set(available);
     }
 
+    /// Removes the hash from an image's row, as older code wrote rows.
+    pub fn clear_thumbhash(&self, image_id: &str) {
+        if let Some(image) = self
+            .entries
+            .borrow_mut()
+            .get_mut(&self.keys.image_key(image_id))
+        {
+            image.meta.thumbhash = None;
+        }
+    }
+
     /// Whether an image is stored.
     pub fn contains(&self, image_id: &str) -> bool {
         self.entries
@@ -268,7 +279,16 @@ impl ImageStore<Bytes> for InMemoryImageStore {
 
     fn put(&self, image: StoredImage<Bytes>) -> LocalFuture<'_, Result<Vec<String>>> {
         let result = self.begin().map(|_| {
+            let mut image = image;
             let key = self.keys.image_key(&image.meta.image_id);
+            if image.meta.thumbhash.is_none() {
+                // The image's hash outlives a rewrite of its bytes, as in IndexedDB.
+                image.meta.thumbhash = self
+                    .entries
+                    .borrow()
+                    .get(&key)
+                    .and_then(|e| e.meta.thumbhash.clone());
+            }
             let evicted = self.order.borrow_mut().insert(
                 key.clone(),
                 image.meta.bytes,
@@ -318,6 +338,27 @@ impl ImageStore<Bytes> for InMemoryImageStore {
             entries: order.len() as u64,
         };
         async move { Ok(usage) }.boxed_local()
+    }
+
+    fn thumbhash(&self, image_id: &str) -> Option<String> {
+        self.read(image_id)?.meta.thumbhash
+    }
+
+    fn set_thumbhash<'a>(
+        &'a self,
+        image_id: &'a str,
+        thumbhash: &'a str,
+    ) -> LocalFuture<'a, Result<()>> {
+        let result = self.begin().map(|_| {
+            let key = self.keys.image_key(image_id);
+            if let Some(image) = self.entries.borrow_mut().get_mut(&key) {
+                image
+                    .meta
+                    .thumbhash
+                    .get_or_insert_with(|| thumbhash.to_string());
+            }
+        });
+        async move { result }.boxed_local()
     }
 
     fn is_available(&self) -> bool {
