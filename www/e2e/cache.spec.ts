@@ -127,8 +127,12 @@ test("offline: seen pictures render, unseen ones show the default, no console er
     else expect(p.src.startsWith("blob:"), `user ${p.id} (seen before) renders its stored picture, got ${p.src} from ${p.source}`).toBe(true);
   }
 
-  // People never seen: the default picture.
+  // People never seen: the default picture. (Wait for the list to show the next people: the
+  // previous ones, seen before, stay on screen until the click is handled.)
+  const ids = async () => (await shown(tid("discover"))).map((p) => p.id).join(",");
+  const before = await ids();
   await page.click(tid("discover-more"));
+  await expect.poll(ids, { message: "the discover list moved on" }).not.toBe(before);
   await picturesReady(page, tid("discover"), 8);
   const unseen = await shown(tid("discover"));
   for (const p of unseen) expect(p.src, `unseen user ${p.id} while offline`).toContain("default_pfp");
