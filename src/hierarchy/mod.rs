@@ -243,18 +243,26 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Never fails for storage or network trouble (the answer falls back to a stale picture,
     /// then to the default picture); fails only for an empty id.
     pub async fn get(&self, user_id: &str, image_hint: Option<&str>) -> Result<Picture> {
+        match self.get_at_once(user_id, image_hint) {
+            Ok(Some(picture)) => Ok(picture),
+            Ok(None) => Ok(self.shared_load(user_id, image_hint, self.trace()).await),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What [`Hierarchy::get`] answers without waiting, if it can: an argument error, the
+    /// default picture of a closed cache, or the picture in memory (counted and touched as a
+    /// get). `Ok(None)`: the answer needs a load (call `get`).
+    pub fn get_at_once(&self, user_id: &str, image_hint: Option<&str>) -> Result<Option<Picture>> {
         validate_id("userId", user_id)?;
         if let Some(hint) = image_hint {
             validate_id("imageId", hint)?;
         }
         let trace = self.trace();
         if self.inner.closed.get() {
-            return Ok(self.default_picture(user_id, &trace));
+            return Ok(Some(self.default_picture(user_id, &trace)));
         }
-        if let Some(picture) = self.memory_answer(user_id, image_hint, &trace) {
-            return Ok(picture);
-        }
-        Ok(self.shared_load(user_id, image_hint, trace).await)
+        Ok(self.memory_answer(user_id, image_hint, &trace))
     }
 
     /// One load per user (and hint) at a time: concurrent gets share it.

@@ -225,6 +225,17 @@ impl AvatarCache {
         #[wasm_bindgen(js_name = userId)] user_id: String,
         #[wasm_bindgen(js_name = imageId)] image_id: Option<String>,
     ) -> Promise {
+        // A picture in memory (the usual case once a page has run a while) answers without
+        // the future machinery: an already resolved promise.
+        match self
+            .shared
+            .hierarchy
+            .get_at_once(&user_id, image_id.as_deref())
+        {
+            Ok(Some(picture)) => return Promise::resolve(&picture_to_js(&picture)),
+            Err(e) => return Promise::reject(&js_error(&e)),
+            Ok(None) => {}
+        }
         let hierarchy = self.shared.hierarchy.clone();
         promise(async move {
             let picture = hierarchy
