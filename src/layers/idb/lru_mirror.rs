@@ -74,11 +74,6 @@ impl Mirror {
         self.stale.get()
     }
 
-    /// Whether a reload is due (and clears the flag: a failed reload sets it again).
-    pub fn take_stale(&self) -> bool {
-        self.stale.replace(false)
-    }
-
     /// Accounts for an image read from the database: one written by another tab since the
     /// mirror was loaded is added. Returns the ids that pushes out of the budget.
     pub fn note_read(&self, id: &str, meta: &ImageMeta) -> Vec<String> {

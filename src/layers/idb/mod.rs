@@ -233,8 +233,10 @@ impl IdbImageStore {
     async fn connection(&self) -> Result<Rc<Conn>> {
         let conn = self.reading_connection().await?;
         if self.mirror.is_stale() {
+            // The flag stays up until the reload has finished, so a write arriving meanwhile
+            // waits here instead of planning on a mirror the reload is about to replace.
             let _loading = self.mirror_loading.lock().await;
-            if self.mirror.take_stale() {
+            if self.mirror.is_stale() {
                 self.reload_mirror(&conn).await?;
             }
         }
