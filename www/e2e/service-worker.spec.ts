@@ -35,7 +35,7 @@ test.beforeEach(async ({ backend }) => {
 test("with the worker active, a plain <img> of a stored avatar makes no request, with a fresh signature too", async ({ session, backend }, testInfo) => {
   const ns = namespaceFor(testInfo);
   const page = await session.newTab();
-  await page.goto(`/?plain=1&ns=${ns}`);
+  await page.goto(`/?ns=${ns}`);
   expect(await controlled(page)).toBe(true);
   await page.reload(); // now every /avatar/{id} goes through the worker
   const widths = await plainReady(page, 12);
@@ -64,7 +64,7 @@ test("with the worker active, a plain <img> of a stored avatar makes no request,
 test("offline, stored avatars render and unseen ones show the default picture", async ({ session, backend }, testInfo) => {
   const ns = namespaceFor(testInfo);
   const page = await session.newTab();
-  await page.goto(`/?plain=1&ns=${ns}`);
+  await page.goto(`/?ns=${ns}`);
   expect(await controlled(page)).toBe(true);
   await page.reload();
   await plainReady(page, 12);
@@ -86,7 +86,7 @@ test("offline, stored avatars render and unseen ones show the default picture", 
 test("an upload in one tab: the worker serves the new picture to the next <img>", async ({ session }, testInfo) => {
   const ns = namespaceFor(testInfo);
   const a = await session.newTab();
-  await a.goto(`/?plain=1&ns=${ns}`);
+  await a.goto(`/?ns=${ns}`);
   expect(await controlled(a)).toBe(true);
   await a.reload();
   await plainReady(a, 12);
@@ -104,7 +104,7 @@ test("an upload in one tab: the worker serves the new picture to the next <img>"
     return blob.size;
   }, undefined);
   const b = await session.newTab();
-  await b.goto(`/?plain=1&ns=${ns}`);
+  await b.goto(`/?ns=${ns}`);
   expect(await controlled(b)).toBe(true);
   const width = await b.evaluate(async () => {
     const img = new Image();
