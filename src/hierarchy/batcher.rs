@@ -45,6 +45,8 @@ pub(crate) struct Batcher<I> {
     heading: Cell<usize>,
     /// When a heading load last arrived.
     last_arrival: Cell<Millis>,
+    /// How long the first request of a batch waits for company ([`BATCH_WINDOW_MS`] unless set).
+    window: Cell<Millis>,
 }
 
 impl<I: 'static> Batcher<I> {
@@ -67,7 +69,14 @@ impl<I: 'static> Batcher<I> {
             queue: RefCell::new(Vec::new()),
             heading: Cell::new(0),
             last_arrival: Cell::new(0.0),
+            window: Cell::new(BATCH_WINDOW_MS),
         })
+    }
+
+    /// Sets how long the first request of a batch waits for company: a service worker hears a
+    /// page's `<img>`s as separate fetch events, spread over a few milliseconds.
+    pub fn set_window(&self, ms: Millis) {
+        self.window.set(ms.max(0.0));
     }
 
     /// A load that may soon ask about a user: a batch about to go out waits for it (up to
@@ -98,7 +107,7 @@ impl<I: 'static> Batcher<I> {
         };
         if first {
             let this = self.clone();
-            let window = self.runtime.sleep(BATCH_WINDOW_MS);
+            let window = self.runtime.sleep(self.window.get());
             self.runtime.spawn(
                 async move {
                     window.await;

@@ -29,7 +29,9 @@ use crate::layers::resilient::ResilientBackend;
 use crate::layers::runtime::{sleep, BrowserRuntime};
 use crate::layers::{Backend, Download, ImageStore, Locks, RecordStore};
 use crate::record::{ImageMeta, StoredImage};
-use crate::sw::{refresh_sweep_ms, Route, WorkerOptions, ANSWER_CACHE_CONTROL};
+use crate::sw::{
+    refresh_sweep_ms, Route, WorkerOptions, ANSWER_CACHE_CONTROL, WORKER_BATCH_WINDOW_MS,
+};
 use crate::sync::CrossTab;
 use crate::vocabulary::Layer;
 
@@ -101,6 +103,7 @@ impl AvatarWorker {
                 clock: clock.clone(),
             },
         );
+        hierarchy.set_batch_window(WORKER_BATCH_WINDOW_MS);
         for (layer, e) in open_errors {
             web_sys::console::warn_1(&format!("[avatar-cache/sw] {e}").into());
             hierarchy.note_error(layer, &e);

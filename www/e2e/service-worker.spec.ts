@@ -117,3 +117,31 @@ test("an upload in one tab: the worker serves the new picture to the next <img>"
   expect(after).toBe(uploaded);
   expect(after).not.toBe(before);
 });
+
+test("a page of 50 plain <img>s of unseen users costs the worker one batch call, not one call per image", async ({ session, backend }, testInfo) => {
+  const ns = namespaceFor(testInfo);
+  const page = await session.newTab();
+  await page.goto(`/?ns=${ns}`);
+  expect(await controlled(page)).toBe(true);
+  await page.reload();
+  await plainReady(page, 12);
+  await backend.reset();
+  // Users 300–349: in no list of the app, so only the worker asks about them.
+  const ids = Array.from({ length: 50 }, (_, i) => String(300 + i));
+  const widths = await page.evaluate(async (ids) => {
+    const box = document.createElement("div");
+    box.innerHTML = ids.map((id) => `<img src="/avatar/${id}" width="24" height="24" data-batch-user="${id}">`).join("");
+    document.body.append(box);
+    const imgs = [...box.querySelectorAll("img")];
+    await Promise.all(imgs.map((i) => i.decode().catch(() => undefined)));
+    return imgs.map((i) => i.naturalWidth);
+  }, ids);
+  expect(widths.every((w) => w > 0)).toBe(true);
+  const stats = await backend.stats();
+  const batches = stats.batches.filter((b) => b.some((id) => ids.includes(id)));
+  const inBatches = batches.flat().filter((id) => ids.includes(id)).length;
+  testInfo.annotations.push({ type: "figure", description: `50 plain <img>s: ${batches.length} batch calls for ${inBatches} of them, ${50 - inBatches} single calls` });
+  expect(batches.length, "batch calls asking about the 50").toBeLessThanOrEqual(1);
+  expect(inBatches, "users asked in the batch call").toBeGreaterThanOrEqual(48);
+  for (const id of ids) expect(stats.apiByUser[id] ?? 0, `API calls for user ${id}`).toBe(1);
+});
