@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks: avatar-cache against a plain Map, localStorage + JSON.parse, raw IndexedDB,
 # idb-keyval and localForage on one data set; the journey of a reload (100 stored avatars beside
-# the browser's floor, issue 11); the size report (issue 12). In headless Chromium and Firefox.
+# the browser's floor, issue 11); the service worker's answers beside the HTTP cache and the
+# network, and its start-up on a cold navigation; the size report (issue 12). In headless
+# Chromium and Firefox (the worker part: Chromium).
 # Installs what is missing (scripts/setup.sh), builds pkg/ when missing or older than the crate,
 # installs bench/'s npm packages when its lock changed, then runs bench/run.mjs.
 #
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --journey-runs) args+=(--journey-runs "$2"); shift 2 ;;
     --update-size-baseline) args+=(--update-size-baseline); shift ;;
     --skip-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
