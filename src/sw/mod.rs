@@ -23,11 +23,13 @@ pub const DEFAULT_AVATAR_PATH: &str = "/avatar";
 /// without asking the worker again (the worker itself never keeps answers in the HTTP cache).
 pub const ANSWER_CACHE_CONTROL: &str = "private, max-age=300";
 
-/// How long the worker's first user request waits for others before the batch call goes out.
-/// A page's `<img>`s reach the worker as separate fetch events, spread over a few milliseconds
-/// as the parser and layout reach them; with a page's one-turn window, 50 `<img>`s went out as
-/// two or three calls (measured in Chromium). Only requests that miss every store wait.
-pub const WORKER_BATCH_WINDOW_MS: f64 = 15.0;
+/// How long the worker's user requests wait for others before the batch call goes out: after
+/// the first, and again after each one that joins (200 ms at most in all). A page's `<img>`s
+/// reach the worker as separate fetch events, spread out as the parser and layout reach them;
+/// with a page's one-turn window, 50 `<img>`s went out as two or three calls in Chromium; at
+/// 15 ms Firefox still split them into up to four (its first few fetch events sometimes come
+/// well ahead of the rest). Only requests that miss every store wait.
+pub const WORKER_BATCH_WINDOW_MS: f64 = 40.0;
 
 /// How often a running worker looks for presigned URLs about to expire: a quarter of
 /// `refreshMarginMs`, between a quarter of a second and a minute, so a URL is refreshed well
