@@ -15,6 +15,7 @@
 //                      stores run with any of them); journey; previews; size (no browser at all)
 //   --journey-runs N   rounds of the journey's three measured reloads (default 7, --quick 3)
 //   --previews-runs N  measured reloads of the previews step (default 7, --quick 3)
+//   (step `worker`, Chromium only: worker.mjs, plain <img>s through avatar-cache/sw)
 //   --update-size-baseline [--baseline-note TEXT]   write size-baseline.json from this build
 //   --pkg DIR          the package to measure (default ../pkg), e.g. a second build for an A/B run
 import { execFileSync, spawn } from "node:child_process";
@@ -29,6 +30,7 @@ import { startServer } from "./server.mjs";
 import { journeyChartRows, journeyMarkdown, runJourney } from "./journey.mjs";
 import { previewsMarkdown, runPreviews } from "./previews.mjs";
 import { readBaseline, sizeMarkdown, sizes, wasmNameSizes, writeBaseline } from "./size.mjs";
+import { runWorkerBench, workerMarkdown } from "./worker.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
@@ -239,6 +241,10 @@ function markdown(report) {
     lines.push("");
     lines.push(...previewsMarkdown(report.previews));
   }
+  if (report.worker) {
+    lines.push("");
+    lines.push(...workerMarkdown(report.worker));
+  }
   lines.push("");
   lines.push(...sizeMarkdown({ size: report.sizes, names: report.wasmNames, shipped: report.wasmShipped, baseline: report.sizeBaseline, startup: report.startup }));
   const judged = report.targets.filter((t) => Object.keys(t.per).some((k) => k === "any" || ok.includes(k)));
@@ -327,9 +333,9 @@ const loadBefore = os.loadavg()[0];
 // size report (no browser). Without --only, all of them.
 const PAGE_STEPS = ["hits", "localStorage layer", "prefetch", "cold miss", "LRU eviction", "start-up"];
 const only = opt("--only", null)?.split(",").map((x) => x.trim()).filter(Boolean) ?? null;
-const unknown = (only ?? []).filter((x) => !PAGE_STEPS.includes(x) && !["journey", "previews", "size", "populate", "comparison stores"].includes(x));
+const unknown = (only ?? []).filter((x) => !PAGE_STEPS.includes(x) && !["journey", "previews", "worker", "size", "populate", "comparison stores"].includes(x));
 if (unknown.length) {
-  log(`unknown step(s) ${unknown.join(", ")}: the steps are ${[...PAGE_STEPS, "journey", "previews", "size"].join(", ")}`);
+  log(`unknown step(s) ${unknown.join(", ")}: the steps are ${[...PAGE_STEPS, "journey", "previews", "worker", "size"].join(", ")}`);
   process.exit(2);
 }
 const pageSteps = only ? only.filter((x) => PAGE_STEPS.includes(x)) : PAGE_STEPS;
@@ -342,6 +348,12 @@ const results = {};
 const journey = {};
 const previews = {};
 if (pageSteps.length || journeyOn || previewsOn) {
+const workerOn = (!only || only.includes("worker")) && browsers.includes("chromium");
+
+const results = {};
+const journey = {};
+let worker = null;
+if (pageSteps.length || journeyOn || workerOn) {
   const server = await startServer({ pkgDir });
   const query = new URLSearchParams();
   if (quick) query.set("quick", "1");
@@ -349,7 +361,7 @@ if (pageSteps.length || journeyOn || previewsOn) {
   const url = `${server.url}/index.html${query.size ? `?${query}` : ""}`;
   log(`server on ${server.url}`);
   try {
-    for (const name of browsers) {
+    for (const name of pageSteps.length || journeyOn ? browsers : []) {
       log(`running in ${name}`);
       const started = Date.now();
       let session;
@@ -385,6 +397,17 @@ if (pageSteps.length || journeyOn || previewsOn) {
         results[name] = { error: String(e.message ?? e) };
       } finally {
         await session?.close().catch(() => {});
+      }
+    }
+    if (workerOn) {
+      log("running the worker part in chromium");
+      const { chromium } = await import("playwright-core");
+      const launch = () => chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+      try {
+        worker = await runWorkerBench(server, { quick, launch, log: (m) => log(m) });
+      } catch (e) {
+        log(`worker part failed: ${e.stack ?? e}`);
+        worker = { error: String(e.message ?? e) };
       }
     }
   } finally {
@@ -425,6 +448,7 @@ const report = {
   browsers: results,
   journey: journeyOn ? journey : null,
   previews: previewsOn ? previews : null,
+  worker,
   sizes: size,
   sizeBaseline: readBaseline(baselineFile),
   startup,
@@ -453,5 +477,5 @@ if (Object.values(chartReport.browsers).some((r) => r.rows?.length)) {
 }
 process.stdout.write(md);
 log(`wrote ${written.map((f) => `${outDir}/${f}`).join(", ")}`);
-const ran = [results, journey, previews].reduce((n, set) => n + Object.values(set).filter((r) => !r.error).length, 0);
-process.exit(ran || (!pageSteps.length && !journeyOn && !previewsOn) ? 0 : 1);
+const ran = [results, journey, previews].reduce((n, set) => n + Object.values(set).filter((r) => !r.error).length, 0) + (worker && !worker.error ? 1 : 0);
+process.exit(ran || (!pageSteps.length && !journeyOn && !previewsOn && !workerOn) ? 0 : 1);

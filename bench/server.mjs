@@ -7,7 +7,8 @@
 //   POST /images/batch { user_ids } → { users: { [id]: { image_id, url } } }
 //   GET  /images/default_pfp.png
 //   GET  /storage/avatars/{imageId}?X-Amz-Date=…&X-Amz-Expires=3600 → PNG bytes (with ETag):
-//                                   64×64, or 128×128 when the id contains "p128"
+//                                   64×64, or 128×128 when the id contains "p128"; with
+//                                   &cacheable=1, `Cache-Control: max-age=3600` (HTTP cache)
 //   POST /__control { latencyMs }   latency added to every API and storage answer
 //   GET  /__stats                   request counters
 //   POST /__result?visit=K          a page's result (JSON), handed to whoever waits for visit K
@@ -153,7 +154,8 @@ export async function startServer(options = {}) {
       if ((m = /^\/storage\/avatars\/([^/]+)$/.exec(path))) {
         stats.images++;
         const id = decodeURIComponent(m[1]);
-        return send(res, 200, png(id), "image/png", { ETag: `"${id}"` });
+        const cache = url.searchParams.has("cacheable") ? { "Cache-Control": "private, max-age=3600" } : {};
+        return send(res, 200, png(id), "image/png", { ETag: `"${id}"`, ...cache });
       }
       if ((m = /^\/images\/([^/]+)$/.exec(path))) {
         stats.api++;

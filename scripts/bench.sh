@@ -2,8 +2,9 @@
 # Benchmarks: avatar-cache against a plain Map, localStorage + JSON.parse, raw IndexedDB,
 # idb-keyval and localForage on one data set; the journey of a reload (100 stored avatars beside
 # the browser's floor, issue 11); the previews (issue 15: the first frame after a reload, hashing
-# a 128×128 download, rendering a placeholder); the size report (issue 12). In headless Chromium
-# and Firefox.
+# a 128×128 download, rendering a placeholder); the service worker's answers beside the HTTP cache
+# and the network, and its start-up on a cold navigation; the size report (issue 12). In headless
+# Chromium and Firefox (the worker part: Chromium).
 # Installs what is missing (scripts/setup.sh), builds pkg/ when missing or older than the crate,
 # installs bench/'s npm packages when its lock changed, then runs bench/run.mjs.
 #

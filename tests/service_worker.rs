@@ -289,3 +289,90 @@ async fn an_upload_in_a_tab_reaches_the_worker_before_its_next_answer() {
     }
     assert_eq!(source, "default");
 }
+
+#[wasm_bindgen_test]
+async fn a_page_of_plain_imgs_asks_the_api_in_one_batch_call() {
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(
+        &namespace(),
+        &backend,
+        json!({ "batchEndpoint": BATCH_URL }),
+    ))
+    .await
+    .unwrap();
+    // Fifty fetch events, arriving over a few milliseconds as a page's <img>s are parsed.
+    let answers = futures::future::join_all((0..50).map(|i| {
+        let worker = worker.clone();
+        async move {
+            sleep(f64::from(i % 8)).await;
+            let url = format!("{}/avatar/p{i}", own_origin());
+            (i, respond(&worker, &url, "image").await)
+        }
+    }))
+    .await;
+    for (i, answer) in &answers {
+        assert_eq!((answer.status, answer.source.as_str()), (200, "network"));
+        assert_eq!(answer.bytes, png(&format!("img-p{i}")));
+    }
+    assert_eq!(backend.calls(Endpoint::User), 0, "no single-user call");
+    assert_eq!(
+        backend.calls(Endpoint::Batch),
+        1,
+        "{:?}",
+        backend.requests()
+    );
+    assert_eq!(backend.calls(Endpoint::Download), 50);
+}
+
+#[wasm_bindgen_test]
+async fn a_url_near_expiry_is_refreshed_while_the_worker_runs() {
+    let backend = FakeBackend::new();
+    // A bucket without CORS: the record's presigned URL is the picture the worker hands out.
+    backend.fault(Endpoint::Download, Fault::NoCors);
+    backend.set_url_lifetime(4);
+    let worker = open_worker(config(
+        &namespace(),
+        &backend,
+        json!({ "refreshMarginMs": 2000 }),
+    ))
+    .await
+    .unwrap();
+    respond(&worker, &format!("{}/avatar/u1", own_origin()), "image").await;
+    assert_eq!(backend.calls(Endpoint::User), 1);
+    // No request comes; two seconds before the URL expires, the worker signs it again.
+    let mut calls = 1;
+    for _ in 0..60 {
+        sleep(100.0).await;
+        calls = backend.calls(Endpoint::User);
+        if calls > 1 {
+            break;
+        }
+    }
+    assert_eq!(calls, 2, "refreshed once, in the background");
+    call(&worker, "close", &[]);
+}
+
+#[wasm_bindgen_test]
+async fn a_storage_img_of_a_known_users_image_reuses_its_row() {
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(
+        &namespace(),
+        &backend,
+        json!({ "storageOrigins": ["https://s3.test"] }),
+    ))
+    .await
+    .unwrap();
+    let avatar = respond(&worker, &format!("{}/avatar/u1", own_origin()), "image").await;
+    assert_eq!(avatar.bytes, png("img-u1"));
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+    sleep(50.0).await; // the write-behind of the image
+                       // The same image as a server-rendered <img> with another signature: no second copy.
+    backend.fault(Endpoint::Download, Fault::Reject);
+    let img = respond(&worker, &signed("img-u1", "other"), "image").await;
+    assert_eq!(
+        (img.status, img.source.as_str()),
+        (200, "storage-indexeddb")
+    );
+    assert_eq!(img.bytes, png("img-u1"));
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+}

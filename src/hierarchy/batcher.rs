@@ -2,7 +2,8 @@
 //!
 //! The first request of a turn opens a window ([`BATCH_WINDOW_MS`], a `setTimeout(0)`: the
 //! components of one render pass share a call); when it closes, the queued users go out as one
-//! plain user call (a single user) or batch calls of up to `batch.maxIds` users. Loads still
+//! plain user call (a single user) or batch calls of up to `batch.maxIds` users (a service
+//! worker sets a longer window, which also restarts while requests keep joining). Loads still
 //! acquiring their cross-tab lock are waited for while they keep arriving (up to
 //! [`BATCH_MAX_WAIT_MS`] without one), since they are about to ask too.
 
@@ -45,6 +46,11 @@ pub(crate) struct Batcher<I> {
     heading: Cell<usize>,
     /// When a heading load last arrived.
     last_arrival: Cell<Millis>,
+    /// How long the first request of a batch waits for company ([`BATCH_WINDOW_MS`] unless set);
+    /// with a window, the batch also waits until no request has joined it for that long.
+    window: Cell<Millis>,
+    /// When the last request joined the queue.
+    last_queued: Cell<Millis>,
 }
 
 impl<I: 'static> Batcher<I> {
@@ -67,7 +73,16 @@ impl<I: 'static> Batcher<I> {
             queue: RefCell::new(Vec::new()),
             heading: Cell::new(0),
             last_arrival: Cell::new(0.0),
+            window: Cell::new(BATCH_WINDOW_MS),
+            last_queued: Cell::new(0.0),
         })
+    }
+
+    /// Sets how long the first request of a batch waits for company, and how long the batch
+    /// then waits after each request that joins it (never more than [`BATCH_MAX_WAIT_MS`] in
+    /// all): a service worker hears a page's `<img>`s as separate fetch events, spread out.
+    pub fn set_window(&self, ms: Millis) {
+        self.window.set(ms.max(0.0));
     }
 
     /// A load that may soon ask about a user: a batch about to go out waits for it (up to
@@ -94,21 +109,29 @@ impl<I: 'static> Batcher<I> {
         let first = {
             let mut queue = self.queue.borrow_mut();
             queue.push((user_id.to_string(), answer));
+            self.last_queued.set(self.clock.now_ms());
             queue.len() == 1
         };
         if first {
             let this = self.clone();
-            let window = self.runtime.sleep(BATCH_WINDOW_MS);
+            let window = self.runtime.sleep(self.window.get());
             self.runtime.spawn(
                 async move {
                     window.await;
                     // Waits while loads keep arriving: a busy page grants locks slowly, but a
-                    // load that makes no progress for BATCH_MAX_WAIT_MS is not waited for.
+                    // load that makes no progress for BATCH_MAX_WAIT_MS is not waited for. With
+                    // a window, waits too until the queue has been quiet for that long.
                     let opened = this.clock.now_ms();
-                    while this.heading.get() > 0
-                        && this.clock.now_ms()
-                            < this.last_arrival.get().max(opened) + BATCH_MAX_WAIT_MS
-                    {
+                    let window = this.window.get();
+                    loop {
+                        let now = this.clock.now_ms();
+                        let locking = this.heading.get() > 0
+                            && now < this.last_arrival.get().max(opened) + BATCH_MAX_WAIT_MS;
+                        let joining = now < this.last_queued.get() + window
+                            && now < opened + BATCH_MAX_WAIT_MS;
+                        if !locking && !joining {
+                            break;
+                        }
                         this.runtime.sleep(1.0).await;
                     }
                     this.flush().await;

@@ -380,6 +380,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.inner.telemetry.set_hook(hook);
     }
 
+    /// Sets how long user requests wait for company before going out as one batch call
+    /// (default [`BATCH_WINDOW_MS`], one turn of the event loop).
+    pub fn set_batch_window(&self, ms: Millis) {
+        self.inner.batcher.set_window(ms);
+    }
+
     /// Sets the hook told of changes made in this tab, to forward them to other tabs.
     pub fn set_change_hook(&self, hook: Option<ChangeHook>) {
         self.inner.subscribers.set_broadcast(hook);

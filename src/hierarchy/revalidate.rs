@@ -55,6 +55,31 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
+    /// Refreshes in the background the presigned URLs about to expire among the records in use:
+    /// those memory holds, and the opaque ones of the record store (their URL is the picture).
+    /// Each gets [`Hierarchy::maybe_refresh_url`]'s check, the one a use makes in a page; the
+    /// refreshes go out together through the batcher. For a context that runs between uses (a
+    /// service worker calls it on a timer); never touches the network for a fresh URL.
+    pub fn refresh_expiring(&self) {
+        if self.inner.closed.get() {
+            return;
+        }
+        let now = self.now();
+        let mut records: Vec<PictureRecord> = self
+            .inner
+            .memory
+            .borrow()
+            .records()
+            .map(|m| m.record.clone())
+            .collect();
+        if let Some(local) = &self.inner.layers.local {
+            records.extend(local.records().into_iter().filter(|r| r.opaque));
+        }
+        for record in records {
+            self.maybe_refresh_url(&record, now);
+        }
+    }
+
     /// Asks the backend about `user_id` in the background (once at a time per user).
     pub(super) fn spawn_revalidate(&self, user_id: &str) {
         if !self.inner.revalidations.claim(user_id) {

@@ -709,6 +709,32 @@ fn components_mounting_together_share_one_batch_call() {
     );
 }
 
+/// Two gets 30 ms apart under a batch window of `window` ms; returns (batch, user) calls.
+fn gets_30_ms_apart(window: Option<f64>) -> (u64, u64) {
+    let h = Harness::new(json!({"batchEndpoint": "/images/batch"}));
+    if let Some(ms) = window {
+        h.cache.set_batch_window(ms);
+    }
+    let users = h.users(2);
+    let first = spawn_get(&h, &h.cache, &users[0]);
+    h.runtime.advance(30.0);
+    let second = spawn_get(&h, &h.cache, &users[1]);
+    for _ in 0..300 {
+        h.runtime.advance(1.0);
+    }
+    assert!(first.borrow().is_some() && second.borrow().is_some());
+    let counts = h.backend.counts();
+    (counts.batch_calls, counts.user_calls)
+}
+
+#[test]
+fn a_batch_window_waits_for_requests_that_keep_joining() {
+    // A service worker's window: the second request, 30 ms after the first, joins its batch.
+    assert_eq!(gets_30_ms_apart(Some(40.0)), (1, 0));
+    // A page's one-turn window: each went out alone.
+    assert_eq!(gets_30_ms_apart(None), (0, 2));
+}
+
 #[test]
 fn a_stale_list_is_answered_from_storage_and_revalidated_in_one_batch_call() {
     let h = Harness::new(json!({"batchEndpoint": "/images/batch"}));

@@ -26,10 +26,12 @@ use crate::layers::idb_records::IdbRecordStore;
 use crate::layers::locks::WebLocks;
 use crate::layers::network::FetchBackend;
 use crate::layers::resilient::ResilientBackend;
-use crate::layers::runtime::BrowserRuntime;
+use crate::layers::runtime::{sleep, BrowserRuntime};
 use crate::layers::{Backend, Download, ImageStore, Locks, RecordStore};
 use crate::record::{ImageMeta, StoredImage};
-use crate::sw::{Route, WorkerOptions, ANSWER_CACHE_CONTROL};
+use crate::sw::{
+    refresh_sweep_ms, Route, WorkerOptions, ANSWER_CACHE_CONTROL, WORKER_BATCH_WINDOW_MS,
+};
 use crate::sync::CrossTab;
 use crate::vocabulary::Layer;
 
@@ -43,6 +45,7 @@ pub const SOURCE_HEADER: &str = "X-Avatar-Cache";
 
 struct Worker {
     hierarchy: Hierarchy<Blob>,
+    records: Option<Rc<IdbRecordStore>>,
     images: Option<Rc<IdbImageStore>>,
     bodies: Rc<HeldBodies>,
     backend: Rc<ResilientBackend<FetchBackend, Blob>>,
@@ -100,6 +103,7 @@ impl AvatarWorker {
                 clock: clock.clone(),
             },
         );
+        hierarchy.set_batch_window(WORKER_BATCH_WINDOW_MS);
         for (layer, e) in open_errors {
             web_sys::console::warn_1(&format!("[avatar-cache/sw] {e}").into());
             hierarchy.note_error(layer, &e);
@@ -111,7 +115,7 @@ impl AvatarWorker {
         }
         // Pages keep records in localStorage: what they announce must reach the worker's copy
         // in IndexedDB too, or a restarted worker would answer from an outdated record.
-        if let Some(records) = records {
+        if let Some(records) = records.clone() {
             hierarchy.subscribe(Rc::new(move |user: Option<&str>| {
                 let _ = match user {
                     Some(user) => records.remove(user),
@@ -124,9 +128,20 @@ impl AvatarWorker {
         } else {
             None
         };
+        // While the worker runs, presigned URLs near expiry are refreshed before a request
+        // needs them (the timer keeps no worker alive; a stopped worker refreshes on use).
+        let sweeper = hierarchy.clone();
+        let period = refresh_sweep_ms(config.refresh_margin_ms);
+        wasm_bindgen_futures::spawn_local(async move {
+            while !sweeper.is_closed() {
+                sleep(period).await;
+                sweeper.refresh_expiring();
+            }
+        });
         AvatarWorker {
             inner: Rc::new(Worker {
                 hierarchy,
+                records,
                 images,
                 bodies,
                 backend,
@@ -228,13 +243,27 @@ impl Worker {
         }
     }
 
+    /// An image on a storage origin, `key` its URL without the signature. One copy per image:
+    /// when a record names the image behind that URL, its row (under the image id, shared with
+    /// the pages and `/avatar/{id}`) answers and takes a download; otherwise the row is `key`'s.
     async fn storage(&self, key: &str, url: &str) -> Response {
+        let image_id = self
+            .records
+            .as_ref()
+            .and_then(|r| r.image_for_url(key))
+            .unwrap_or_else(|| key.to_string());
         let images = self.images.as_ref().filter(|i| i.is_available());
         if let Some(images) = images {
-            if let Ok(Some(stored)) = ImageStore::get(images.as_ref(), key).await {
-                let now = self.clock.now_ms();
-                let _ = images.touch(&[(key.to_string(), now)]).await;
-                return image_response(&stored.body, "storage-indexeddb");
+            let mut candidates = vec![image_id.as_str()];
+            if image_id != key {
+                candidates.push(key);
+            }
+            for id in candidates {
+                if let Ok(Some(stored)) = ImageStore::get(images.as_ref(), id).await {
+                    let now = self.clock.now_ms();
+                    let _ = images.touch(&[(id.to_string(), now)]).await;
+                    return image_response(&stored.body, "storage-indexeddb");
+                }
             }
         }
         match self.backend.download(url, None).await {
@@ -248,7 +277,7 @@ impl Worker {
                     let now = self.clock.now_ms();
                     let image = StoredImage {
                         meta: ImageMeta {
-                            image_id: key.to_string(),
+                            image_id: image_id.clone(),
                             mime,
                             bytes,
                             etag,

@@ -14,6 +14,8 @@
 //!
 //! The images stay in the pages' database ([`crate::layers::idb`]), so pages and the worker
 //! share the bytes; only the records, which pages keep in localStorage, live here.
+//! [`IdbRecordStore::image_for_url`] maps a presigned URL (without its signature) back to the
+//! image id a record names, so a storage-origin `<img>` reuses that image's row.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,6 +32,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::key::Keys;
 use crate::layers::RecordStore;
+use crate::policy::presign::unsigned_url;
 use crate::record::PictureRecord;
 use crate::vocabulary::Layer;
 
@@ -49,6 +52,9 @@ pub struct IdbRecordStore {
     clock: Rc<dyn Clock>,
     /// key → JSON, as in the database.
     rows: RefCell<HashMap<String, String>>,
+    /// Unsigned image URL → image id, of the stored records that can be downloaded; built on
+    /// first use, kept up to date by `put`, dropped by `remove` and `clear`.
+    images_by_url: RefCell<Option<HashMap<String, String>>>,
 }
 
 impl IdbRecordStore {
@@ -119,6 +125,7 @@ impl IdbRecordStore {
             version: config.version,
             clock,
             rows: RefCell::new(rows),
+            images_by_url: RefCell::new(None),
         };
         for key in stale {
             store.write(|s| s.delete(&key).map(drop));
@@ -134,6 +141,19 @@ impl IdbRecordStore {
     /// Whether no record is stored.
     pub fn is_empty(&self) -> bool {
         self.rows.borrow().is_empty()
+    }
+
+    /// The image id of a stored record whose presigned URL, without its signature
+    /// ([`unsigned_url`]), is `unsigned`: the same image as a storage-origin request for it.
+    pub fn image_for_url(&self, unsigned: &str) -> Option<String> {
+        if self.images_by_url.borrow().is_none() {
+            let mut index = HashMap::new();
+            for record in self.records() {
+                index_record(&mut index, &record);
+            }
+            *self.images_by_url.borrow_mut() = Some(index);
+        }
+        self.images_by_url.borrow().as_ref()?.get(unsigned).cloned()
     }
 
     /// Runs `op` on the store in a readwrite transaction of its own; not awaited (the
@@ -169,6 +189,9 @@ impl RecordStore for IdbRecordStore {
         let key = self.keys.record_key(&record.user_id);
         let text = record.to_json();
         self.rows.borrow_mut().insert(key.clone(), text.clone());
+        if let Some(index) = self.images_by_url.borrow_mut().as_mut() {
+            index_record(index, record);
+        }
         self.write(|s| s.put_with_key(&text.into(), &key.into()).map(drop));
         Ok(())
     }
@@ -176,12 +199,14 @@ impl RecordStore for IdbRecordStore {
     fn remove(&self, user_id: &str) -> Result<()> {
         let key = self.keys.record_key(user_id);
         self.rows.borrow_mut().remove(&key);
+        *self.images_by_url.borrow_mut() = None;
         self.write(|s| s.delete(&key.into()).map(drop));
         Ok(())
     }
 
     fn clear(&self) -> Result<()> {
         self.rows.borrow_mut().clear();
+        *self.images_by_url.borrow_mut() = None;
         self.write(|s| s.clear().map(drop));
         Ok(())
     }
@@ -208,6 +233,13 @@ impl RecordStore for IdbRecordStore {
                 PictureRecord::decode(&text, &user, self.version, now).ok()
             })
             .collect()
+    }
+}
+
+/// Adds `record`'s unsigned URL → image id, for a record whose bytes can be stored.
+fn index_record(index: &mut HashMap<String, String>, record: &PictureRecord) {
+    if let (Some(image), false) = (&record.image_id, record.opaque) {
+        index.insert(unsigned_url(&record.remote_url), image.clone());
     }
 }
 

@@ -176,6 +176,28 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// `url` without its fragment and without every `X-Amz-*` query parameter (case-insensitive);
+/// the other parameters keep their order. The same image signed twice gives the same string.
+pub fn unsigned_url(url: &str) -> String {
+    let url = &url[..url.find('#').unwrap_or(url.len())];
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            !p.get(..6)
+                .is_some_and(|head| head.eq_ignore_ascii_case("x-amz-"))
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,11 @@
 //!   its own origin (the user's picture through the hierarchy), image requests to a storage
 //!   origin (keyed by [`unsigned_url`]), and nothing else;
 //! - [`unsigned_url`]: a presigned URL without its `X-Amz-*` signature, so the same image keeps
-//!   one key however often it is signed again.
+//!   one key however often it is signed again;
+//! - [`refresh_sweep_ms`]: how often a running worker refreshes presigned URLs near expiry.
 
 use crate::policy::presign::origin_of;
+pub use crate::policy::presign::unsigned_url;
 
 /// The default of `avatarPath`.
 pub const DEFAULT_AVATAR_PATH: &str = "/avatar";
@@ -20,6 +22,21 @@ pub const DEFAULT_AVATAR_PATH: &str = "/avatar";
 /// The `Cache-Control` of the worker's answers: the page may reuse the picture for a while
 /// without asking the worker again (the worker itself never keeps answers in the HTTP cache).
 pub const ANSWER_CACHE_CONTROL: &str = "private, max-age=300";
+
+/// How long the worker's user requests wait for others before the batch call goes out: after
+/// the first, and again after each one that joins (200 ms at most in all). A page's `<img>`s
+/// reach the worker as separate fetch events, spread out as the parser and layout reach them;
+/// with a page's one-turn window, 50 `<img>`s went out as two or three calls in Chromium; at
+/// 15 ms Firefox still split them into up to four (its first few fetch events sometimes come
+/// well ahead of the rest). Only requests that miss every store wait.
+pub const WORKER_BATCH_WINDOW_MS: f64 = 40.0;
+
+/// How often a running worker looks for presigned URLs about to expire: a quarter of
+/// `refreshMarginMs`, between a quarter of a second and a minute, so a URL is refreshed well
+/// inside its margin whatever the margin.
+pub fn refresh_sweep_ms(refresh_margin_ms: f64) -> f64 {
+    (refresh_margin_ms / 4.0).clamp(250.0, 60_000.0)
+}
 
 /// The config fields that only the service worker reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,28 +118,6 @@ impl WorkerOptions {
             };
         }
         Route::Pass
-    }
-}
-
-/// `url` without its fragment and without every `X-Amz-*` query parameter (case-insensitive);
-/// the other parameters keep their order. The same image signed twice gives the same string.
-pub fn unsigned_url(url: &str) -> String {
-    let url = &url[..url.find('#').unwrap_or(url.len())];
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_string();
-    };
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter(|p| {
-            !p.get(..6)
-                .is_some_and(|head| head.eq_ignore_ascii_case("x-amz-"))
-        })
-        .collect();
-    if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
     }
 }
 
@@ -251,6 +246,13 @@ mod tests {
             o.route("GET", "https://cdn.example/x.png", "image", OWN),
             Route::Pass
         );
+    }
+
+    #[test]
+    fn refresh_sweep_stays_inside_the_margin() {
+        assert_eq!(refresh_sweep_ms(600_000.0), 60_000.0);
+        assert_eq!(refresh_sweep_ms(2_000.0), 500.0);
+        assert_eq!(refresh_sweep_ms(0.0), 250.0);
     }
 
     #[test]

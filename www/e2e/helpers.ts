@@ -112,31 +112,40 @@ export async function picturesReady(tab: Tab, scope: string, expected: number, t
   );
 }
 
-/** Rows in the `images` store of the cache's IndexedDB database for namespace `ns` (read directly). */
+/**
+ * Rows in the `images` store of the cache's IndexedDB database for namespace `ns` (read
+ * directly). The service worker keeps its records in a second database of the namespace
+ * (`…:records`, no `images` store): the one with the store is counted.
+ */
 export async function storedImageCount(tab: Tab, ns: string): Promise<number> {
   return tab.evaluate(async (ns) => {
-    const info = (await indexedDB.databases()).find((d) => d.name?.includes(ns));
-    if (!info?.name) return 0;
-    return new Promise<number>((resolve) => {
-      const req = indexedDB.open(info.name!);
-      req.onerror = () => resolve(-1);
-      req.onsuccess = () => {
-        const db = req.result;
-        if (!db.objectStoreNames.contains("images")) {
-          db.close();
-          return resolve(0);
-        }
-        const count = db.transaction("images", "readonly").objectStore("images").count();
-        count.onsuccess = () => {
-          db.close();
-          resolve(count.result);
+    const names = (await indexedDB.databases()).map((d) => d.name).filter((n): n is string => Boolean(n?.includes(ns)));
+    const count = (name: string) =>
+      new Promise<number | null>((resolve) => {
+        const req = indexedDB.open(name);
+        req.onerror = () => resolve(-1);
+        req.onsuccess = () => {
+          const db = req.result;
+          if (!db.objectStoreNames.contains("images")) {
+            db.close();
+            return resolve(null);
+          }
+          const rows = db.transaction("images", "readonly").objectStore("images").count();
+          rows.onsuccess = () => {
+            db.close();
+            resolve(rows.result);
+          };
+          rows.onerror = () => {
+            db.close();
+            resolve(-1);
+          };
         };
-        count.onerror = () => {
-          db.close();
-          resolve(-1);
-        };
-      };
-    });
+      });
+    for (const name of names) {
+      const rows = await count(name);
+      if (rows !== null) return rows;
+    }
+    return 0;
   }, ns);
 }
 

@@ -81,7 +81,7 @@ async function journey(session: Browser, backend: Backend, testInfo: TestInfo, l
   await expect.poll(() => page.evaluate(() => window.orbitCache!.stats().inFlight)).toBe(0);
   const after = await backend.stats();
   const cache = await page.evaluate(() => window.orbitCache!.stats());
-  record(testInfo, `${label}: storage ${JSON.stringify(storage)}; reload: ${after.api.total} API calls, ${after.images.requests} image requests; sources ${JSON.stringify(warm.sources)}; cache errors ${JSON.stringify(cache.recentErrors.map((e) => `${e.layer}: ${e.reason}`))}`);
+  record(testInfo, `${label}: storage ${JSON.stringify(storage)}; reload: ${after.api.total} API calls, ${after.images.requests} image requests${after.images.requests ? ` (${JSON.stringify(after.images)}, by image ${JSON.stringify(after.imagesById)})` : ""}; sources ${JSON.stringify(warm.sources)}; cache errors ${JSON.stringify(cache.recentErrors.map((e) => `${e.layer}: ${e.reason}`))}`);
   figure(testInfo, `${label}: reload API calls / image requests`, `${after.api.total} / ${after.images.requests}`);
 
   // Every picture renders whatever is missing: only the requests differ.

@@ -49,7 +49,11 @@ test("with the page's clock 55 minutes on, a get renews the hour-long URL in the
   // The page's Date and timers, moved forward without waiting (Playwright's clock in Chromium).
   const clock = session.clock(page);
   await clock?.install(Date.now());
-  await page.goto(`/?ns=${namespaceFor(testInfo)}`);
+  // Without the service worker (`sw=0`): the fake clock moves the page's time only, the worker's
+  // stays real, a split no browser has. With the worker, user 1's refresh came after the 5 s this
+  // allows in 3 of 4 runs (3 s after the jump, 37 of the page's loads were still in flight); 4 of
+  // 4 on time without it. Measured, not explained: see the README's Tests section.
+  await page.goto(`/?ns=${namespaceFor(testInfo)}&sw=0`);
   await picturesReady(page, tid("me"), 1);
   const first = await page.evaluate(async () => (await window.orbitCache!.get("1")).url);
   expect(first, "opaque mode hands out the presigned URL").toContain("X-Amz-Expires=3600");

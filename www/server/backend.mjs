@@ -28,6 +28,8 @@ function freshStats() {
     since: Date.now(),
     api: { total: 0, user: 0, image: 0, batch: 0, batchIds: 0, upload: 0, default: 0, failed: 0, refused: 0 },
     apiByUser: {},
+    /** The user ids of each batch call, in order. */
+    batches: [],
     images: { requests: 0, ok: 0, bytes: 0, notModified: 0, forbidden: 0, notFound: 0, preflight: 0, failed: 0, refused: 0 },
     imagesById: {},
     app: { requests: 0 },
@@ -346,6 +348,7 @@ export async function createBackend(options = {}) {
       }
       if (body.user_ids.length > 500) return sendJson(res, 400, { success: false, error: "at most 500 user_ids" });
       stats.api.batchIds += body.user_ids.length;
+      stats.batches.push(body.user_ids);
       const out = {};
       for (const id of body.user_ids) {
         const u = users.get(id);

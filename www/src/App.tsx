@@ -8,9 +8,10 @@ import { FriendCard } from "./components/FriendCard";
 import { Header } from "./components/Header";
 import { PlainAvatars } from "./components/PlainAvatars";
 import { UserProfileModal } from "./components/UserProfileModal";
+import { useWorkerControl } from "./worker";
 
 export function App({ cache }: { cache: AvatarCache }) {
-  const plain = useMemo(() => new URLSearchParams(window.location.search).get("plain") === "1", []);
+  const plain = useWorkerControl();
   const [me, setMe] = useState<User | null>(null);
   const [friends, setFriends] = useState<User[] | null>(null);
   const [discover, setDiscover] = useState<User[]>([]);

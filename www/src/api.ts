@@ -19,6 +19,8 @@ export interface BackendStats {
   since: number;
   api: { total: number; user: number; image: number; batch: number; batchIds: number; upload: number; default: number; failed: number; refused: number };
   apiByUser: Record<string, number>;
+  /** The user ids of each batch call, in order. */
+  batches: string[][];
   images: { requests: number; ok: number; bytes: number; notModified: number; forbidden: number; notFound: number; preflight: number; failed: number; refused: number };
   imagesById: Record<string, number>;
   control: BackendControl;

@@ -5,23 +5,13 @@ import { AvatarCacheProvider } from "avatar-cache/react";
 import { App } from "./App";
 import { openCache } from "./cache";
 import { recordFirstListFrame } from "./firstFrame";
+import { registerWorker } from "./worker";
 import "./styles.css";
 
-// The plain <img src="/avatar/{id}"> list (?plain=1) is served by the app's module service worker
-// (avatar-cache/sw); the backend generates /avatar-sw.js with its storage origin.
-const query = new URLSearchParams(window.location.search);
 // End-to-end tests: what the friends list's first frame shows (www/e2e/previews.spec.ts).
-const firstFrame = Number(query.get("firstFrame"));
+const firstFrame = Number(new URLSearchParams(window.location.search).get("firstFrame"));
 if (firstFrame > 0) recordFirstListFrame(firstFrame);
-if (query.get("plain") === "1" && "serviceWorker" in navigator) {
-  const ns = query.get("ns") ?? "orbit_pfp";
-  navigator.serviceWorker.register(`/avatar-sw.js?ns=${encodeURIComponent(ns)}`, { type: "module" }).catch((e: unknown) => {
-    console.warn("[orbit] the avatar service worker did not register:", e);
-  });
-  navigator.serviceWorker.addEventListener("message", (event) => {
-    if (event.data?.type === "avatar-cache:sw-error") console.error("[orbit] avatar service worker:", event.data.message);
-  });
-}
+registerWorker();
 
 const root = createRoot(document.getElementById("root")!);
 const started = performance.now();

@@ -1,6 +1,7 @@
 // The same friends as plain <img src="/avatar/{id}"> elements: no script involved per picture.
-// The service worker (avatar-cache/sw, /avatar-sw.js) answers them from the shared store; before
-// it controls the page, the backend answers with a redirect to the presigned URL.
+// The service worker (avatar-cache/sw, /avatar-sw.js) answers them from the shared store. The app
+// renders this list once the worker controls the page (../worker.ts); an app that renders such
+// <img>s earlier gets the backend's redirect to the presigned URL for them.
 import type { User } from "../api";
 
 export function PlainAvatars({ users }: { users: User[] }) {
