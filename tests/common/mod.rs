@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use avatar_cache::js::AvatarCache;
+use avatar_cache::policy::png::chunk;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, JSON};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -95,15 +96,6 @@ pub fn png_padded(image_id: &str, padding: usize) -> Vec<u8> {
     );
     chunk(&mut out, b"IEND", &[]);
     out
-}
-
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = avatar_cache::policy::png::crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
 }
 
 /// A `Blob` of `bytes` typed `mime`.
