@@ -108,13 +108,15 @@ async fn stats_count_a_known_workload_exactly() {
     assert!(number(&network, "p95Ms") >= number(&network, "p50Ms"));
     assert!(number(&network, "p50Ms") > 0.0);
 
-    let idb = field(&stats, "idb");
-    assert_eq!(number(&idb, "maxBytes"), 50.0 * 1024.0 * 1024.0);
-    assert_eq!(number(&idb, "maxEntries"), 2000.0);
+    // `stats().idb` is there once the store's usage has been read (its writes, or shortly
+    // after open, read it).
     wait_until("3 stored images", 3_000, || {
         cache.idb_entries() == Some(3.0)
     })
     .await;
+    let idb = field(&cache.stats(), "idb");
+    assert_eq!(number(&idb, "maxBytes"), 50.0 * 1024.0 * 1024.0);
+    assert_eq!(number(&idb, "maxEntries"), 2000.0);
     assert_eq!(
         number(&field(&cache.stats(), "idb"), "bytes"),
         backend.bytes_served() as f64
