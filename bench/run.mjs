@@ -344,16 +344,13 @@ const journeyRuns = Number(opt("--journey-runs", quick ? 3 : 7));
 const previewsOn = !only || only.includes("previews");
 const previewsRuns = Number(opt("--previews-runs", quick ? 3 : 7));
 
-const results = {};
-const journey = {};
-const previews = {};
-if (pageSteps.length || journeyOn || previewsOn) {
 const workerOn = (!only || only.includes("worker")) && browsers.includes("chromium");
 
 const results = {};
 const journey = {};
+const previews = {};
 let worker = null;
-if (pageSteps.length || journeyOn || workerOn) {
+if (pageSteps.length || journeyOn || previewsOn || workerOn) {
   const server = await startServer({ pkgDir });
   const query = new URLSearchParams();
   if (quick) query.set("quick", "1");
@@ -361,7 +358,7 @@ if (pageSteps.length || journeyOn || workerOn) {
   const url = `${server.url}/index.html${query.size ? `?${query}` : ""}`;
   log(`server on ${server.url}`);
   try {
-    for (const name of pageSteps.length || journeyOn ? browsers : []) {
+    for (const name of pageSteps.length || journeyOn || previewsOn ? browsers : []) {
       log(`running in ${name}`);
       const started = Date.now();
       let session;
