@@ -50,6 +50,17 @@ struct Answer {
     bytes: Vec<u8>,
 }
 
+/// A worker on a fresh namespace whose storage origin is `https://s3.test`.
+async fn storage_worker(backend: &FakeBackend) -> JsValue {
+    open_worker(config(
+        &namespace(),
+        backend,
+        json!({ "storageOrigins": ["https://s3.test"] }),
+    ))
+    .await
+    .unwrap()
+}
+
 async fn respond(worker: &JsValue, url: &str, destination: &str) -> Answer {
     let promise: js_sys::Promise =
         call(worker, "respond", &[request(url, destination)]).unchecked_into();
@@ -126,13 +137,7 @@ async fn a_bad_field_is_rejected_by_name() {
 #[wasm_bindgen_test]
 async fn a_stored_storage_image_answers_without_network_whatever_the_signature() {
     let backend = FakeBackend::new();
-    let worker = open_worker(config(
-        &namespace(),
-        &backend,
-        json!({ "storageOrigins": ["https://s3.test"] }),
-    ))
-    .await
-    .unwrap();
+    let worker = storage_worker(&backend).await;
     let first = respond(&worker, &signed("img-a", "one"), "image").await;
     assert_eq!(
         (first.status, first.source.as_str()),
@@ -156,13 +161,7 @@ async fn a_stored_storage_image_answers_without_network_whatever_the_signature()
 #[wasm_bindgen_test]
 async fn an_unknown_image_that_cannot_be_fetched_answers_the_default_picture() {
     let backend = FakeBackend::new();
-    let worker = open_worker(config(
-        &namespace(),
-        &backend,
-        json!({ "storageOrigins": ["https://s3.test"] }),
-    ))
-    .await
-    .unwrap();
+    let worker = storage_worker(&backend).await;
     backend.fault(Endpoint::Download, Fault::Reject);
     let answer = respond(&worker, &signed("img-never", "x"), "image").await;
     assert_eq!((answer.status, answer.source.as_str()), (200, "default"));
@@ -355,13 +354,7 @@ async fn a_url_near_expiry_is_refreshed_while_the_worker_runs() {
 #[wasm_bindgen_test]
 async fn a_storage_img_of_a_known_users_image_reuses_its_row() {
     let backend = FakeBackend::new();
-    let worker = open_worker(config(
-        &namespace(),
-        &backend,
-        json!({ "storageOrigins": ["https://s3.test"] }),
-    ))
-    .await
-    .unwrap();
+    let worker = storage_worker(&backend).await;
     let avatar = respond(&worker, &format!("{}/avatar/u1", own_origin()), "image").await;
     assert_eq!(avatar.bytes, png("img-u1"));
     assert_eq!(backend.calls(Endpoint::Download), 1);
