@@ -33,12 +33,29 @@ thread_local! {
 }
 
 /// A namespace no other test (and no earlier run) uses: a counter and the time.
+///
+/// The first call also logs every error no code caught (a trap in a spawned task, a rejected
+/// promise nobody awaits) with its stack, so a failure that follows one can be traced to it.
 pub fn namespace() -> String {
+    report_stray_errors();
     let n = COUNTER.with(|c| {
         c.set(c.get() + 1);
         c.get()
     });
     format!("api{n}t{}", js_sys::Date::now() as u64)
+}
+
+/// Logs, once per page or worker, every uncaught error and unhandled rejection with its stack.
+fn report_stray_errors() {
+    let _ = js_sys::eval(
+        "if (!globalThis.__reportingStrayErrors) {
+           globalThis.__reportingStrayErrors = true;
+           globalThis.addEventListener('error', e =>
+             console.error('stray error:', String(e.message), e.error && e.error.stack));
+           globalThis.addEventListener('unhandledrejection', e =>
+             console.error('stray rejection:', String(e.reason), e.reason && e.reason.stack));
+         }",
+    );
 }
 
 /// Resolves after `ms` milliseconds of real time.

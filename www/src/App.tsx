@@ -10,7 +10,39 @@ import { PlainAvatars } from "./components/PlainAvatars";
 import { UserProfileModal } from "./components/UserProfileModal";
 import { useWorkerControl } from "./worker";
 
-export function App({ cache }: { cache: AvatarCache }) {
+/** How long a list that has arrived waits for a cache still opening, so that it does not flash
+ *  fallbacks that the cache's previews replace a few milliseconds later. */
+const LIST_WAITS_FOR_CACHE_MS = 150;
+
+/** The cache once `opening` settles: null until then (and after a failure, with the error). */
+function useOpened(opening: Promise<AvatarCache>): { cache: AvatarCache | null; error: string | null } {
+  const [state, setState] = useState<{ cache: AvatarCache | null; error: string | null }>({ cache: null, error: null });
+  useEffect(() => {
+    let live = true;
+    opening.then(
+      (cache) => live && setState({ cache, error: null }),
+      (e: unknown) => live && setState({ cache: null, error: e instanceof Error ? e.message : String(e) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [opening]);
+  return state;
+}
+
+/** True once `active` has held for `ms` (a deadline that starts when `active` becomes true). */
+function useAfter(active: boolean, ms: number): boolean {
+  const [done, setDone] = useState(false);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setTimeout(() => setDone(true), ms);
+    return () => clearTimeout(timer);
+  }, [active, ms]);
+  return done;
+}
+
+export function App({ opening }: { opening: Promise<AvatarCache> }) {
+  const { cache, error: cacheError } = useOpened(opening);
   const plain = useWorkerControl();
   const [me, setMe] = useState<User | null>(null);
   const [friends, setFriends] = useState<User[] | null>(null);
@@ -26,19 +58,29 @@ export function App({ cache }: { cache: AvatarCache }) {
     Promise.all([getMe(), getFriends()]).then(
       ([me, friends]) => {
         if (!live) return;
-        // One batched lookup for the whole list before it mounts; each picture then finds its
-        // answer in flight or in a layer instead of asking the API on its own.
-        void cache.prefetch([me.id, ...friends.map((f) => f.id)]).catch(() => undefined);
         setMe(me);
         setFriends(friends);
-        requestAnimationFrame(() => performance.mark("orbit:friends-rendered"));
       },
       (e: unknown) => live && setLoadError(e instanceof Error ? e.message : String(e)),
     );
     return () => {
       live = false;
     };
-  }, [cache]);
+  }, []);
+
+  // One batched lookup for the whole list as soon as both the list and the cache are there; each
+  // picture then finds its answer in flight or in a layer instead of asking the API on its own.
+  useEffect(() => {
+    if (cache && me && friends) void cache.prefetch([me.id, ...friends.map((f) => f.id)]).catch(() => undefined);
+  }, [cache, me, friends]);
+
+  // The list shows once the cache is ready (its previews are then on the first frame), or after a
+  // short wait if the cache is slow or failed: the rest of the page never waits.
+  const waited = useAfter(friends !== null, LIST_WAITS_FOR_CACHE_MS);
+  const listShown = friends !== null && (cache !== null || cacheError !== null || waited);
+  useEffect(() => {
+    if (listShown) requestAnimationFrame(() => performance.mark("orbit:friends-rendered"));
+  }, [listShown]);
 
   useEffect(() => {
     let live = true;
@@ -53,9 +95,9 @@ export function App({ cache }: { cache: AvatarCache }) {
 
   const shown = useMemo(() => {
     const q = filter.trim().toLowerCase();
-    if (!friends || !q) return friends;
+    if (!listShown || !friends || !q) return listShown ? friends : null;
     return friends.filter((f) => f.name.toLowerCase().includes(q) || f.handle.includes(q) || f.city.toLowerCase().includes(q));
-  }, [friends, filter]);
+  }, [friends, filter, listShown]);
 
   const open = useCallback((u: User) => setSelected(u), []);
 
@@ -78,6 +120,7 @@ export function App({ cache }: { cache: AvatarCache }) {
             />
           </div>
           {loadError && <p className="error-banner">Could not load your friends: {loadError}</p>}
+          {cacheError && <p className="error-banner" data-testid="cache-error">The avatar cache did not open ({cacheError}): pictures come straight from the server.</p>}
           {!shown && !loadError && <p className="muted">Loading friends…</p>}
           {shown && (
             <ul className="friends-grid" data-testid="friends">
@@ -101,10 +144,10 @@ export function App({ cache }: { cache: AvatarCache }) {
           </ul>
         </section>
         {plain && friends && <PlainAvatars users={friends.slice(0, 12)} />}
-        <DiagnosticsPanel cache={cache} />
+        {cache && <DiagnosticsPanel cache={cache} />}
       </main>
-      {selected && <UserProfileModal cache={cache} user={selected} isMe={selected.id === me?.id} onClose={() => setSelected(null)} onEdit={() => { setSelected(null); setEditing(true); }} />}
-      {editing && me && <EditProfileDialog me={me} cache={cache} onClose={() => setEditing(false)} />}
+      {selected && cache && <UserProfileModal cache={cache} user={selected} isMe={selected.id === me?.id} onClose={() => setSelected(null)} onEdit={() => { setSelected(null); setEditing(true); }} />}
+      {editing && me && cache && <EditProfileDialog me={me} cache={cache} onClose={() => setEditing(false)} />}
     </div>
   );
 }

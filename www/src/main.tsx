@@ -13,26 +13,19 @@ const firstFrame = Number(new URLSearchParams(window.location.search).get("first
 if (firstFrame > 0) recordFirstListFrame(firstFrame);
 registerWorker();
 
-const root = createRoot(document.getElementById("root")!);
+// The page renders at once: the module compiles and IndexedDB opens while React mounts, and every
+// picture shows its fallback until the cache is ready (no top-level `await`).
 const started = performance.now();
+const opening = openCache();
+opening.then(
+  () => performance.mark("avatar-cache:open", { detail: { ms: performance.now() - started } }),
+  () => undefined,
+);
 
-openCache().then(
-  (cache) => {
-    performance.mark("avatar-cache:open", { detail: { ms: performance.now() - started } });
-    root.render(
-      <StrictMode>
-        <AvatarCacheProvider cache={cache} defaultImageUrl="/images/default_pfp.png">
-          <App cache={cache} />
-        </AvatarCacheProvider>
-      </StrictMode>,
-    );
-  },
-  (error: unknown) => {
-    root.render(
-      <div className="fatal">
-        <h1>The avatar cache did not open</h1>
-        <pre>{error instanceof Error ? error.message : String(error)}</pre>
-      </div>,
-    );
-  },
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <AvatarCacheProvider cache={opening} defaultImageUrl="/images/default_pfp.png" onError={() => undefined}>
+      <App opening={opening} />
+    </AvatarCacheProvider>
+  </StrictMode>,
 );
