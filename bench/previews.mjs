@@ -32,7 +32,7 @@ export async function runPreviews(browser, server, { runs = 7, users = 100, hash
   };
   const started = Date.now();
   const warmup = await visit({ phase: "warm", hashes: String(hashes) });
-  log(`previews: warm-up stored ${users} users (${warmup.rowsWithHash} image rows with a hash); hashing p50 ${median(warmup.hashMs).toFixed(2)} ms`);
+  log(`previews: warm-up stored ${users} users (${warmup.rowsWithHash} image rows with a hash); hashing p50 ${median(warmup.eventMs ?? []).toFixed(2)} ms (seen by the page ${median(warmup.hashMs).toFixed(2)} ms)`);
   await visit({ phase: "measure" }); // discarded: the first reload
   const visits = [];
   for (let i = 0; i < runs; i++) {
@@ -50,13 +50,21 @@ const us = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} µs` : "–");
 export function summarise(warmup, visits, users) {
   const rows = [];
   const h = warmup.hashMs ?? [];
-  const hashP50 = median(h);
+  const e = warmup.eventMs ?? [];
+  const eventP50 = median(e);
   rows.push({
     id: "hash",
-    what: `hashing a ${warmup.hashedSide}×${warmup.hashedSide} download: from the answer to its preview ready (decode at small size + ThumbHash), p50 (p95) of ${h.length}`,
+    what: `hashing a ${warmup.hashedSide}×${warmup.hashedSide} download: the cache's "preview" event, from the start of the decode at small size to the hash kept in memory (decode + ThumbHash + record), p50 (p95) of ${e.length}`,
     target: "≤ 2 ms (Chromium)",
-    value: `${ms(hashP50)} (${ms(percentile(h, 0.95))})`,
-    met: hashP50 <= 2,
+    value: `${ms(eventP50)} (${ms(percentile(e, 0.95))})`,
+    met: eventP50 <= 2,
+  });
+  rows.push({
+    id: "hash-seen",
+    what: `the same, seen from the page: from the get's answer until a poll (one per task) finds placeholder() set, p50 (p95) of ${h.length}; includes the poll's lag and the row's IndexedDB write, which starts as the hash lands`,
+    target: "",
+    value: `${ms(median(h))} (${ms(percentile(h, 0.95))})`,
+    met: null,
   });
   for (const [id, key, how] of [["bitmap", "bitmapMs", "createImageBitmap(blob)"], ["decode-small", "decodeSmallMs", "decode at small size (createImageBitmap + OffscreenCanvas drawImage + getImageData, as the crate does)"]]) {
     const t = warmup[key] ?? [];

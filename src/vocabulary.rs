@@ -203,6 +203,15 @@ pub enum CacheEvent {
         /// Whether the picture changed.
         changed: bool,
     },
+    /// The preview (ThumbHash) of a downloaded or uploaded image was computed.
+    Preview {
+        /// The user whose picture it is.
+        user_id: String,
+        /// The image.
+        image_id: String,
+        /// From the start of its decode at small size to the hash kept in memory.
+        ms: Millis,
+    },
     /// A decision, for `debug: true` logging only.
     Decision(String),
 }

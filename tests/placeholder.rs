@@ -131,6 +131,61 @@ async fn after_a_reload_a_user_seen_before_has_a_placeholder_at_once() {
 }
 
 #[wasm_bindgen_test]
+async fn a_computed_preview_is_an_event_and_a_performance_entry() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.set_user("eva", Some("e1"));
+    let config = config(&ns, &backend, json!({}));
+    let events = record_events(&config);
+    let cache = open(config).await;
+    let performance = web_sys::window().unwrap().performance().unwrap();
+    let entries_before = performance
+        .get_entries_by_name_with_entry_type("avatar-cache preview", "measure")
+        .length();
+    assert_eq!(cache.get("eva").await.source, "network");
+    let preview_of = |event: &JsValue| {
+        Reflect::get(event, &"type".into())
+            .unwrap()
+            .as_string()
+            .as_deref()
+            == Some("preview")
+    };
+    wait_until("the preview event", 5_000, || {
+        events.borrow().iter().any(preview_of)
+    })
+    .await;
+    let event = events
+        .borrow()
+        .iter()
+        .find(|e| preview_of(e))
+        .unwrap()
+        .clone();
+    assert_eq!(string(&event, "userId"), "eva");
+    assert_eq!(string(&event, "imageId"), "e1");
+    let ms = Reflect::get(&event, &"ms".into())
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!((0.0..5_000.0).contains(&ms), "{ms}");
+    assert!(cache
+        .call("placeholder", &["eva".into()])
+        .unwrap()
+        .as_string()
+        .is_some_and(|u| u.starts_with(DATA_URL_PREFIX)));
+    assert_eq!(
+        performance
+            .get_entries_by_name_with_entry_type("avatar-cache preview", "measure")
+            .length(),
+        entries_before + 1
+    );
+    // A picture answered from memory computes nothing more.
+    cache.get("eva").await;
+    sleep(30).await;
+    assert_eq!(events.borrow().iter().filter(|e| preview_of(e)).count(), 1);
+    cache.call("close", &[]).unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn without_offscreen_canvas_there_is_no_preview_and_nothing_else_changes() {
     without_global("OffscreenCanvas", async {
         assert!(decode_small(&blob(&gradient_png(8, 8), "image/png"))

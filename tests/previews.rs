@@ -254,6 +254,70 @@ fn the_hash_is_kept_in_the_image_row_too() {
 }
 
 #[test]
+fn a_download_s_row_is_written_once_carrying_its_hash() {
+    // The transactions of one download's get, without a decoder (no hashing at all)...
+    let plain = Browser::new();
+    plain.user("ann", "a1");
+    let cache = plain.page();
+    cache.set_thumbnails(None);
+    plain.get(&cache, "ann");
+    let without_hashing = plain.images.transactions.get();
+    assert!(plain.images.thumbhash("a1").is_none());
+
+    // ...and with one: the same count, the row written once with its hash.
+    let browser = Browser::new();
+    browser.user("ann", "a1");
+    let cache = browser.page();
+    browser.get(&cache, "ann");
+    let hash = browser
+        .images
+        .thumbhash("a1")
+        .expect("the row has the hash");
+    assert!(browser.raw_record("ann").contains(&hash));
+    assert_eq!(
+        browser.images.transactions.get(),
+        without_hashing,
+        "hashing adds no IndexedDB transaction"
+    );
+}
+
+#[test]
+fn a_hash_slower_than_the_row_write_waits_is_written_into_the_row_after() {
+    let browser = Browser::new();
+    browser.user("bea", "b1");
+    let cache = browser.page();
+    browser.thumbnails.hold();
+    browser.get(&cache, "bea");
+    assert!(
+        !browser.images.contains("b1"),
+        "the write waits for the hash"
+    );
+    // The decoder is stuck past the wait: the row is written without the hash...
+    browser.runtime.advance(100.0);
+    assert!(browser.images.contains("b1"));
+    assert!(browser.images.thumbhash("b1").is_none());
+    // ...and gets it once it comes.
+    browser.thumbnails.release();
+    browser.runtime.settle();
+    browser.runtime.advance(1_000.0);
+    assert!(browser.images.thumbhash("b1").is_some());
+    assert!(cache.placeholder("bea").is_some());
+}
+
+#[test]
+fn an_undecodable_download_is_written_at_once_without_a_hash() {
+    let browser = Browser::new();
+    browser
+        .backend
+        .set_user("cat", Some("c1"), Some(fake_png("undecodable", 600)));
+    let cache = browser.page();
+    browser.get(&cache, "cat");
+    assert!(browser.images.contains("c1"));
+    assert!(browser.images.thumbhash("c1").is_none());
+    assert!(cache.placeholder("cat").is_none());
+}
+
+#[test]
 fn a_record_without_its_hash_takes_the_one_in_the_image_row() {
     let browser = Browser::new();
     browser.user("cy", "c1");

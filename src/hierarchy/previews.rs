@@ -15,9 +15,10 @@
 //! URLs are kept per hash, so asking again costs a map lookup.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
+use futures::channel::oneshot;
 use futures::FutureExt;
 
 use crate::layers::Thumbnails;
@@ -31,6 +32,11 @@ use super::Hierarchy;
 /// At most this many rendered URLs and computed hashes are kept (each map is emptied past it).
 const MAX_KEPT: usize = 4_096;
 
+/// How long the IndexedDB write of a new image waits for its hash, being computed, so that one
+/// write stores both: decoding at small size takes 1–3 ms, and a write issued beside it made
+/// it about twice as slow (both read the same Blob), besides costing a second transaction.
+pub(super) const ROW_WAITS_FOR_HASH_MS: f64 = 100.0;
+
 /// user → (image, its hash if the record has one), as localStorage held them.
 type StoredPreviews = HashMap<String, (String, Option<String>)>;
 
@@ -41,10 +47,13 @@ pub(super) struct Previews<I> {
     stored: RefCell<Option<StoredPreviews>>,
     /// hash → its data URL (`None`: malformed).
     rendered: RefCell<HashMap<String, Option<String>>>,
-    /// image → hash computed in this session.
+    /// image → hash known in this session: computed, or noted while the image's row was written.
     computed: RefCell<HashMap<String, String>>,
-    /// images being hashed.
-    pending: RefCell<HashSet<String>>,
+    /// images being hashed, with whoever waits for the hash.
+    pending: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    /// images whose IndexedDB write is under way and will store the hash known when it starts
+    /// (or write it after): how many such writes.
+    row_writes: RefCell<HashMap<String, u32>>,
 }
 
 impl<I> Default for Previews<I> {
@@ -55,6 +64,7 @@ impl<I> Default for Previews<I> {
             rendered: RefCell::default(),
             computed: RefCell::default(),
             pending: RefCell::default(),
+            row_writes: RefCell::default(),
         }
     }
 }
@@ -72,6 +82,64 @@ impl<I> Previews<I> {
     pub(super) fn forget(&self, user_id: &str) {
         if let Some(stored) = self.stored.borrow_mut().as_mut() {
             stored.remove(user_id);
+        }
+    }
+
+    /// Resolves once `image` is no longer being hashed (at once if it is not); the hash, if it
+    /// was computed, is then in [`Previews::computed_hash`].
+    pub(super) fn hashed(&self, image: &str) -> Option<oneshot::Receiver<()>> {
+        let mut pending = self.pending.borrow_mut();
+        let waiters = pending.get_mut(image)?;
+        let (done, hashed) = oneshot::channel();
+        waiters.push(done);
+        Some(hashed)
+    }
+
+    /// The hash known in this session for `image` (see [`Previews::note_hash`]).
+    pub(super) fn computed_hash(&self, image: &str) -> Option<String> {
+        self.computed.borrow().get(image).cloned()
+    }
+
+    /// Notes `hash` as `image`'s: computed here, or from the backend's answer while the image's
+    /// row was being written.
+    fn note_hash(&self, image: &str, hash: &str) {
+        let mut computed = self.computed.borrow_mut();
+        if computed.len() >= MAX_KEPT {
+            computed.clear();
+        }
+        computed.insert(image.to_string(), hash.to_string());
+    }
+
+    /// Notes that a write of `image`'s row has started: the hash goes with it.
+    pub(super) fn row_write_started(&self, image: &str) {
+        *self
+            .row_writes
+            .borrow_mut()
+            .entry(image.to_string())
+            .or_default() += 1;
+    }
+
+    /// Notes that a write of `image`'s row has ended.
+    pub(super) fn row_write_ended(&self, image: &str) {
+        let mut writes = self.row_writes.borrow_mut();
+        if let Some(count) = writes.get_mut(image) {
+            *count -= 1;
+            if *count == 0 {
+                writes.remove(image);
+            }
+        }
+    }
+
+    /// Whether a write of `image`'s row is under way.
+    fn row_being_written(&self, image: &str) -> bool {
+        self.row_writes.borrow().contains_key(image)
+    }
+
+    /// Ends the hashing of `image`: whoever waits is woken.
+    fn hashing_done(&self, image: &str) {
+        let waiters = self.pending.borrow_mut().remove(image);
+        for done in waiters.unwrap_or_default() {
+            let _ = done.send(());
         }
     }
 
@@ -232,6 +300,19 @@ impl<I: Clone + 'static> Hierarchy<I> {
         if images.thumbhash(image).is_some() || !self.is_current(trace) {
             return;
         }
+        // A write of the row under way stores the hash (or writes it after: see `write_row`).
+        if self.inner.previews.row_being_written(image) {
+            self.inner.previews.note_hash(image, hash);
+            return;
+        }
+        self.write_hash_into_row(image, hash, trace);
+    }
+
+    /// Writes `hash` into the IndexedDB row of `image` in the background, now.
+    pub(super) fn write_hash_into_row(&self, image: &str, hash: &str, trace: &Trace) {
+        let Some(images) = self.available_images() else {
+            return;
+        };
         let (this, image, hash, trace) =
             (self.clone(), image.to_string(), hash.to_string(), *trace);
         self.inner.layers.runtime.spawn(
@@ -269,38 +350,33 @@ impl<I: Clone + 'static> Hierarchy<I> {
         else {
             return;
         };
-        if !self
-            .inner
-            .previews
-            .pending
-            .borrow_mut()
-            .insert(image.clone())
         {
-            return;
+            let mut pending = self.inner.previews.pending.borrow_mut();
+            if pending.contains_key(&image) {
+                return;
+            }
+            pending.insert(image.clone(), Vec::new());
         }
         let (this, user, trace) = (self.clone(), record.user_id.clone(), *trace);
+        let started = self.inner.telemetry.monotonic_ms();
         self.inner.layers.runtime.spawn(
             async move {
                 let small = thumbnails.decode(body).await;
-                this.inner.previews.pending.borrow_mut().remove(&image);
                 let hash = small.and_then(|s| placeholder::hash_rgba(s.width, s.height, &s.rgba));
-                let Some(hash) = hash else {
-                    this.inner
+                match hash {
+                    None => this
+                        .inner
                         .telemetry
-                        .debug(|| format!("{image}: no preview (the image did not decode)"));
-                    return;
-                };
-                if !this.is_current(&trace) {
-                    return;
-                }
-                {
-                    let mut computed = this.inner.previews.computed.borrow_mut();
-                    if computed.len() >= MAX_KEPT {
-                        computed.clear();
+                        .debug(|| format!("{image}: no preview (the image did not decode)")),
+                    Some(hash) if this.is_current(&trace) => {
+                        this.inner.previews.note_hash(&image, &hash);
+                        this.keep_hash(&user, &image, &hash, &trace);
+                        let ms = this.inner.telemetry.monotonic_ms() - started;
+                        this.inner.telemetry.previewed(&user, &image, ms.max(0.0));
                     }
-                    computed.insert(image.clone(), hash.clone());
+                    Some(_) => {}
                 }
-                this.keep_hash(&user, &image, &hash, &trace);
+                this.inner.previews.hashing_done(&image);
             }
             .boxed_local(),
         );

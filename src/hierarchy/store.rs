@@ -11,6 +11,7 @@ use crate::policy::presign;
 use crate::record::{ImageMeta, PictureRecord, StoredImage};
 use crate::vocabulary::Layer;
 
+use super::previews::ROW_WAITS_FOR_HASH_MS;
 use super::trace::Trace;
 use super::Hierarchy;
 
@@ -139,10 +140,33 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let this = self.clone();
         let id = image.meta.image_id.clone();
         let trace = *trace;
+        self.inner.previews.row_write_started(&id);
         self.inner.write_behind.spawn(
             id,
-            async move { this.write_image(image, &trace).await }.boxed_local(),
+            async move { this.write_row(image, &trace).await }.boxed_local(),
         );
+    }
+
+    /// The background write of a new image's row: when the image is being hashed, it waits
+    /// (at most [`ROW_WAITS_FOR_HASH_MS`]) so that the row is written once, with its hash; a
+    /// hash that comes later is written into the row after.
+    async fn write_row(&self, mut image: StoredImage<I>, trace: &Trace) {
+        let id = image.meta.image_id.clone();
+        if image.meta.thumbhash.is_none() {
+            if let Some(hashed) = self.inner.previews.hashed(&id) {
+                let waited = self.inner.layers.runtime.sleep(ROW_WAITS_FOR_HASH_MS);
+                futures::future::select(hashed, waited).await;
+            }
+            image.meta.thumbhash = self.inner.previews.computed_hash(&id);
+        }
+        let carried = image.meta.thumbhash.is_some();
+        self.write_image(image, trace).await;
+        self.inner.previews.row_write_ended(&id);
+        if !carried {
+            if let Some(hash) = self.inner.previews.computed_hash(&id) {
+                self.hash_into_row(&id, &hash, trace);
+            }
+        }
     }
 
     /// Writes an image to IndexedDB now; what the write evicted is counted.

@@ -124,6 +124,20 @@ impl Telemetry {
         });
     }
 
+    /// Tells the hook that the preview of `image_id` (`user_id`'s picture) was computed in `ms`.
+    pub fn previewed(&self, user_id: &str, image_id: &str, ms: Millis) {
+        self.emit(|| CacheEvent::Preview {
+            user_id: user_id.to_string(),
+            image_id: image_id.to_string(),
+            ms,
+        });
+    }
+
+    /// Monotonic milliseconds now (for timing background work).
+    pub fn monotonic_ms(&self) -> Millis {
+        self.clock.monotonic_ms()
+    }
+
     /// A decision for the debug log (built only with `debug: true`).
     pub fn debug(&self, message: impl FnOnce() -> String) {
         if self.debug {

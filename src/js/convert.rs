@@ -139,6 +139,16 @@ pub(super) fn event_to_js(event: &CacheEvent) -> JsValue {
             set("userId", user_id.into());
             set("changed", (*changed).into());
         }
+        CacheEvent::Preview {
+            user_id,
+            image_id,
+            ms,
+        } => {
+            set("type", "preview".into());
+            set("userId", user_id.into());
+            set("imageId", image_id.into());
+            set("ms", (*ms).into());
+        }
         CacheEvent::Decision(message) => {
             set("type", "debug".into());
             set("message", message.into());

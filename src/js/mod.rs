@@ -137,18 +137,21 @@ impl AvatarCache {
         let debug = config.debug;
         let timeline = Timeline::new();
         hierarchy.set_event_hook(Some(Rc::new(move |event: &CacheEvent| {
-            if let (
-                CacheEvent::Load {
-                    user_id,
-                    source,
-                    ms,
-                    stale,
-                    ..
-                },
-                Some(timeline),
-            ) = (event, &timeline)
-            {
-                timeline.measure_get(user_id, source.as_str(), *ms, *stale);
+            match (event, &timeline) {
+                (
+                    CacheEvent::Load {
+                        user_id,
+                        source,
+                        ms,
+                        stale,
+                        ..
+                    },
+                    Some(timeline),
+                ) => timeline.measure_get(user_id, source.as_str(), *ms, *stale),
+                (CacheEvent::Preview { user_id, ms, .. }, Some(timeline)) => {
+                    timeline.measure_preview(user_id, *ms)
+                }
+                _ => {}
             }
             if !debug && on_event.is_none() {
                 return;

@@ -1,4 +1,5 @@
-//! The devtools Performance panel's view of the cache: one `performance.measure` per get.
+//! The devtools Performance panel's view of the cache: one `performance.measure` per get, and
+//! one per preview computed.
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
@@ -35,12 +36,18 @@ impl Timeline {
                     JsValue::from_str(&format!("avatar-cache get \u{2190} {source}")),
                 )
             })
+            .chain([("preview", JsValue::from_str("avatar-cache preview"))])
             .collect();
         Some(Timeline {
             performance,
             names,
             count: std::cell::Cell::new(0),
         })
+    }
+
+    /// An `avatar-cache preview` entry: a preview of `user_id`'s picture computed in `ms`.
+    pub(super) fn measure_preview(&self, user_id: &str, ms: f64) {
+        self.measure_get(user_id, "preview", ms, false);
     }
 
     pub(super) fn measure_get(&self, user_id: &str, source: &str, ms: f64, stale: bool) {

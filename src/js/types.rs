@@ -89,6 +89,8 @@ export type CacheEvent =
   | { type: "evict"; layer: string; id: string }
   | { type: "error"; layer: string; reason: string }
   | { type: "refresh"; userId: string; changed: boolean }
+  /** A downloaded or uploaded image's preview (ThumbHash) was computed, in `ms` from the start of its decode. */
+  | { type: "preview"; userId: string; imageId: string; ms: number }
   | { type: "debug"; message: string };
 
 /** What subscribers hear: one user's picture changed, or everything was cleared. */
