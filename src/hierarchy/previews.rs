@@ -7,8 +7,8 @@
 //! in the backend's answer is used instead. A record that is replaced by one for the same image
 //! (a revalidation) keeps its hash.
 //!
-//! `placeholder` answers from the record in memory, else from the records localStorage held,
-//! read once (at the first call) into a user → (image, hash) map; a record without a hash takes
+//! `placeholder` answers from the record in memory, else from the user's record in localStorage,
+//! read once (at the first call about that user: one key, not every record); a record without a hash takes
 //! the one its image's row holds (the image store knows them without a transaction). So a record
 //! that lost its hash (localStorage full, written by older code), or a context without
 //! localStorage (the service worker keeps records in IndexedDB), still has the preview. Rendered
@@ -37,14 +37,16 @@ const MAX_KEPT: usize = 4_096;
 /// it about twice as slow (both read the same Blob), besides costing a second transaction.
 pub(super) const ROW_WAITS_FOR_HASH_MS: f64 = 100.0;
 
-/// user → (image, its hash if the record has one), as localStorage held them.
-type StoredPreviews = HashMap<String, (String, Option<String>)>;
+/// What localStorage held for a user: the record's image and its hash if it has one (`None`:
+/// no usable record).
+type StoredPreview = Option<(String, Option<String>)>;
 
-/// The previews' state: the decoder, what localStorage held at the first call, rendered URLs.
+/// The previews' state: the decoder, what localStorage held for the users asked about, rendered
+/// URLs.
 pub(super) struct Previews<I> {
     thumbnails: RefCell<Option<Rc<dyn Thumbnails<I>>>>,
-    /// user → (image, hash), read from localStorage once; `None` until read.
-    stored: RefCell<Option<StoredPreviews>>,
+    /// user → what localStorage held, read at the first `placeholder` call about the user.
+    stored: RefCell<HashMap<String, StoredPreview>>,
     /// hash → its data URL (`None`: malformed).
     rendered: RefCell<HashMap<String, Option<String>>>,
     /// image → hash known in this session: computed, or noted while the image's row was written.
@@ -60,7 +62,7 @@ impl<I> Default for Previews<I> {
     fn default() -> Self {
         Previews {
             thumbnails: RefCell::new(None),
-            stored: RefCell::new(None),
+            stored: RefCell::default(),
             rendered: RefCell::default(),
             computed: RefCell::default(),
             pending: RefCell::default(),
@@ -73,16 +75,14 @@ impl<I> Previews<I> {
     /// Forgets what was read and computed (after `clear` or `close`); rendered URLs stay (they
     /// depend on the hash alone).
     pub(super) fn forget_all(&self) {
-        *self.stored.borrow_mut() = Some(HashMap::new());
+        self.stored.borrow_mut().clear();
         self.computed.borrow_mut().clear();
         self.pending.borrow_mut().clear();
     }
 
     /// Forgets what localStorage held for `user_id` (the record was forgotten).
     pub(super) fn forget(&self, user_id: &str) {
-        if let Some(stored) = self.stored.borrow_mut().as_mut() {
-            stored.remove(user_id);
-        }
+        self.stored.borrow_mut().remove(user_id);
     }
 
     /// Resolves once `image` is no longer being hashed (at once if it is not); the hash, if it
@@ -188,18 +188,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 None => None,
             }
         };
-        self.load_stored_previews();
-        let (image, hash) = {
-            let stored = self.inner.previews.stored.borrow();
-            match (
-                stored.as_ref().and_then(|s| s.get(user_id)),
-                image_in_memory,
-            ) {
-                (Some((image, hash)), None) => (image.clone(), hash.clone()),
-                (Some((image, hash)), Some(id)) if *image == id => (id, hash.clone()),
-                (_, Some(id)) => (id, None),
-                (None, None) => return None,
-            }
+        let (image, hash) = match (self.stored_preview(user_id), image_in_memory) {
+            (Some((image, hash)), None) => (image, hash),
+            (Some((image, hash)), Some(id)) if image == id => (id, hash),
+            (_, Some(id)) => (id, None),
+            (None, None) => return None,
         };
         let hash = hash.or_else(|| self.available_images()?.thumbhash(&image))?;
         self.inner.previews.render(&hash)
@@ -218,22 +211,25 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Reads the hashes of every record localStorage holds, once.
-    fn load_stored_previews(&self) {
-        if self.inner.previews.stored.borrow().is_some() {
-            return;
+    /// What localStorage holds for `user_id`, read once (one key, not every record: the first
+    /// preview after a reload costs what the others do).
+    fn stored_preview(&self, user_id: &str) -> StoredPreview {
+        if let Some(held) = self.inner.previews.stored.borrow().get(user_id) {
+            return held.clone();
         }
-        let map = self
+        let held = self
             .inner
             .layers
             .local
             .as_ref()
-            .map(|local| local.records())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|r| Some((r.user_id, (r.image_id?, r.thumbhash))))
-            .collect();
-        *self.inner.previews.stored.borrow_mut() = Some(map);
+            .and_then(|local| local.get(user_id).ok().flatten())
+            .and_then(|r| Some((r.image_id?, r.thumbhash)));
+        let mut stored = self.inner.previews.stored.borrow_mut();
+        if stored.len() >= MAX_KEPT {
+            stored.clear();
+        }
+        stored.insert(user_id.to_string(), held.clone());
+        held
     }
 
     /// Gives `record` the hash already known for its image: the one memory's record for the user
@@ -257,7 +253,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .or_else(|| self.inner.previews.computed.borrow().get(image).cloned())
             .or_else(|| {
                 let stored = self.inner.previews.stored.borrow();
-                let (id, hash) = stored.as_ref()?.get(&record.user_id)?;
+                let (id, hash) = stored.get(&record.user_id)?.as_ref()?;
                 (id == image).then(|| hash.clone())?
             })
             .or_else(|| self.available_images()?.thumbhash(image));
