@@ -963,3 +963,128 @@ async fn a_malformed_hash_in_a_row_costs_the_preview_not_the_image() {
     let read = again.get("m").await.unwrap().expect("the image is kept");
     assert!(read.meta.thumbhash.is_none());
 }
+
+fn hashed_image(id: &str, extra: usize, shade: u8) -> StoredImage<Blob> {
+    let mut image = image(id, extra, NOW);
+    image.meta.thumbhash = Some(a_hash(shade));
+    image
+}
+
+#[wasm_bindgen_test]
+async fn a_row_carries_its_metadata_so_a_get_reads_the_images_store_alone() {
+    let ns = namespace();
+    let c = config(&ns);
+    let store = open(&c).await;
+    store.put(hashed_image("solo", 3, 40)).await.unwrap();
+    store.close();
+    let name = c.database_name();
+    let k = key(&ns, "solo");
+    let row = raw_get(&name, IMAGES_STORE, &k).await;
+    let copy = Reflect::get(&row, &"meta".into()).unwrap();
+    let copied = avatar_cache::layers::idb::meta_of(&copy).expect("a copy of the metadata");
+    assert_eq!(copied.image_id, "solo");
+    assert_eq!(copied.thumbhash, Some(a_hash(40)));
+    // Without its `meta` row the image still reads: the get never opened that store.
+    raw_write(&name, &[META_STORE], move |tx| {
+        tx.object_store(META_STORE)
+            .unwrap()
+            .delete(&k.as_str().into())
+            .unwrap();
+    })
+    .await;
+    let again = open(&c).await;
+    let read = again
+        .get("solo")
+        .await
+        .unwrap()
+        .expect("read from the row alone");
+    assert_eq!(read_blob(&read.body).await, png_bytes(3));
+    assert_eq!(read.meta.thumbhash, Some(a_hash(40)));
+    assert_eq!(read.meta.etag.as_deref(), Some("\"etag-1\""));
+}
+
+#[wasm_bindgen_test]
+async fn a_row_written_by_earlier_code_reads_with_its_meta_row_and_gets_the_copy_when_touched() {
+    let ns = namespace();
+    let c = config(&ns);
+    let store = open(&c).await;
+    store.put(hashed_image("old", 2, 90)).await.unwrap();
+    // As earlier code wrote it: `{ blob }` alone (the metadata only in the `meta` row).
+    let name = c.database_name();
+    let k = key(&ns, "old");
+    let row = raw_get(&name, IMAGES_STORE, &k).await;
+    Reflect::delete_property(row.unchecked_ref::<Object>(), &"meta".into()).unwrap();
+    let (k2, row2) = (k.clone(), row.clone());
+    raw_write(&name, &[IMAGES_STORE], move |tx| {
+        tx.object_store(IMAGES_STORE)
+            .unwrap()
+            .put_with_key(&row2, &k2.as_str().into())
+            .unwrap();
+    })
+    .await;
+    let read = store
+        .get("old")
+        .await
+        .unwrap()
+        .expect("read with its meta row");
+    assert_eq!(read.meta.thumbhash, Some(a_hash(90)));
+    assert!(
+        Reflect::get(&raw_get(&name, IMAGES_STORE, &k).await, &"meta".into())
+            .unwrap()
+            .is_undefined()
+    );
+    // The image's next touch writes the copy; the bytes stay as they were.
+    store
+        .touch(&[("old".to_string(), NOW + 5.0)])
+        .await
+        .unwrap();
+    let upgraded = raw_get(&name, IMAGES_STORE, &k).await;
+    let copy =
+        avatar_cache::layers::idb::meta_of(&Reflect::get(&upgraded, &"meta".into()).unwrap())
+            .expect("the copy");
+    assert_eq!(copy.thumbhash, Some(a_hash(90)));
+    let again = store.get("old").await.unwrap().unwrap();
+    assert_eq!(read_blob(&again.body).await, png_bytes(2));
+}
+
+#[wasm_bindgen_test]
+async fn a_copy_that_does_not_check_is_ignored_for_the_meta_row() {
+    let ns = namespace();
+    let c = config(&ns);
+    let store = open(&c).await;
+    store.put(hashed_image("twin", 1, 150)).await.unwrap();
+    let name = c.database_name();
+    let k = key(&ns, "twin");
+    let row = raw_get(&name, IMAGES_STORE, &k).await;
+    for bad in [
+        meta_value(&ImageMeta {
+            image_id: "someone-else".into(),
+            thumbhash: Some(a_hash(1)),
+            ..meta("twin", png_bytes(1).len(), NOW)
+        }),
+        meta_value(&ImageMeta {
+            mime: "text/html".into(),
+            thumbhash: Some(a_hash(1)),
+            ..meta("twin", png_bytes(1).len(), NOW)
+        }),
+        JsValue::from_str("<img src=x onerror=alert(1)>"),
+    ] {
+        Reflect::set(&row, &"meta".into(), &bad).unwrap();
+        let (k2, row2) = (k.clone(), row.clone());
+        raw_write(&name, &[IMAGES_STORE], move |tx| {
+            tx.object_store(IMAGES_STORE)
+                .unwrap()
+                .put_with_key(&row2, &k2.as_str().into())
+                .unwrap();
+        })
+        .await;
+        let read = store
+            .get("twin")
+            .await
+            .unwrap()
+            .expect("read with its meta row");
+        assert_eq!(read.meta.image_id, "twin");
+        assert_eq!(read.meta.mime, "image/png");
+        assert_eq!(read.meta.thumbhash, Some(a_hash(150)));
+    }
+}

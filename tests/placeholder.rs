@@ -332,7 +332,8 @@ async fn figures_hashing_a_download_and_rendering_a_preview() {
 
 /// The `meta` row IndexedDB keeps for `image` in namespace `ns` (`undefined` when absent), read
 /// through a connection of the test's own; with `drop_hash`, the row is rewritten without its
-/// `thumbhash`, as code from before previews wrote it.
+/// `thumbhash`, and the `images` row without its copy of the metadata, as code from before
+/// previews wrote them.
 async fn meta_row(ns: &str, image: &str, drop_hash: bool) -> JsValue {
     let read = js_sys::Function::new_with_args(
         "db, key, drop",
@@ -341,7 +342,7 @@ async fn meta_row(ns: &str, image: &str, drop_hash: bool) -> JsValue {
             open.onerror = () => reject(open.error);
             open.onsuccess = () => {
                 const d = open.result;
-                const tx = d.transaction('meta', 'readwrite');
+                const tx = d.transaction(['meta', 'images'], 'readwrite');
                 const store = tx.objectStore('meta');
                 const get = store.get(key);
                 let row;
@@ -349,6 +350,13 @@ async fn meta_row(ns: &str, image: &str, drop_hash: bool) -> JsValue {
                     row = get.result;
                     if (drop && row) { delete row.thumbhash; store.put(row, key); }
                 };
+                if (drop) {
+                    const images = tx.objectStore('images');
+                    const body = images.get(key);
+                    body.onsuccess = () => {
+                        if (body.result) { delete body.result.meta; images.put(body.result, key); }
+                    };
+                }
                 tx.oncomplete = () => { d.close(); resolve(row); };
                 tx.onerror = () => { d.close(); reject(tx.error); };
             };

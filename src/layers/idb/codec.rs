@@ -1,9 +1,10 @@
 //! Row values ⇄ [`StoredImage`]: what a `meta` row and an `images` row hold, written and read
 //! back without trusting anything read.
 //!
-//! A body is stored as `{ blob }`, or as `{ bytes: ArrayBuffer, mime }` where the engine refuses
-//! Blobs (see the module docs of [`super`]); either way it is read back as a Blob of the type
-//! the metadata records.
+//! A body is stored as `{ blob, meta }`, or as `{ bytes: ArrayBuffer, mime, meta }` where the
+//! engine refuses Blobs (see the module docs of [`super`]); either way it is read back as a Blob
+//! of the type the metadata records. `meta` is a copy of the `meta` row as written with the body,
+//! so that reads need one store.
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -89,6 +90,25 @@ impl RowCodec {
         Ok(meta)
     }
 
+    /// Turns the `images` row read for `image_id` into an image from the copy of its metadata
+    /// the row carries: `None` when the `meta` row must be read too (a row written before the
+    /// copy, a copy that does not check, or one without the preview hash, which the `meta` row
+    /// may have gained since). An absent row is `Some(Ok(None))`.
+    pub fn decode_row(
+        &self,
+        image_id: &str,
+        body: &JsValue,
+        now: Millis,
+    ) -> Option<Result<Option<StoredImage<Blob>>>> {
+        if body.is_undefined() {
+            return Some(Ok(None));
+        }
+        let copy = field(body, "meta");
+        let meta = self.check_row(&self.key_of(image_id), &copy, now).ok()?;
+        meta.thumbhash.as_ref()?;
+        Some(self.decode(image_id, &copy, body, now))
+    }
+
     /// Turns the two rows read for `image_id` into an image (`Ok(None)` when both are absent).
     pub fn decode(
         &self,
@@ -153,6 +173,13 @@ pub fn meta_of(value: &JsValue) -> Option<ImageMeta> {
         // Optional: a row written before previews has none; one of another type is dropped.
         thumbhash: thumbhash.as_string(),
     })
+}
+
+/// Puts `meta_row` into `body_row` as its `meta` field: the copy that lets a read use the
+/// `images` store alone ([`RowCodec::decode_row`]). Code that reads only the row's `blob` or
+/// `bytes` ignores it.
+pub(super) fn carry_meta(body_row: &JsValue, meta_row: &JsValue) {
+    let _ = Reflect::set(body_row, &JsValue::from_str("meta"), meta_row);
 }
 
 /// `{ blob }`.

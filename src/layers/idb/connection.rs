@@ -11,7 +11,9 @@ use futures::future::{select, Either};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbDatabase, IdbFactory, IdbObjectStore, IdbRequest, IdbTransactionMode};
+use web_sys::{
+    IdbDatabase, IdbFactory, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode,
+};
 
 use super::idb_error;
 use super::requests::{OpenFuture, TxFuture};
@@ -70,17 +72,7 @@ impl Conn {
         W: FnOnce(Stores) -> F,
         F: Future<Output = Result<T>>,
     {
-        let names = Array::of2(&IMAGES_STORE.into(), &META_STORE.into());
-        let tx = self
-            .db
-            .transaction_with_str_sequence_and_mode(&names, mode)
-            .map_err(|e| {
-                let error = idb_error(e);
-                if error.js_name() == Some("InvalidStateError") {
-                    self.lost.set(true);
-                }
-                error
-            })?;
+        let tx = self.transaction(&[IMAGES_STORE, META_STORE], mode)?;
         let done = TxFuture::new(&tx);
         let stores = Stores {
             images: tx.object_store(IMAGES_STORE).map_err(idb_error)?,
@@ -97,6 +89,41 @@ impl Conn {
 }
 
 impl Conn {
+    /// A transaction over `stores`; a connection found closing is marked lost.
+    fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
+        let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+        self.db
+            .transaction_with_str_sequence_and_mode(&names, mode)
+            .map_err(|e| {
+                let error = idb_error(e);
+                if error.js_name() == Some("InvalidStateError") {
+                    self.lost.set(true);
+                }
+                error
+            })
+    }
+
+    /// Reads the [`IMAGES_STORE`] rows under `keys` in one readonly transaction of that store
+    /// alone, and waits for it: what a get after a reload costs when the rows carry their
+    /// metadata (see [`super::codec::RowCodec::decode_row`]), as a plain blob store would. The
+    /// requests' results are ready once this resolves.
+    pub(super) async fn read_images(&self, keys: &[JsValue]) -> Result<Vec<IdbRequest>> {
+        let tx = self.transaction(&[IMAGES_STORE], IdbTransactionMode::Readonly)?;
+        let done = TxFuture::new(&tx);
+        let images = tx.object_store(IMAGES_STORE).map_err(idb_error)?;
+        let requests = keys
+            .iter()
+            .map(|key| images.get(key).map_err(idb_error))
+            .collect::<Result<Vec<_>>>();
+        match requests {
+            Ok(requests) => done.await.map(|()| requests),
+            Err(e) => {
+                let _ = tx.abort();
+                Err(e)
+            }
+        }
+    }
+
     /// Deletes `keys` from both stores in one readwrite transaction.
     pub(super) async fn delete(&self, keys: &[JsValue]) -> Result<()> {
         self.with_stores(IdbTransactionMode::Readwrite, |s| async move {
@@ -124,11 +151,9 @@ pub(super) struct Stores {
 }
 
 impl Stores {
-    /// Reads the metadata and the body stored under `key`, in that order.
-    pub fn get(&self, key: &JsValue) -> Result<(IdbRequest, IdbRequest)> {
-        let meta = self.metas.get(key).map_err(idb_error)?;
-        let body = self.images.get(key).map_err(idb_error)?;
-        Ok((meta, body))
+    /// Reads the metadata stored under `key`.
+    pub fn get_meta(&self, key: &JsValue) -> Result<IdbRequest> {
+        self.metas.get(key).map_err(idb_error)
     }
 
     /// Writes a body and its metadata under `key`. The body goes first: a Blob the engine

@@ -58,7 +58,7 @@ use futures::FutureExt;
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, IdbTransactionMode};
 
-use self::codec::{blob_value, bytes_value, refuses_blob, RowCodec, WRITER_KEY};
+use self::codec::{blob_value, bytes_value, carry_meta, refuses_blob, RowCodec, WRITER_KEY};
 pub use self::codec::{meta_of, meta_value};
 use self::connection::{with_timeout, Conn, Link};
 use self::lru_mirror::Mirror;
@@ -126,6 +126,10 @@ pub struct IdbImageStore {
     /// write of them is planned.
     hash_writes: RefCell<Vec<(String, String)>>,
     hash_flush: Cell<bool>,
+    /// Rows read without a complete copy of their metadata, with the copy now put in (image id
+    /// → row): written back with the image's next touch (see `touch_many`), so that later reads
+    /// need one store. A write of the image drops its entry.
+    row_upgrades: RefCell<std::collections::HashMap<String, JsValue>>,
 }
 
 impl std::fmt::Debug for IdbImageStore {
@@ -187,6 +191,7 @@ impl IdbImageStore {
             mirror_loading: futures::lock::Mutex::new(()),
             hash_writes: RefCell::default(),
             hash_flush: Cell::new(false),
+            row_upgrades: RefCell::default(),
         };
         // Only the connection: the mirror (every row's metadata) is loaded by the first
         // operation that needs it, so that `open` does not wait for a large store's rows.
@@ -316,6 +321,7 @@ impl IdbImageStore {
         let StoredImage { mut meta, body } = image;
         let mut meta_row = self.admit(&mut meta, &body)?;
         let id = meta.image_id.clone();
+        self.row_upgrades.borrow_mut().remove(&id);
 
         let conn = self.connection().await?;
         // Gather everything before the transaction: the bytes, when Blobs are not stored.
@@ -356,6 +362,7 @@ impl IdbImageStore {
             } else {
                 let victim_keys: Vec<JsValue> =
                     victims.iter().map(|v| self.codec.js_key(v)).collect();
+                carry_meta(&body_row, &meta_row);
                 let (body_row, meta_row, key) = (&body_row, &meta_row, &key);
                 let (mark_row, writer_key) = (&mark_row, &writer_key);
                 conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
@@ -423,7 +430,19 @@ impl IdbImageStore {
             .iter()
             .map(|(id, at)| (self.codec.js_key(id), *at))
             .collect();
+        let upgrades: Vec<(JsValue, JsValue)> = {
+            let mut pending = self.row_upgrades.borrow_mut();
+            accesses
+                .iter()
+                .filter_map(|(id, _)| Some((self.codec.js_key(id), pending.remove(id)?)))
+                .collect()
+        };
         conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
+            // Rows read without a complete copy of their metadata get one: put first (an image
+            // is always the first request of its transaction: see the module docs).
+            for (key, row) in &upgrades {
+                s.images.put_with_key(row, key).map_err(idb_error)?;
+            }
             let mut reads = Vec::with_capacity(keyed.len());
             for (key, at) in keyed {
                 let request = s.metas.get(&key).map_err(idb_error)?;

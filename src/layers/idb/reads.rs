@@ -1,18 +1,21 @@
-//! Reads of stored images: several in one readonly transaction, handed out together once it
-//! completes ([`IdbImageStore::read_many`]). A row that does not decode is a miss and is
-//! deleted after.
+//! Reads of stored images: several in one readonly transaction of the `images` store alone,
+//! handed out together once it completes ([`IdbImageStore::read_many`]). A row carries a copy of
+//! its metadata; rows without a usable one (written before the copy, or without the preview hash
+//! the `meta` row may have gained since) are completed from the `meta` store in a second
+//! transaction. A row that does not decode is a miss and is deleted after.
 
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, IdbTransactionMode};
 
+use super::codec::carry_meta;
 use super::IdbImageStore;
 use crate::error::Result;
 use crate::key::validate_id;
 use crate::record::StoredImage;
 
 impl IdbImageStore {
-    /// Reads `ids` in one readonly transaction; each answer is a hit, a miss or a corrupt
-    /// entry (deleted afterwards in a separate readwrite transaction).
+    /// Reads `ids`; each answer is a hit, a miss or a corrupt entry (deleted afterwards in a
+    /// separate readwrite transaction).
     pub(super) async fn read_many(
         &self,
         ids: &[String],
@@ -25,21 +28,49 @@ impl IdbImageStore {
         }
         let conn = self.reading_connection().await?;
         let keys: Vec<JsValue> = ids.iter().map(|id| self.codec.js_key(id)).collect();
-        let requests = conn
-            .with_stores(IdbTransactionMode::Readonly, |s| async move {
-                keys.iter()
-                    .map(|key| s.get(key))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .await?;
+        let bodies: Vec<JsValue> = conn
+            .read_images(&keys)
+            .await?
+            .iter()
+            .map(|r| r.result().unwrap_or(JsValue::UNDEFINED))
+            .collect();
 
         let now = self.clock.now_ms();
+        let mut answers: Vec<Option<Result<Option<StoredImage<Blob>>>>> = ids
+            .iter()
+            .zip(&bodies)
+            .map(|(id, body)| self.codec.decode_row(id, body, now))
+            .collect();
+        // The rows that need their `meta` row: read together.
+        let incomplete: Vec<usize> = (0..ids.len()).filter(|&i| answers[i].is_none()).collect();
+        if !incomplete.is_empty() {
+            let metas = conn
+                .with_stores(IdbTransactionMode::Readonly, |s| async move {
+                    incomplete
+                        .iter()
+                        .map(|&i| s.get_meta(&keys[i]).map(|r| (i, r)))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .await?;
+            let mut upgrades = self.row_upgrades.borrow_mut();
+            for (i, meta) in metas {
+                let meta = meta.result().unwrap_or(JsValue::UNDEFINED);
+                let answer = self.codec.decode(&ids[i], &meta, &bodies[i], now);
+                // Complete now: the row gets the copy with the image's next touch.
+                if matches!(&answer, Ok(Some(image)) if image.meta.thumbhash.is_some())
+                    && bodies[i].is_object()
+                {
+                    carry_meta(&bodies[i], &meta);
+                    upgrades.insert(ids[i].clone(), bodies[i].clone());
+                }
+                answers[i] = Some(answer);
+            }
+        }
+
         let mut out = Vec::with_capacity(ids.len());
         let mut bad = Vec::new();
-        for (id, (meta, body)) in ids.iter().zip(requests) {
-            let meta = meta.result().unwrap_or(JsValue::UNDEFINED);
-            let body = body.result().unwrap_or(JsValue::UNDEFINED);
-            let answer = self.codec.decode(id, &meta, &body, now);
+        for (id, answer) in ids.iter().zip(answers) {
+            let answer = answer.unwrap_or(Ok(None));
             match &answer {
                 Ok(Some(image)) => {
                     // Written by another tab since the mirror was loaded: account for it, and
