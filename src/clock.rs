@@ -37,10 +37,15 @@ impl Clock for SystemClock {
     #[cfg(target_arch = "wasm32")]
     fn monotonic_ms(&self) -> Millis {
         use wasm_bindgen::JsCast;
-        js_sys::Reflect::get(&js_sys::global(), &"performance".into())
-            .ok()
-            .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-            .map(|p| p.now())
+        thread_local! {
+            // Looked up once: every get reads the clock several times.
+            static PERFORMANCE: Option<web_sys::Performance> =
+                js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+                    .ok()
+                    .and_then(|p| p.dyn_into::<web_sys::Performance>().ok());
+        }
+        PERFORMANCE
+            .with(|p| p.as_ref().map(|p| p.now()))
             .unwrap_or_else(js_sys::Date::now)
     }
 
