@@ -1088,3 +1088,30 @@ async fn a_copy_that_does_not_check_is_ignored_for_the_meta_row() {
         assert_eq!(read.meta.thumbhash, Some(a_hash(150)));
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_hash_that_comes_after_the_write_reaches_the_copy_in_the_row() {
+    let ns = namespace();
+    let c = config(&ns);
+    let store = open(&c).await;
+    store.put(image("late", 4, NOW)).await.unwrap();
+    store.set_thumbhash("late", &a_hash(7)).await.unwrap();
+    store.close();
+    let name = c.database_name();
+    let k = key(&ns, "late");
+    let row = raw_get(&name, IMAGES_STORE, &k).await;
+    let copy =
+        avatar_cache::layers::idb::meta_of(&Reflect::get(&row, &"meta".into()).unwrap()).unwrap();
+    assert_eq!(copy.thumbhash, Some(a_hash(7)));
+    // The row alone answers with it.
+    raw_write(&name, &[META_STORE], move |tx| {
+        tx.object_store(META_STORE)
+            .unwrap()
+            .delete(&k.as_str().into())
+            .unwrap();
+    })
+    .await;
+    let read = open(&c).await.get("late").await.unwrap().unwrap();
+    assert_eq!(read.meta.thumbhash, Some(a_hash(7)));
+    assert_eq!(read_blob(&read.body).await, png_bytes(4));
+}

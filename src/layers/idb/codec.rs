@@ -92,8 +92,9 @@ impl RowCodec {
 
     /// Turns the `images` row read for `image_id` into an image from the copy of its metadata
     /// the row carries: `None` when the `meta` row must be read too (a row written before the
-    /// copy, a copy that does not check, or one without the preview hash, which the `meta` row
-    /// may have gained since). An absent row is `Some(Ok(None))`.
+    /// copy, or a copy that does not check). An absent row is `Some(Ok(None))`. The copy's
+    /// preview hash is the row's: a hash that comes after the write goes into both (see
+    /// `write_hashes`).
     pub fn decode_row(
         &self,
         image_id: &str,
@@ -104,8 +105,7 @@ impl RowCodec {
             return Some(Ok(None));
         }
         let copy = field(body, "meta");
-        let meta = self.check_row(&self.key_of(image_id), &copy, now).ok()?;
-        meta.thumbhash.as_ref()?;
+        self.check_row(&self.key_of(image_id), &copy, now).ok()?;
         Some(self.decode(image_id, &copy, body, now))
     }
 
@@ -180,6 +180,18 @@ pub fn meta_of(value: &JsValue) -> Option<ImageMeta> {
 /// `bytes` ignores it.
 pub(super) fn carry_meta(body_row: &JsValue, meta_row: &JsValue) {
     let _ = Reflect::set(body_row, &JsValue::from_str("meta"), meta_row);
+}
+
+/// Gives the copy of the metadata in `body_row` the preview hash `hash`, if it has none.
+pub(super) fn fill_copy_hash(body_row: &JsValue, hash: &str) {
+    let copy = field(body_row, "meta");
+    if copy.is_object() && field(&copy, "thumbhash").is_undefined() {
+        let _ = Reflect::set(
+            &copy,
+            &JsValue::from_str("thumbhash"),
+            &JsValue::from_str(hash),
+        );
+    }
 }
 
 /// `{ blob }`.

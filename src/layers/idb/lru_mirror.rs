@@ -91,6 +91,11 @@ impl Mirror {
         evicted
     }
 
+    /// When `id` was last used, if the mirror holds it.
+    pub fn last_used(&self, id: &str) -> Option<Millis> {
+        self.index.borrow().last_used(&id.to_string())
+    }
+
     /// The ThumbHash of `id`'s row, if known.
     pub fn hash(&self, id: &str) -> Option<String> {
         self.hashes.borrow().get(id).cloned()

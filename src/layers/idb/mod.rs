@@ -58,7 +58,9 @@ use futures::FutureExt;
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, IdbTransactionMode};
 
-use self::codec::{blob_value, bytes_value, carry_meta, refuses_blob, RowCodec, WRITER_KEY};
+use self::codec::{
+    blob_value, bytes_value, carry_meta, fill_copy_hash, refuses_blob, RowCodec, WRITER_KEY,
+};
 pub use self::codec::{meta_of, meta_value};
 use self::connection::{with_timeout, Conn, Link};
 use self::lru_mirror::Mirror;
@@ -434,7 +436,14 @@ impl IdbImageStore {
             let mut pending = self.row_upgrades.borrow_mut();
             accesses
                 .iter()
-                .filter_map(|(id, _)| Some((self.codec.js_key(id), pending.remove(id)?)))
+                .filter_map(|(id, _)| {
+                    let row = pending.remove(id)?;
+                    // A hash computed since the row was read goes into the copy too.
+                    if let Some(hash) = self.mirror.hash(id) {
+                        fill_copy_hash(&row, &hash);
+                    }
+                    Some((self.codec.js_key(id), row))
+                })
                 .collect()
         };
         conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
@@ -467,8 +476,9 @@ impl IdbImageStore {
         Ok(())
     }
 
-    /// Writes `hashes` into the metadata rows of their images, in one transaction: each row
-    /// that is there and has none gets its hash.
+    /// Writes `hashes` into the metadata rows of their images and into the copies their
+    /// `images` rows carry, in one transaction: each row that is there and has none gets its
+    /// hash.
     async fn write_hashes(&self, hashes: &[(String, String)]) -> Result<()> {
         if hashes.is_empty() {
             return Ok(());
@@ -481,21 +491,26 @@ impl IdbImageStore {
         conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
             let mut reads = Vec::with_capacity(keyed.len());
             for (key, hash) in keyed {
-                let request = s.metas.get(&key).map_err(idb_error)?;
-                reads.push((key, hash, RequestFuture::new(request)));
+                let meta = RequestFuture::new(s.metas.get(&key).map_err(idb_error)?);
+                let body = RequestFuture::new(s.images.get(&key).map_err(idb_error)?);
+                reads.push((key, hash, meta, body));
             }
             // Only IndexedDB requests are awaited: the transaction stays active throughout.
-            for (key, hash, read) in reads {
-                let Some(mut meta) = meta_of(&read.await?) else {
-                    continue; // not stored (yet, or any more): nothing to add it to
-                };
-                if meta.thumbhash.is_some() {
-                    continue;
+            for (key, hash, meta, body) in reads {
+                let (meta, body) = (meta.await?, body.await?);
+                if let Some(mut meta) = meta_of(&meta).filter(|m| m.thumbhash.is_none()) {
+                    meta.thumbhash = Some(hash.to_string());
+                    s.metas
+                        .put_with_key(&meta_value(&meta), &key)
+                        .map_err(idb_error)?;
                 }
-                meta.thumbhash = Some(hash.to_string());
-                s.metas
-                    .put_with_key(&meta_value(&meta), &key)
-                    .map_err(idb_error)?;
+                // The copy in the image's row (its Blob or bytes put back as they are).
+                let copy = crate::js_object::field(&body, "meta");
+                if let Some(mut copied) = meta_of(&copy).filter(|m| m.thumbhash.is_none()) {
+                    copied.thumbhash = Some(hash.to_string());
+                    carry_meta(&body, &meta_value(&copied));
+                    s.images.put_with_key(&body, &key).map_err(idb_error)?;
+                }
             }
             Ok(())
         })

@@ -1,8 +1,8 @@
 //! Reads of stored images: several in one readonly transaction of the `images` store alone,
 //! handed out together once it completes ([`IdbImageStore::read_many`]). A row carries a copy of
-//! its metadata; rows without a usable one (written before the copy, or without the preview hash
-//! the `meta` row may have gained since) are completed from the `meta` store in a second
-//! transaction. A row that does not decode is a miss and is deleted after.
+//! its metadata; rows without a usable one (written before the copy) are completed from the
+//! `meta` store in a second transaction. A row that does not decode is a miss and is deleted
+//! after.
 
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, IdbTransactionMode};
@@ -39,7 +39,15 @@ impl IdbImageStore {
         let mut answers: Vec<Option<Result<Option<StoredImage<Blob>>>>> = ids
             .iter()
             .zip(&bodies)
-            .map(|(id, body)| self.codec.decode_row(id, body, now))
+            .map(|(id, body)| {
+                let mut answer = self.codec.decode_row(id, body, now);
+                // The copy's last access is the write's; the mirror knows the latest.
+                if let (Some(Ok(Some(image))), Some(at)) = (&mut answer, self.mirror.last_used(id))
+                {
+                    image.meta.last_access = image.meta.last_access.max(at);
+                }
+                answer
+            })
             .collect();
         // The rows that need their `meta` row: read together.
         let incomplete: Vec<usize> = (0..ids.len()).filter(|&i| answers[i].is_none()).collect();
@@ -56,10 +64,8 @@ impl IdbImageStore {
             for (i, meta) in metas {
                 let meta = meta.result().unwrap_or(JsValue::UNDEFINED);
                 let answer = self.codec.decode(&ids[i], &meta, &bodies[i], now);
-                // Complete now: the row gets the copy with the image's next touch.
-                if matches!(&answer, Ok(Some(image)) if image.meta.thumbhash.is_some())
-                    && bodies[i].is_object()
-                {
+                // The row gets the copy with the image's next touch.
+                if matches!(&answer, Ok(Some(_))) && bodies[i].is_object() {
                     carry_meta(&bodies[i], &meta);
                     upgrades.insert(ids[i].clone(), bodies[i].clone());
                 }
