@@ -193,6 +193,30 @@ async fn raw_get(name: &str, store: &str, key: &str) -> JsValue {
     value
 }
 
+/// Puts `value` under `key` in `store`, as another tab or an older release would.
+async fn raw_put(name: &str, store: &str, key: &str, value: &JsValue) {
+    let (store, key, value) = (store.to_string(), key.to_string(), value.clone());
+    raw_write(name, &[&store.clone()], move |tx| {
+        tx.object_store(&store)
+            .unwrap()
+            .put_with_key(&value, &key.as_str().into())
+            .unwrap();
+    })
+    .await;
+}
+
+/// Deletes `key` from `store`.
+async fn raw_remove(name: &str, store: &str, key: &str) {
+    let (store, key) = (store.to_string(), key.to_string());
+    raw_write(name, &[&store.clone()], move |tx| {
+        tx.object_store(&store)
+            .unwrap()
+            .delete(&key.as_str().into())
+            .unwrap();
+    })
+    .await;
+}
+
 /// The keys of the image rows in `store` (the metadata store's writer row is not one).
 async fn raw_keys(name: &str, store: &str) -> Vec<String> {
     let db = raw_open(name, None, |_| {}).await;
@@ -985,13 +1009,7 @@ async fn a_row_carries_its_metadata_so_a_get_reads_the_images_store_alone() {
     assert_eq!(copied.image_id, "solo");
     assert_eq!(copied.thumbhash, Some(a_hash(40)));
     // Without its `meta` row the image still reads: the get never opened that store.
-    raw_write(&name, &[META_STORE], move |tx| {
-        tx.object_store(META_STORE)
-            .unwrap()
-            .delete(&k.as_str().into())
-            .unwrap();
-    })
-    .await;
+    raw_remove(&name, META_STORE, &k).await;
     let again = open(&c).await;
     let read = again
         .get("solo")
@@ -1014,14 +1032,7 @@ async fn a_row_written_by_earlier_code_reads_with_its_meta_row_and_gets_the_copy
     let k = key(&ns, "old");
     let row = raw_get(&name, IMAGES_STORE, &k).await;
     Reflect::delete_property(row.unchecked_ref::<Object>(), &"meta".into()).unwrap();
-    let (k2, row2) = (k.clone(), row.clone());
-    raw_write(&name, &[IMAGES_STORE], move |tx| {
-        tx.object_store(IMAGES_STORE)
-            .unwrap()
-            .put_with_key(&row2, &k2.as_str().into())
-            .unwrap();
-    })
-    .await;
+    raw_put(&name, IMAGES_STORE, &k, &row).await;
     let read = store
         .get("old")
         .await
@@ -1070,14 +1081,7 @@ async fn a_copy_that_does_not_check_is_ignored_for_the_meta_row() {
         JsValue::from_str("<img src=x onerror=alert(1)>"),
     ] {
         Reflect::set(&row, &"meta".into(), &bad).unwrap();
-        let (k2, row2) = (k.clone(), row.clone());
-        raw_write(&name, &[IMAGES_STORE], move |tx| {
-            tx.object_store(IMAGES_STORE)
-                .unwrap()
-                .put_with_key(&row2, &k2.as_str().into())
-                .unwrap();
-        })
-        .await;
+        raw_put(&name, IMAGES_STORE, &k, &row).await;
         let read = store
             .get("twin")
             .await
@@ -1104,13 +1108,7 @@ async fn a_hash_that_comes_after_the_write_reaches_the_copy_in_the_row() {
         avatar_cache::layers::idb::meta_of(&Reflect::get(&row, &"meta".into()).unwrap()).unwrap();
     assert_eq!(copy.thumbhash, Some(a_hash(7)));
     // The row alone answers with it.
-    raw_write(&name, &[META_STORE], move |tx| {
-        tx.object_store(META_STORE)
-            .unwrap()
-            .delete(&k.as_str().into())
-            .unwrap();
-    })
-    .await;
+    raw_remove(&name, META_STORE, &k).await;
     let read = open(&c).await.get("late").await.unwrap().unwrap();
     assert_eq!(read.meta.thumbhash, Some(a_hash(7)));
     assert_eq!(read_blob(&read.body).await, png_bytes(4));
