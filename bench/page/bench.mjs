@@ -10,6 +10,7 @@
 //
 //   index.html?quick=1    fewer samples (a smoke run)
 import * as kv from "/node_modules/idb-keyval/dist/index.js";
+import { deleteOriginStorage } from "./origin.mjs";
 
 const params = new URLSearchParams(location.search);
 const QUICK = params.has("quick");
@@ -149,17 +150,7 @@ const done = (tx) => new Promise((resolve, reject) => {
 });
 
 async function deleteEverything() {
-  localStorage.clear();
-  let names = ["bench:avatar-cache", "bench-lru:avatar-cache", "bench-raw", "bench-raw-lru", "bench-keyval", "localforage"];
-  if (indexedDB.databases) {
-    try {
-      names = [...new Set([...names, ...(await indexedDB.databases()).map((d) => d.name)])];
-    } catch {}
-  }
-  await Promise.all(names.map((name) => new Promise((resolve) => {
-    const r = indexedDB.deleteDatabase(name);
-    r.onsuccess = r.onerror = r.onblocked = () => resolve();
-  })));
+  await deleteOriginStorage(["bench:avatar-cache", "bench-lru:avatar-cache", "bench-raw", "bench-raw-lru", "bench-keyval", "localforage"]);
 }
 
 function openRaw(name, upgrade) {

@@ -20,6 +20,8 @@
 // "Painted" is taken after the frame that follows the last decode: a requestAnimationFrame
 // callback, then a message posted from it (runs once that frame is rendered).
 
+import { deleteOriginStorage } from "./origin.mjs";
+
 const t00 = performance.now();
 const params = new URLSearchParams(location.search);
 const phase = params.get("phase") ?? "measure";
@@ -102,15 +104,7 @@ function show(into, url, failures) {
 // ----- the warm-up visit --------------------------------------------------------------------------
 
 async function warm() {
-  localStorage.clear();
-  let names = [FLOOR_DB, `${NS}:avatar-cache`];
-  try {
-    names = [...new Set([...names, ...(await indexedDB.databases()).map((d) => d.name)])];
-  } catch {}
-  await Promise.all(names.map((name) => new Promise((resolve) => {
-    const r = indexedDB.deleteDatabase(name);
-    r.onsuccess = r.onerror = r.onblocked = () => resolve();
-  })));
+  await deleteOriginStorage([FLOOR_DB, `${NS}:avatar-cache`]);
   const { AvatarCache } = await import("/pkg/index.js");
   const cache = await AvatarCache.open(CONFIG);
   const report = await cache.prefetch(ids);

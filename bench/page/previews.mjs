@@ -16,6 +16,8 @@
 // The visit's figures are posted to the bench server (/__result?visit=K) and kept in
 // window.__PREVIEWS_RESULT__ (JSON).
 
+import { deleteOriginStorage } from "./origin.mjs";
+
 const params = new URLSearchParams(location.search);
 const phase = params.get("phase") ?? "measure";
 const USERS = Number(params.get("users") ?? 100);
@@ -73,15 +75,7 @@ async function waitFor(what, ms, condition) {
 // ----- the warm-up visit --------------------------------------------------------------------------
 
 async function warm() {
-  localStorage.clear();
-  let names = [`${NS}:avatar-cache`];
-  try {
-    names = [...new Set([...names, ...(await indexedDB.databases()).map((d) => d.name)])];
-  } catch {}
-  await Promise.all(names.map((name) => new Promise((resolve) => {
-    const r = indexedDB.deleteDatabase(name);
-    r.onsuccess = r.onerror = r.onblocked = () => resolve();
-  })));
+  await deleteOriginStorage([`${NS}:avatar-cache`]);
   const { AvatarCache } = await import("/pkg/index.js");
   // The cache's own figure for each preview: its "preview" event, from the start of the decode
   // at small size to the hash kept (also in the Performance panel as `avatar-cache preview`).
