@@ -104,9 +104,10 @@ impl RowCodec {
         if body.is_undefined() {
             return Some(Ok(None));
         }
-        let copy = field(body, "meta");
-        self.check_row(&self.key_of(image_id), &copy, now).ok()?;
-        Some(self.decode(image_id, &copy, body, now))
+        let meta = self
+            .check_row(&self.key_of(image_id), &field(body, "meta"), now)
+            .ok()?;
+        Some(with_body(meta, body).map(Some))
     }
 
     /// Turns the two rows read for `image_id` into an image (`Ok(None)` when both are absent).
@@ -124,16 +125,21 @@ impl RowCodec {
             return Err(corrupt("metadata without an image"));
         }
         let meta = self.check_row(&self.key_of(image_id), meta, now)?;
-        let blob = body_to_blob(body, &meta.mime)?;
-        if blob.size() != meta.bytes as f64 {
-            return Err(corrupt(format!(
-                "image holds {} bytes, metadata says {}",
-                crate::json::number_text(blob.size()),
-                meta.bytes
-            )));
-        }
-        Ok(Some(StoredImage { meta, body: blob }))
+        with_body(meta, body).map(Some)
     }
+}
+
+/// The image of checked `meta` and its stored `body`, which must hold exactly `meta.bytes`.
+fn with_body(meta: ImageMeta, body: &JsValue) -> Result<StoredImage<Blob>> {
+    let blob = body_to_blob(body, &meta.mime)?;
+    if blob.size() != meta.bytes as f64 {
+        return Err(corrupt(format!(
+            "image holds {} bytes, metadata says {}",
+            crate::json::number_text(blob.size()),
+            meta.bytes
+        )));
+    }
+    Ok(StoredImage { meta, body: blob })
 }
 
 /// The metadata row of `meta`: `{ imageId, mime, bytes, etag?, storedAt, lastAccess, version,
