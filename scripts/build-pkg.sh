@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds pkg/: the npm package `avatar-cache`: cargo (wasm32, release) → wasm-bindgen
-# (--target web) → wasm-opt -Oz → scripts/package-pkg.mjs (entries, package.json) → npm pack.
+# (--target web) → wasm-opt -Oz, once per module (the page's, the service worker's in
+# pkg/worker/) → scripts/package-pkg.mjs (entries, package.json) → npm pack.
 #   scripts/build-pkg.sh [--dev]
 #   NAMED_WASM=FILE scripts/build-pkg.sh   also writes FILE: the same optimised .wasm with its
-#                                          function names kept (the size report reads them)
+#                                          function names kept (the size report reads them;
+#                                          the page's module)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -38,30 +40,47 @@ if [ $release = 1 ]; then
   else
     echo "[pkg] $RELEASE_TOOLCHAIN with rust-src is missing (scripts/setup.sh installs it): building with stable, a larger .wasm" >&2
   fi
-  "${cargo[@]}" build --release --lib --target wasm32-unknown-unknown
-  built=$target_dir/wasm32-unknown-unknown/release/avatar_cache.wasm
+  profile=release
 else
-  cargo build --lib --target wasm32-unknown-unknown
-  built=$target_dir/wasm32-unknown-unknown/debug/avatar_cache.wasm
+  profile=debug
 fi
+built=$target_dir/wasm32-unknown-unknown/$profile/avatar_cache.wasm
+
+# Two modules, one per exported class (the cargo features `page` and `worker`): pages load
+# pkg/avatar_cache_bg.wasm (`AvatarCache`), the `./sw` entry loads pkg/worker/ (`AvatarWorker`).
+# A page does not download the worker's routing and record store, nor the worker the page's
+# class. Each gets its own wasm-bindgen output (snippets differ between the two).
+#   module FEATURE OUT_DIR OUT_NAME [NAMED_COPY]
+module() {
+  local feature=$1 dir=$2 name=$3 named=${4:-}
+  if [ $release = 1 ]; then
+    "${cargo[@]}" build --release --lib --target wasm32-unknown-unknown --no-default-features --features "$feature"
+  else
+    cargo build --lib --target wasm32-unknown-unknown --no-default-features --features "$feature"
+  fi
+  mkdir -p "$dir"
+  wasm-bindgen --target web --out-dir "$dir" --out-name "$name" "$built"
+  if [ $release = 1 ]; then
+    # -Oz: the smallest gzip of the variants measured (-Os, -O2, --converge: within 0.5 %).
+    local opt=(wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int
+      --enable-sign-ext --enable-mutable-globals)
+    if [ -n "$named" ]; then
+      mkdir -p "$(dirname "$named")"
+      "${opt[@]}" -g "$dir/${name}_bg.wasm" -o "$named"
+    fi
+    "${opt[@]}" --strip-debug --strip-producers "$dir/${name}_bg.wasm" -o "$dir/${name}_bg.wasm"
+  fi
+}
 
 rm -rf pkg && mkdir -p pkg
-wasm-bindgen --target web --out-dir pkg --out-name avatar_cache "$built"
-if [ $release = 1 ]; then
-  # -Oz: the smallest gzip of the variants measured (-Os, -O2, --converge: within 0.5 %).
-  opt=(wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
-    --enable-mutable-globals)
-  if [ -n "${NAMED_WASM:-}" ]; then
-    mkdir -p "$(dirname "$NAMED_WASM")"
-    "${opt[@]}" -g pkg/avatar_cache_bg.wasm -o "$NAMED_WASM"
-  fi
-  "${opt[@]}" --strip-debug --strip-producers pkg/avatar_cache_bg.wasm -o pkg/avatar_cache_bg.wasm
-fi
+module page pkg avatar_cache "${NAMED_WASM:-}"
+module worker pkg/worker avatar_cache_worker
 node scripts/package-pkg.mjs
 # The same package as one file: `npm install <path>/pkg/avatar-cache.tgz` installs a copy, which
 # bundlers resolve like any registry package (a directory install is a symlink, see www/README.md).
 (cd pkg && rm -f avatar-cache*.tgz && npm pack --silent >/dev/null && mv avatar-cache-*.tgz avatar-cache.tgz)
-wasm=pkg/avatar_cache_bg.wasm
-glue=pkg/avatar_cache.js
-printf '[pkg] %s: %s bytes raw, %s bytes gzip; JS glue %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" \
-  "$(gzip -9 -c "$wasm" | wc -c)" "$(gzip -9 -c "$glue" | wc -c)"
+for pair in pkg/avatar_cache pkg/worker/avatar_cache_worker; do
+  wasm=${pair}_bg.wasm glue=$pair.js
+  printf '[pkg] %s: %s bytes raw, %s bytes gzip; JS glue %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" \
+    "$(gzip -9 -c "$wasm" | wc -c)" "$(gzip -9 -c "$glue" | wc -c)"
+done

@@ -4,8 +4,10 @@
 //    `AvatarCache.open` load the WebAssembly module once first, so users never call `init()`.
 //  - pkg/react.js + react.d.ts: the `avatar-cache/react` entry, copied from react/.
 //  - pkg/testing.js + testing.d.ts: the `avatar-cache/testing` entry, copied from testing/.
+//  - pkg/sw.js + sw.d.ts: the `avatar-cache/sw` entry, copied from sw/; it loads the service
+//    worker's own module, pkg/worker/ (its bindings lose their doc comments as the page's do).
 //  - pkg/README.md + CHANGELOG.md: the package's README (package/README.md) and the changelog.
-//  - pkg/package.json: name, ESM, `exports` for ".", "./react" and "./testing" (with types), the
+//  - pkg/package.json: name, ESM, `exports` for ".", "./react", "./testing" and "./sw" (with types), the
 //    files list, React and its types as optional peer dependencies, the modules with side effects.
 //
 //   node scripts/package-pkg.mjs [pkgDir]
@@ -55,6 +57,17 @@ if (!/export class AvatarCache\b/.test(generatedTypes)) {
 const disposeDecl = /^[ \t]*\[Symbol\.dispose\]\(\)\s*:\s*void;[ \t]*\r?\n/gm;
 const publicTypes = generatedTypes.replace(disposeDecl, "");
 if (publicTypes !== generatedTypes) writeFileSync(join(pkgDir, bindingsTypes), publicTypes);
+// The service worker's module (pkg/worker/, built by scripts/build-pkg.sh): the same fix.
+const workerDir = join(pkgDir, "worker");
+const workerBindings = "avatar_cache_worker.js";
+const workerWasm = "avatar_cache_worker_bg.wasm";
+if (!existsSync(join(workerDir, workerBindings)) || !existsSync(join(workerDir, workerWasm))) {
+  console.error(`[package-pkg] ${workerDir} has no ${workerBindings} or ${workerWasm} (the ./sw entry's module)`);
+  process.exit(1);
+}
+const workerTypesPath = join(workerDir, workerBindings.replace(/\.js$/, ".d.ts"));
+const workerTypes = readFileSync(workerTypesPath, "utf8");
+if (workerTypes.replace(disposeDecl, "") !== workerTypes) writeFileSync(workerTypesPath, workerTypes.replace(disposeDecl, ""));
 
 // What the main entry re-exports: every value and type the crate declares, except the loader's
 // own (init, initSync and their input types; `ready()` below replaces them).
@@ -72,12 +85,13 @@ const unique = (names) => [...new Set(names)];
 // wasm-bindgen copies every doc comment into the JS glue as JSDoc. The documentation lives in
 // the .d.ts (editors read it there); in the .js it is only bytes every page downloads (about a
 // quarter of the glue's gzip). Whole-line comments go; code is left exactly as generated.
-const bindingsPath = join(pkgDir, bindings);
-const glue = readFileSync(bindingsPath, "utf8");
-const lean = glue
-  .replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\r?\n/gm, "")
-  .replace(/^[ \t]*\/\/(?!#|@).*\r?\n/gm, "");
-if (lean !== glue) writeFileSync(bindingsPath, lean);
+for (const bindingsPath of [join(pkgDir, bindings), join(workerDir, workerBindings)]) {
+  const glue = readFileSync(bindingsPath, "utf8");
+  const lean = glue
+    .replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\r?\n/gm, "")
+    .replace(/^[ \t]*\/\/(?!#|@).*\r?\n/gm, "");
+  if (lean !== glue) writeFileSync(bindingsPath, lean);
+}
 
 // --- main entry ---------------------------------------------------------------------------------
 writeFileSync(
@@ -266,7 +280,7 @@ copyFileSync(join(root, "react", "index.js"), join(pkgDir, "react.js"));
 copyFileSync(join(root, "react", "index.d.ts"), join(pkgDir, "react.d.ts"));
 copyFileSync(join(root, "testing", "index.js"), join(pkgDir, "testing.js"));
 copyFileSync(join(root, "testing", "index.d.ts"), join(pkgDir, "testing.d.ts"));
-// The service worker entry: routes fetch events into the same module (AvatarWorker).
+// The service worker entry: routes fetch events into its own module (pkg/worker/, AvatarWorker).
 copyFileSync(join(root, "sw", "index.js"), join(pkgDir, "sw.js"));
 copyFileSync(join(root, "sw", "index.d.ts"), join(pkgDir, "sw.d.ts"));
 
@@ -280,7 +294,7 @@ if (existsSync(join(root, "LICENSE"))) copyFileSync(join(root, "LICENSE"), join(
 const present = (f) => existsSync(join(pkgDir, f));
 const files = [
   "index.js", "index.d.ts", "react.js", "react.d.ts", "testing.js", "testing.d.ts", "sw.js", "sw.d.ts",
-  bindings, bindingsTypes, wasmFile, `${wasmFile}.d.ts`,
+  bindings, bindingsTypes, wasmFile, `${wasmFile}.d.ts`, "worker/",
   ...(present("snippets") ? ["snippets/"] : []),
   ...readdirSync(pkgDir).filter((f) => /^(README|LICENSE|COPYING|CHANGELOG)/i.test(f)),
 ].filter((f, i, all) => all.indexOf(f) === i && (f.endsWith("/") ? present(f.slice(0, -1)) : present(f)));
@@ -302,13 +316,18 @@ const out = {
     "./testing": { types: "./testing.d.ts", default: "./testing.js" },
     "./sw": { types: "./sw.d.ts", default: "./sw.js" },
     [`./${wasmFile}`]: `./${wasmFile}`,
+    [`./worker/${workerWasm}`]: `./worker/${workerWasm}`,
     "./package.json": "./package.json",
   },
   files,
   // Only index.js does something on import (it installs the loading step on AvatarCache.open);
   // the bindings, react.js and testing.js only declare. wasm-bindgen snippets, when the crate
   // has any, are imported for their effects.
-  sideEffects: ["./index.js", ...(present("snippets") ? ["./snippets/*"] : [])],
+  sideEffects: [
+    "./index.js",
+    ...(present("snippets") ? ["./snippets/*"] : []),
+    ...(present("worker/snippets") ? ["./worker/snippets/*"] : []),
+  ],
   peerDependencies: { react: ">=18 <20", "@types/react": ">=18 <20" },
   peerDependenciesMeta: { react: { optional: true }, "@types/react": { optional: true } },
 };

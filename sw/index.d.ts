@@ -1,4 +1,4 @@
-import type { AvatarCacheConfig, AvatarWorker } from "./avatar_cache.js";
+import type { AvatarCacheConfig, AvatarWorker } from "./worker/avatar_cache_worker.js";
 
 /** `AvatarCacheConfig` plus the fields only the service worker reads. */
 export interface ServeAvatarsConfig extends AvatarCacheConfig {

@@ -6,9 +6,11 @@
 //
 // This file only routes events; what is answered and stored is decided in the WebAssembly
 // module (src/js/worker.rs, src/sw/), over the same IndexedDB image database as the pages.
-import init, { AvatarWorker } from "./avatar_cache.js";
+// The worker's own module (pkg/worker/): the page's module has no AvatarWorker, and this one no
+// AvatarCache.
+import init, { AvatarWorker } from "./worker/avatar_cache_worker.js";
 
-const WASM_URL = new URL("./avatar_cache_bg.wasm", import.meta.url).href;
+const WASM_URL = new URL("./worker/avatar_cache_worker_bg.wasm", import.meta.url).href;
 const MODULE_CACHE = "avatar-cache:module";
 
 /** The module: from the network (so an update is picked up), else the copy kept for offline. */

@@ -1,6 +1,9 @@
 //! Rust values to JS values and back: pictures, reports, stats, events, errors, the config
 //! object and uploaded Blobs.
 
+// Most conversions are the page's (`AvatarCache`); a worker-only build uses a few of them.
+#![cfg_attr(not(feature = "page"), allow(dead_code))]
+
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -14,7 +17,8 @@ use crate::js_object::{to_json_value, JsObject};
 use crate::stats::LayerCounters;
 
 use super::types::AvatarCacheConfig;
-use super::Shared;
+#[cfg(feature = "page")]
+use super::page::Shared;
 
 /// The JS error for `e`: an `Error` named `AvatarCacheError` with `code` (and `field` for bad
 /// config) properties.
@@ -189,6 +193,7 @@ pub(super) fn read_config(
 
 /// `stats()`: the counters per layer and for the cache, the stores' sizes, the breaker and
 /// the recent errors, as one plain object.
+#[cfg(feature = "page")]
 pub(super) fn stats_to_js(shared: &Shared) -> JsValue {
     let h = &shared.hierarchy;
     let s = h.stats();

@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::convert::{stats_to_js, StorageOut};
-use super::{AvatarCache, Shared};
+use super::page::{AvatarCache, Shared};
 use crate::js_object::{number_field, string_field, JsObject};
 use crate::json::number_text;
 
