@@ -45,6 +45,12 @@ export async function sizes({ pkgDir, nodeModules, root }) {
     await entry("avatar-cache JS glue (avatar_cache.js + index.js)", glue),
     await entry("avatar-cache total (.wasm + glue)", [wasm, ...glue]),
   ];
+  // The ./sw entry's own module (pkg/worker/): what a service worker downloads, not a page.
+  const workerWasm = join(pkgDir, "worker", "avatar_cache_worker_bg.wasm");
+  if (existsSync(workerWasm)) {
+    const workerGlue = [join(pkgDir, "worker", "avatar_cache_worker.js"), join(pkgDir, "sw.js")];
+    out.push(await entry("service worker (./sw): .wasm + glue (worker/, sw.js)", [workerWasm, ...workerGlue]));
+  }
   const versions = {};
   if (nodeModules && existsSync(join(nodeModules, "idb-keyval"))) {
     out.push(await entry("idb-keyval (dist/index.js)", [join(nodeModules, "idb-keyval", "dist", "index.js")]));

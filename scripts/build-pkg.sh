@@ -33,8 +33,11 @@ if [ $release = 1 ]; then
   sysroot=$(rustup run "$RELEASE_TOOLCHAIN" rustc --print sysroot 2>/dev/null || true)
   if [ -n "$sysroot" ] && [ -d "$sysroot/lib/rustlib/src/rust/library" ]; then
     # Its own target dir: the flags below apply to std too, and must not evict stable's cache.
+    # `fmt-debug=none` drops every `Debug` formatter (no release path prints one: thrown values
+    # are read by JS, see `Error::from_js`) and `location-detail=none` the source paths kept
+    # for panics, which abort here anyway.
     target_dir=target/release-std
-    cargo=(env RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort"
+    cargo=(env RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none"
       CARGO_TARGET_DIR="$target_dir" cargo "+$RELEASE_TOOLCHAIN"
       -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size)
   else

@@ -159,6 +159,19 @@ mod from_js {
     use super::{Error, QUOTA_ERROR_NAMES};
     use crate::vocabulary::Layer;
 
+    /// `String(value)` for a thrown value that is not a string (a number, `null`, a boolean):
+    /// read by JS, not by `Debug` (release builds carry no `Debug` formatting).
+    fn text_of(value: &JsValue) -> String {
+        if value.is_null() {
+            return "null".into();
+        }
+        if value.is_undefined() {
+            return "undefined".into();
+        }
+        // `join` converts its element as `String()` does.
+        js_sys::Array::of1(value).join("").into()
+    }
+
     impl Error {
         /// A thrown value as [`Error::Js`]: an `Error` or `DOMException` keeps its `name`
         /// (`"Error"` when it has none) and `message`; anything else thrown (a string, a number)
@@ -167,7 +180,7 @@ mod from_js {
             if !value.is_object() {
                 return Error::Js {
                     name: "Error".into(),
-                    message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+                    message: value.as_string().unwrap_or_else(|| text_of(value)),
                 };
             }
             let field = |name: &str| {

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod collections;
 pub mod config;
 pub mod error;
 pub mod hierarchy;

@@ -6,7 +6,7 @@
 //! heapsort's O(n log n) without allocation is plenty. Not stable: equal elements may come out
 //! in any order.
 
-use std::collections::HashSet;
+use crate::collections::HashSet;
 use std::hash::Hash;
 
 /// Sorts `items` so that no element is `less` than the one before it.
@@ -45,7 +45,7 @@ fn sift_down<T>(items: &mut [T], mut root: usize, end: usize, less: &impl Fn(&T,
 
 /// `items` without repeats, each kept where it first appeared.
 pub fn dedup_keep_order<T: Eq + Hash + Clone>(items: &[T]) -> Vec<T> {
-    let mut seen = HashSet::with_capacity(items.len());
+    let mut seen = HashSet::with_capacity_and_hasher(items.len(), Default::default());
     items
         .iter()
         .filter(|item| seen.insert(*item))

@@ -1,8 +1,8 @@
 //! Uses of stored images, batched: every hit moves its image up the IndexedDB LRU, but a list
 //! of 100 hits costs one readwrite transaction a moment later ([`TOUCH_FLUSH_MS`]), not 100.
 
+use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use futures::FutureExt;
@@ -37,7 +37,7 @@ impl<I: 'static> AccessQueue<I> {
             images,
             runtime,
             telemetry,
-            pending: RefCell::new(HashMap::new()),
+            pending: RefCell::new(HashMap::default()),
             flush_scheduled: Cell::new(false),
         })
     }

@@ -7,8 +7,8 @@
 //! acquiring their cross-tab lock are waited for while they keep arriving (up to
 //! [`BATCH_MAX_WAIT_MS`] without one), since they are about to ask too.
 
+use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
@@ -145,7 +145,7 @@ impl<I: 'static> Batcher<I> {
     /// Sends the queued requests. Users the backend leaves out of a batch answer are unknown.
     async fn flush(&self) {
         let queued: Vec<(String, Answer)> = self.queue.borrow_mut().drain(..).collect();
-        let mut waiting: HashMap<String, Vec<Answer>> = HashMap::new();
+        let mut waiting: HashMap<String, Vec<Answer>> = HashMap::default();
         let mut order = Vec::new();
         for (user, answer) in queued {
             let answers = waiting.entry(user.clone()).or_default();

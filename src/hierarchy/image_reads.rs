@@ -2,8 +2,8 @@
 //! components mounting after a reload costs one readonly transaction, not 100, as a `prefetch`
 //! does. The first read of a turn schedules the flush; every read made before it runs joins.
 
+use crate::collections::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;

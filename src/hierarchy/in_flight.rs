@@ -1,8 +1,8 @@
 //! Loads under way, one per user and image hint: concurrent gets for the same picture share
 //! one load instead of asking the layers (and the network) again.
 
+use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 

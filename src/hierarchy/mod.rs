@@ -26,8 +26,8 @@
 //! Storage and network failures never reach the caller: they are counted and the answer falls
 //! back to a stale picture, then to the default picture.
 
+use crate::collections::HashSet;
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use futures::future::FutureExt;
@@ -517,7 +517,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
 /// Users in the order given, each once.
 fn distinct(user_ids: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     user_ids
         .iter()
         .filter(|u| seen.insert(u.as_str()))

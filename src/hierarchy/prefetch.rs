@@ -1,7 +1,7 @@
 //! Many users at once (a list about to render, a hover, idle time): what is stored is read in
 //! one IndexedDB transaction, the rest goes through the gets' usual path, together.
 
-use std::collections::HashSet;
+use crate::collections::HashSet;
 
 use futures::future::join_all;
 
@@ -114,7 +114,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 }
             }
         }
-        let mut adopted = HashSet::new();
+        let mut adopted = HashSet::default();
         if let Some(images) = self.available_images().filter(|_| !wanted.is_empty()) {
             let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
             let ids = crate::sort::dedup_keep_order(&ids);

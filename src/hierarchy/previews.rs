@@ -14,8 +14,8 @@
 //! localStorage (the service worker keeps records in IndexedDB), still has the preview. Rendered
 //! URLs are kept per hash, so asking again costs a map lookup.
 
+use crate::collections::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;

@@ -1,8 +1,8 @@
 //! Background work that keeps answers true: revalidating a stale record with the backend, and
 //! refreshing a presigned URL before it expires. Subscribers hear of a picture that changed.
 
+use crate::collections::HashSet;
 use std::cell::RefCell;
-use std::collections::HashSet;
 
 use futures::FutureExt;
 

@@ -2,8 +2,8 @@
 //! at once and written to IndexedDB in the background. The queue keeps each write until it
 //! lands, so a clear can wait for them and a cross-tab load can wait for the bytes it needs.
 
+use crate::collections::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};

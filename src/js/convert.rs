@@ -16,9 +16,9 @@ use crate::hierarchy::{CacheEvent, Picture, PrefetchReport, Upload};
 use crate::js_object::{to_json_value, JsObject};
 use crate::stats::LayerCounters;
 
-use super::types::AvatarCacheConfig;
 #[cfg(feature = "page")]
 use super::page::Shared;
+use super::types::AvatarCacheConfig;
 
 /// The JS error for `e`: an `Error` named `AvatarCacheError` with `code` (and `field` for bad
 /// config) properties.
@@ -248,7 +248,7 @@ pub(super) async fn checked_upload(blob: &Blob, config: &Config) -> Result<Uploa
         .await
         .map_err(|e| Error::InvalidArgument {
             name: "image",
-            reason: format!("{e:?}"),
+            reason: Error::from_js(&e).to_string(),
         })?;
     let bytes = Uint8Array::new(&buffer).to_vec();
     let declared = blob.type_();
@@ -259,7 +259,7 @@ pub(super) async fn checked_upload(blob: &Blob, config: &Config) -> Result<Uploa
         Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&buffer), &options).map_err(
             |e| Error::InvalidArgument {
                 name: "image",
-                reason: format!("{e:?}"),
+                reason: Error::from_js(&e).to_string(),
             },
         )
     })

@@ -1,7 +1,7 @@
 //! What a developer sees in the devtools: `__AVATAR_CACHE__` in the console, `diagnose()`'s
 //! tables, and the origin's storage estimate.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
@@ -124,7 +124,7 @@ pub(super) fn diagnose(shared: &Shared) -> JsValue {
         .into_iter()
         .map(|r| (r.user_id, r.fetched_at))
         .collect();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = crate::collections::HashSet::default();
     for (record, fresh_until, has_image) in shared.hierarchy.memory_entries() {
         seen.insert(record.user_id.clone());
         let mut layers = vec!["memory"];

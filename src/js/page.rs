@@ -1,7 +1,7 @@
 //! `AvatarCache`: the cache of a page, the package's main export.
 
+use crate::collections::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
@@ -152,7 +152,7 @@ impl AvatarCache {
             hierarchy: hierarchy.clone(),
             backend,
             config: config.clone(),
-            peeks: RefCell::new(HashMap::new()),
+            peeks: RefCell::new(HashMap::default()),
             storage: RefCell::new(None),
             cross_tab: RefCell::new(None),
             devtools_entry: RefCell::new(None),

@@ -5,8 +5,8 @@
 //! worker answers a fetch with [`HeldBodies::body`] of the picture's URL; the hierarchy's memory
 //! layer bounds and revokes the names exactly as it does object URLs in a page.
 
+use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 use web_sys::Blob;
 

@@ -17,8 +17,8 @@
 //! [`IdbRecordStore::image_for_url`] maps a presigned URL (without its signature) back to the
 //! image id a record names, so a storage-origin `<img>` reuses that image's row.
 
+use crate::collections::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise};
@@ -105,7 +105,7 @@ impl IdbRecordStore {
             .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
         let found_keys: Array = request_done(&all_keys).await?.unchecked_into();
         let found_values: Array = request_done(&all_values).await?.unchecked_into();
-        let mut rows = HashMap::new();
+        let mut rows = HashMap::default();
         let mut stale = Vec::new();
         for (key, value) in found_keys.iter().zip(found_values.iter()) {
             let current = key.as_string().filter(|k| {
@@ -147,7 +147,7 @@ impl IdbRecordStore {
     /// ([`unsigned_url`]), is `unsigned`: the same image as a storage-origin request for it.
     pub fn image_for_url(&self, unsigned: &str) -> Option<String> {
         if self.images_by_url.borrow().is_none() {
-            let mut index = HashMap::new();
+            let mut index = HashMap::default();
             for record in self.records() {
                 index_record(&mut index, &record);
             }

@@ -6,7 +6,7 @@
 //! the caller revokes them through [`super::ObjectUrls`]. A URL leaves this map before it is
 //! revoked, so a revoked URL is never handed out again.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use crate::clock::Millis;
 use crate::config::Config;
@@ -61,9 +61,9 @@ impl<I> MemoryLayer<I> {
             max_bytes: config.memory.max_bytes,
         };
         MemoryLayer {
-            records: HashMap::new(),
+            records: HashMap::default(),
             record_order: LruIndex::new(records),
-            images: HashMap::new(),
+            images: HashMap::default(),
             image_order: LruIndex::new(images),
             record_ttl_ms: config.memory.ttl_ms,
             outer_ttl_ms: config.local.enabled.then_some(config.local.ttl_ms),

@@ -4,8 +4,8 @@
 //! how many are live (`stats().objectUrls`), revoke only its own URLs, and revoke them all at
 //! once on `clear` or `close`.
 
+use crate::collections::HashSet;
 use std::cell::RefCell;
-use std::collections::HashSet;
 
 use web_sys::{Blob, Url};
 

@@ -10,7 +10,7 @@
 //! [`Breaker::on_failure`], or [`Breaker::on_abandon`] when the request was cancelled);
 //! otherwise the breaker stays half-open with its probe out and refuses everything.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use crate::clock::Millis;
 
@@ -170,7 +170,7 @@ impl Breakers {
         Breakers {
             failures,
             cooldown_ms,
-            by_origin: HashMap::new(),
+            by_origin: HashMap::default(),
         }
     }
 

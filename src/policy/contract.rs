@@ -9,7 +9,7 @@
 //! Nothing here trusts the answer: every shape other than the contract's is an
 //! [`Error::BadResponse`] (or, in a batch, a user left out), and nothing panics.
 
-use std::collections::HashSet;
+use crate::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::json::{self, Map, Value};
@@ -146,7 +146,7 @@ fn parse_batch(
         Some(_) => return Err("users is not an object".into()),
         None => return Err("the answer has no users".into()),
     };
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut pictures = Vec::new();
     for user_id in requested {
         if !seen.insert(user_id.as_str()) {

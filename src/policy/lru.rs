@@ -17,9 +17,9 @@
 //! the oldest entries costs what it skips. (An ordered map did the same in O(log n), for
 //! 12 KB more of `.wasm`.)
 
+use crate::collections::HashMap;
 use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::clock::Millis;
@@ -105,7 +105,7 @@ impl<K: Eq + Hash + Clone> LruIndex<K> {
     pub fn new(budget: Budget) -> Self {
         LruIndex {
             budget,
-            slots: HashMap::new(),
+            slots: HashMap::default(),
             order: RefCell::new(Order {
                 entries: Vec::new(),
                 sorted: true,

@@ -12,8 +12,8 @@
 //! Beside the index it keeps the ThumbHash of each row that has one (about 30 bytes an image),
 //! so that a preview is found by image id without a transaction.
 
+use crate::collections::{HashMap, HashSet};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 
 use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -193,7 +193,7 @@ impl Mirror {
             .iter()
             .filter(|k| k.as_string().is_none())
             .collect();
-        let mut valid: HashSet<String> = HashSet::new();
+        let mut valid: HashSet<String> = HashSet::default();
         let mut entries: Vec<(String, ImageMeta)> = Vec::new();
         for (key, value) in meta_keys.iter().zip(meta_values.iter()) {
             if key.as_string().as_deref() == Some(WRITER_KEY) {

@@ -131,7 +131,7 @@ pub struct IdbImageStore {
     /// Rows read without a complete copy of their metadata, with the copy now put in (image id
     /// → row): written back with the image's next touch (see `touch_many`), so that later reads
     /// need one store. A write of the image drops its entry.
-    row_upgrades: RefCell<std::collections::HashMap<String, JsValue>>,
+    row_upgrades: RefCell<crate::collections::HashMap<String, JsValue>>,
 }
 
 impl std::fmt::Debug for IdbImageStore {
