@@ -126,13 +126,13 @@ impl<I> MemoryLayer<I> {
 
     /// Forgets the record of `user_id` (its image stays: other users or a later get may use it).
     pub fn remove_record(&mut self, user_id: &str) -> Option<PictureRecord> {
-        self.record_order.remove(&user_id.to_string());
+        self.record_order.remove(user_id);
         self.records.remove(user_id).map(|r| r.record)
     }
 
     /// The image `image_id`, marking it recently used.
     pub fn image(&mut self, image_id: &str, now: Millis) -> Option<&MemoryImage<I>> {
-        if self.image_order.touch(&image_id.to_string(), now) {
+        if self.image_order.touch(image_id, now) {
             self.images.get(image_id)
         } else {
             None
@@ -152,7 +152,7 @@ impl<I> MemoryLayer<I> {
         now: Millis,
         create: impl FnOnce(&I) -> Result<String, E>,
     ) -> Option<String> {
-        if !self.image_order.touch(&image_id.to_string(), now) {
+        if !self.image_order.touch(image_id, now) {
             return None;
         }
         let image = self.images.get_mut(image_id)?;
@@ -184,7 +184,7 @@ impl<I> MemoryLayer<I> {
     /// Marks the bytes of `image_id` as confirmed current at `now` (a 304 from object storage);
     /// `false` if memory does not hold them.
     pub fn renew_image(&mut self, image_id: &str, now: Millis) -> bool {
-        self.image_order.touch(&image_id.to_string(), now);
+        self.image_order.touch(image_id, now);
         match self.images.get_mut(image_id) {
             Some(image) => {
                 image.stored_at = now;

@@ -2,7 +2,8 @@
 //!
 //! [`LruIndex`] is the policy only: it knows each key's weight (bytes) and when it was last
 //! used, never the values. The memory layer and the IndexedDB layer keep their values elsewhere
-//! and ask the index which keys to drop.
+//! and ask the index which keys to drop. Lookups take any borrowed form of the key (`&str` for a
+//! `String` key), so asking allocates nothing.
 //!
 //! Entries are ordered by their access time `at`, ties broken by the order of the calls that set
 //! it. `at` is given by the caller and may be older than entries already present (entries are
@@ -17,12 +18,13 @@
 //! the oldest entries costs what it skips. (An ordered map did the same in O(log n), for
 //! 12 KB more of `.wasm`.)
 
-use crate::collections::HashMap;
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::hash::Hash;
 
 use crate::clock::Millis;
+use crate::collections::HashMap;
 
 /// The limits a store keeps: at most `max_entries` entries and at most `max_bytes` bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,13 +152,17 @@ impl<K: Eq + Hash + Clone> LruIndex<K> {
     /// A touch never makes an entry look older than it was: when `at` is older than the entry's
     /// last use, the entry keeps its time (out-of-order batches of accesses are harmless). Among
     /// entries used at the same time, the last touched is the most recent.
-    pub fn touch(&mut self, key: &K, at: Millis) -> bool {
+    pub fn touch<Q>(&mut self, key: &Q, at: Millis) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let Some(old) = self.slots.get(key).map(|s| s.stamp) else {
             return false;
         };
         let at = Stamp::new(at, 0).at.max(old.at);
         let stamp = self.stamp(at);
-        self.order.get_mut().push(stamp, key.clone());
+        self.order.get_mut().push(stamp, key.to_owned());
         if let Some(slot) = self.slots.get_mut(key) {
             slot.stamp = stamp;
         }
@@ -165,7 +171,11 @@ impl<K: Eq + Hash + Clone> LruIndex<K> {
     }
 
     /// Removes `key`, returning its weight; `None` if it was not in the index.
-    pub fn remove(&mut self, key: &K) -> Option<u64> {
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<u64>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let slot = self.slots.remove(key)?;
         self.bytes -= slot.weight;
         self.compact_if_mostly_stale();
@@ -173,17 +183,29 @@ impl<K: Eq + Hash + Clone> LruIndex<K> {
     }
 
     /// Whether `key` is in the index.
-    pub fn contains(&self, key: &K) -> bool {
+    pub fn contains<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.slots.contains_key(key)
     }
 
     /// The weight of `key`, if it is in the index.
-    pub fn weight(&self, key: &K) -> Option<u64> {
+    pub fn weight<Q>(&self, key: &Q) -> Option<u64>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.slots.get(key).map(|s| s.weight)
     }
 
     /// When `key` was last used (as given to `insert` or `touch`), if it is in the index.
-    pub fn last_used(&self, key: &K) -> Option<Millis> {
+    pub fn last_used<Q>(&self, key: &Q) -> Option<Millis>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.slots.get(key).map(|s| s.stamp.at)
     }
 

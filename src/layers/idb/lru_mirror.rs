@@ -82,7 +82,7 @@ impl Mirror {
         }
         let evicted = {
             let mut index = self.index.borrow_mut();
-            if index.contains(&id.to_string()) {
+            if index.contains(id) {
                 return Vec::new();
             }
             index.insert(id.to_string(), meta.bytes, meta.last_access)
@@ -93,7 +93,7 @@ impl Mirror {
 
     /// When `id` was last used, if the mirror holds it.
     pub fn last_used(&self, id: &str) -> Option<Millis> {
-        self.index.borrow().last_used(&id.to_string())
+        self.index.borrow().last_used(id)
     }
 
     /// The ThumbHash of `id`'s row, if known.
@@ -143,7 +143,7 @@ impl Mirror {
 
     /// Records one use (an answer from memory or storage) at `at`.
     pub fn touch_one(&self, id: &str, at: Millis) {
-        self.index.borrow_mut().touch(&id.to_string(), at);
+        self.index.borrow_mut().touch(id, at);
     }
 
     /// Records reads at the given times.
@@ -156,7 +156,7 @@ impl Mirror {
 
     /// Forgets one image.
     pub fn remove(&self, id: &str) {
-        self.index.borrow_mut().remove(&id.to_string());
+        self.index.borrow_mut().remove(id);
         self.hashes.borrow_mut().remove(id);
     }
 
