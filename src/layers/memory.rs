@@ -72,8 +72,7 @@ impl<I> MemoryLayer<I> {
 
     /// The record of `user_id`, fresh or not, marking it recently used.
     pub fn record(&mut self, user_id: &str, now: Millis) -> Option<&MemoryRecord> {
-        let key = user_id.to_string();
-        if self.record_order.touch(&key, now) {
+        if self.record_order.touch(user_id, now) {
             self.records.get(user_id)
         } else {
             None
