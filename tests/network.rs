@@ -407,6 +407,26 @@ async fn fetch_failures_become_errors_not_exceptions() {
         }
     );
 
+    // Thrown values that are not errors keep their text, as `String(value)` writes it (read by
+    // JS: release builds have no `Debug` formatting to fall back on).
+    for (throws, text) in [
+        ("42", "42"),
+        ("null", "null"),
+        ("undefined", "undefined"),
+        ("false", "false"),
+    ] {
+        let odd = FakeFetch::new(&format!("throw {throws};"));
+        let error = expect_err(odd.backend(api_config()).fetch_user("1").await);
+        assert_eq!(
+            error,
+            Error::Js {
+                name: "Error".into(),
+                message: text.into()
+            },
+            "throw {throws}"
+        );
+    }
+
     let dom = FakeFetch::new("return Promise.reject(new DOMException('denied', 'SecurityError'));");
     let error = expect_err(dom.backend(api_config()).fetch_user("1").await);
     assert!(
