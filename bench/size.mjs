@@ -49,7 +49,7 @@ export async function sizes({ pkgDir, nodeModules, root }) {
   const workerWasm = join(pkgDir, "worker", "avatar_cache_worker_bg.wasm");
   if (existsSync(workerWasm)) {
     const workerGlue = [join(pkgDir, "worker", "avatar_cache_worker.js"), join(pkgDir, "sw.js")];
-    out.push(await entry("service worker (./sw): .wasm + glue (worker/, sw.js)", [workerWasm, ...workerGlue]));
+    out.push(await entry("avatar-cache service worker (./sw): .wasm + glue", [workerWasm, ...workerGlue]));
   }
   const versions = {};
   if (nodeModules && existsSync(join(nodeModules, "idb-keyval"))) {

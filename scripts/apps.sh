@@ -23,11 +23,10 @@ apps=("$@")
 [ ${#apps[@]} -eq 0 ] && apps=(vite webpack next)
 
 # --- the package ----------------------------------------------------------------------------------
-wasm=pkg/avatar_cache_bg.wasm
-if [ ! -f "$wasm" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$wasm" -print -quit 2>/dev/null)" ]; then
+if pkg_needs_build; then
   log "building pkg/ (the crate changed since the last build)"
   scripts/build-pkg.sh
-elif [ ! -f pkg/avatar-cache.tgz ] || [ -n "$(find react testing package CHANGELOG.md scripts/package-pkg.mjs -newer pkg/avatar-cache.tgz -print -quit)" ]; then
+elif [ ! -f pkg/avatar-cache.tgz ] || [ -n "$(find react testing sw package CHANGELOG.md scripts/package-pkg.mjs -newer pkg/avatar-cache.tgz -print -quit)" ]; then
   log "repackaging pkg/ (an entry, the README or the packaging changed)"
   node scripts/package-pkg.mjs >/dev/null
   (cd pkg && rm -f avatar-cache*.tgz && npm pack --silent >/dev/null && mv avatar-cache-*.tgz avatar-cache.tgz)

@@ -46,7 +46,7 @@ source scripts/env.sh
 
 crate_changed_since() { [ ! -f "$1" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$1" -print -quit 2>/dev/null)" ]; }
 
-if crate_changed_since pkg/avatar_cache_bg.wasm || [ ! -f pkg/index.js ] || [ ! -f pkg/package.json ]; then
+if pkg_needs_build || [ ! -f pkg/index.js ] || [ ! -f pkg/package.json ]; then
   log "building pkg/ (missing or older than the crate)"
   NAMED_WASM=bench/target/names/avatar_cache_named.wasm scripts/build-pkg.sh
 else

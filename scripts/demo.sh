@@ -29,8 +29,7 @@ log() { printf '\033[1;32m[demo]\033[0m %s\n' "$*"; }
 [ "$setup" = 1 ] && scripts/setup.sh
 source scripts/env.sh
 
-wasm=pkg/avatar_cache_bg.wasm
-if [ ! -f "$wasm" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$wasm" -print -quit 2>/dev/null)" ]; then
+if pkg_needs_build; then
   log "building pkg/"
   scripts/build-pkg.sh
 else

@@ -46,8 +46,7 @@ if [ ! -f "$stamp" ] || ! cmp -s www/package-lock.json "$stamp"; then
   cp www/package-lock.json "$stamp"
 fi
 
-wasm=pkg/avatar_cache_bg.wasm
-if [ ! -f "$wasm" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$wasm" -print -quit 2>/dev/null)" ]; then
+if pkg_needs_build; then
   log "building pkg/ (the crate changed since the last build)"
   scripts/build-pkg.sh
 elif [ ! -f pkg/react.js ] || [ -n "$(find react testing sw package CHANGELOG.md scripts/package-pkg.mjs -newer pkg/react.js -print -quit)" ]; then

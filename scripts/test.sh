@@ -68,7 +68,11 @@ wasm_suite() { # wasm_suite <engine>: the whole wasm test suite in one engine, a
 }
 
 lint() {
-  cargo fmt --check && cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+  cargo fmt --check && cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings &&
+    # Each release module alone (scripts/build-pkg.sh builds them with one feature each).
+    for feature in page worker; do
+      cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features "$feature" -- -D warnings || return
+    done
 }
 
 wants lint && step "lint: cargo fmt --check, clippy (wasm32)" lint

@@ -154,19 +154,23 @@ impl Error {
 /// `js_to_error`): every browser adapter goes through it, so a `DOMException` keeps its name.
 #[cfg(target_arch = "wasm32")]
 mod from_js {
-    use wasm_bindgen::JsValue;
+    use wasm_bindgen::{JsCast, JsValue};
 
     use super::{Error, QUOTA_ERROR_NAMES};
     use crate::vocabulary::Layer;
 
-    /// `String(value)` for a thrown value that is not a string (a number, `null`, a boolean):
-    /// read by JS, not by `Debug` (release builds carry no `Debug` formatting).
+    /// `String(value)` for a thrown value that is not a string (a number, `null`, a boolean, a
+    /// symbol): read by JS, not by `Debug` (release builds carry no `Debug` formatting).
     fn text_of(value: &JsValue) -> String {
         if value.is_null() {
             return "null".into();
         }
         if value.is_undefined() {
             return "undefined".into();
+        }
+        if value.is_symbol() {
+            // `join` would throw for a symbol; its own `toString` does not.
+            return value.unchecked_ref::<js_sys::Symbol>().to_string().into();
         }
         // `join` converts its element as `String()` does.
         js_sys::Array::of1(value).join("").into()

@@ -67,7 +67,11 @@ export function serveAvatars(config = {}) {
         .then(async (worker) => {
           const cache = await caches.open(worker.cacheName);
           await cache.add(worker.defaultImageUrl);
-          await caches.open(MODULE_CACHE).then((c) => c.add(WASM_URL));
+          await caches.open(MODULE_CACHE).then(async (c) => {
+            await c.add(WASM_URL);
+            // Modules of other versions or names (before the worker had its own) are dropped.
+            for (const old of await c.keys()) if (old.url !== WASM_URL) await c.delete(old);
+          });
         })
         .catch(() => {}),
     );

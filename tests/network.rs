@@ -414,6 +414,7 @@ async fn fetch_failures_become_errors_not_exceptions() {
         ("null", "null"),
         ("undefined", "undefined"),
         ("false", "false"),
+        ("Symbol('odd')", "Symbol(odd)"),
     ] {
         let odd = FakeFetch::new(&format!("throw {throws};"));
         let error = expect_err(odd.backend(api_config()).fetch_user("1").await);
