@@ -20,9 +20,9 @@ export function namedPkg(benchDir, names) {
   const pkg = join(benchDir, "..", "pkg");
   const pkgDir = join(benchDir, "target", "profile-pkg");
   mkdirSync(pkgDir, { recursive: true });
-  // The glue, index.js and inline snippets of the same build as the named .wasm.
-  for (const file of ["avatar_cache.js", "index.js"]) copyFileSync(join(pkg, file), join(pkgDir, file));
-  cpSync(join(pkg, "snippets"), join(pkgDir, "snippets"), { recursive: true });
+  // index.js (the bindings and the loader) and any snippets of the same build as the named .wasm.
+  copyFileSync(join(pkg, "index.js"), join(pkgDir, "index.js"));
+  if (existsSync(join(pkg, "snippets"))) cpSync(join(pkg, "snippets"), join(pkgDir, "snippets"), { recursive: true });
   copyFileSync(named, join(pkgDir, "avatar_cache_bg.wasm"));
   return pkgDir;
 }

@@ -39,10 +39,11 @@ export async function sizes({ pkgDir, nodeModules, root }) {
     return { label, files: files.map((f) => f.replace(`${root}/`, "")), raw, gzip, brotli, minGzip };
   };
   const wasm = join(pkgDir, "avatar_cache_bg.wasm");
-  const glue = [join(pkgDir, "avatar_cache.js"), join(pkgDir, "index.js")];
+  // index.js holds the bindings and the loader (one module; avatar_cache.js is not shipped).
+  const glue = [join(pkgDir, "index.js")];
   const out = [
     await entry("avatar-cache .wasm", [wasm]),
-    await entry("avatar-cache JS glue (avatar_cache.js + index.js)", glue),
+    await entry("avatar-cache JS glue (index.js: bindings + loader)", glue),
     await entry("avatar-cache total (.wasm + glue)", [wasm, ...glue]),
   ];
   // The ./sw entry's own module (pkg/worker/): what a service worker downloads, not a page.

@@ -82,8 +82,10 @@ node scripts/package-pkg.mjs
 # The same package as one file: `npm install <path>/pkg/avatar-cache.tgz` installs a copy, which
 # bundlers resolve like any registry package (a directory install is a symlink, see www/README.md).
 (cd pkg && rm -f avatar-cache*.tgz && npm pack --silent >/dev/null && mv avatar-cache-*.tgz avatar-cache.tgz)
-for pair in pkg/avatar_cache pkg/worker/avatar_cache_worker; do
-  wasm=${pair}_bg.wasm glue=$pair.js
-  printf '[pkg] %s: %s bytes raw, %s bytes gzip; JS glue %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" \
-    "$(gzip -9 -c "$wasm" | wc -c)" "$(gzip -9 -c "$glue" | wc -c)"
+# What each downloads: the page its .wasm and index.js (the bindings and the loader, one
+# module), the service worker its .wasm and its bindings.
+for pair in pkg/avatar_cache_bg.wasm:pkg/index.js pkg/worker/avatar_cache_worker_bg.wasm:pkg/worker/avatar_cache_worker.js; do
+  wasm=${pair%%:*} js=${pair#*:}
+  printf '[pkg] %s: %s bytes raw, %s bytes gzip; JS (%s) %s bytes gzip\n' "$wasm" "$(stat -c %s "$wasm")" \
+    "$(gzip -9 -c "$wasm" | wc -c)" "${js#pkg/}" "$(gzip -9 -c "$js" | wc -c)"
 done

@@ -11,7 +11,7 @@
 //    files list, React and its types as optional peer dependencies, the modules with side effects.
 //
 //   node scripts/package-pkg.mjs [pkgDir]
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -87,20 +87,68 @@ const unique = (names) => [...new Set(names)];
 // quarter of the glue's gzip). Whole-line comments go; code is left exactly as generated.
 for (const bindingsPath of [join(pkgDir, bindings), join(workerDir, workerBindings)]) {
   const glue = readFileSync(bindingsPath, "utf8");
-  const lean = glue
-    .replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\r?\n/gm, "")
-    .replace(/^[ \t]*\/\/(?!#|@).*\r?\n/gm, "");
+  const lean = inlineSnippets(
+    glue.replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\r?\n/gm, "").replace(/^[ \t]*\/\/(?!#|@).*\r?\n/gm, ""),
+    dirname(bindingsPath),
+  );
   if (lean !== glue) writeFileSync(bindingsPath, lean);
 }
 
+/**
+ * The crate's `inline_js` snippets (wasm-bindgen writes each to snippets/<crate>/inlineN.js and
+ * imports it from the glue) copied into the glue itself: without a bundler, each level of
+ * imports is one more request in sequence before the .wasm is even asked for. A snippet is
+ * inlined only when every top-level statement is an `export function` named in the import and
+ * the glue declares no such name; otherwise its import stays. Snippets no longer imported are
+ * deleted.
+ */
+function inlineSnippets(glue, dir) {
+  const importLine = /^import \{ ([\w, ]+) \} from '(\.\/snippets\/[\w.-]+\/inline\d+\.js)';\r?\n/gm;
+  const out = glue.replace(importLine, (line, names, path) => {
+    const file = join(dir, path);
+    if (!existsSync(file)) return line;
+    const code = readFileSync(file, "utf8");
+    const imported = names.split(",").map((n) => n.trim());
+    const declared = [...code.matchAll(/^export function (\w+)\(/gm)].map((m) => m[1]);
+    const onlyFunctions = code.split(/^(?=export function )/m).every((part) => part.trim() === "" || part.startsWith("export function "));
+    const clash = imported.some((n) => new RegExp(`\\b(function|const|let|var|class) ${n}\\b`).test(glue));
+    if (!onlyFunctions || clash || imported.some((n) => !declared.includes(n))) {
+      console.warn(`[package-pkg] ${path}: kept as a module (not only exported functions, or a name clash)`);
+      return line;
+    }
+    return `${code.replace(/^export function /gm, "function ").trimEnd()}\n`;
+  });
+  const snippets = join(dir, "snippets");
+  if (existsSync(snippets) && !out.includes("./snippets/")) rmSync(snippets, { recursive: true });
+  return out;
+}
+
 // --- main entry ---------------------------------------------------------------------------------
+// One module: the generated bindings (their loader's exports removed) followed by the loading
+// step. Without a bundler, an entry that imported the bindings from a second file cost one more
+// request in sequence before the .wasm could be asked for (about 5 ms of every start-up on
+// loopback, a round trip on a real network). The bindings' file stays only for its types.
+const leanGlue = readFileSync(join(pkgDir, bindings), "utf8");
+const loaderExports = /^export \{ initSync, __wbg_init as default \};\r?\n?/m;
+// Deno reads this to type the bindings' file; index.js has its own index.d.ts.
+const selfTypes = /^\/\* @ts-self-types="[^"]*" \*\/\r?\n/m;
+if (!loaderExports.test(leanGlue) || /^import /m.test(leanGlue)) {
+  console.error(`[package-pkg] ${bindings} does not end as this wasm-bindgen's output does (export { initSync, __wbg_init as default }) or still imports a module`);
+  process.exit(1);
+}
+const missing = unique(valueNames).filter((n) => !new RegExp(`^export (class|function|const) ${n}\\b`, "m").test(leanGlue));
+if (missing.length) {
+  console.error(`[package-pkg] ${bindings} does not declare ${missing.join(", ")} at top level`);
+  process.exit(1);
+}
 writeFileSync(
   join(pkgDir, "index.js"),
   `// The main entry of avatar-cache: the generated bindings, with the WebAssembly module loaded
 // on first use. \`AvatarCache.open()\` waits for it; nothing else needs to.
-import init, * as bindings from "./${bindings}";
+${leanGlue.replace(loaderExports, "").replace(selfTypes, "").trimEnd()}
 
-export { ${unique(valueNames).join(", ")} } from "./${bindings}";
+// ----- loading ---------------------------------------------------------------------------------
+const init = __wbg_init;
 
 /** Why this is not a browser (a page or a worker), or null when it is. */
 function notABrowser() {
@@ -171,7 +219,6 @@ function warmDatabase(config) {
   }
 }
 
-const AvatarCache = bindings.AvatarCache;
 if (AvatarCache && typeof AvatarCache.open === "function" && !AvatarCache.open.__avatarCacheReady) {
   const open = AvatarCache.open;
   const openWhenReady = async function open_(config) {
@@ -294,7 +341,8 @@ if (existsSync(join(root, "LICENSE"))) copyFileSync(join(root, "LICENSE"), join(
 const present = (f) => existsSync(join(pkgDir, f));
 const files = [
   "index.js", "index.d.ts", "react.js", "react.d.ts", "testing.js", "testing.d.ts", "sw.js", "sw.d.ts",
-  bindings, bindingsTypes, wasmFile, `${wasmFile}.d.ts`, "worker/",
+  // The bindings' .js is in index.js (see above): only their types ship.
+  bindingsTypes, wasmFile, `${wasmFile}.d.ts`, "worker/",
   ...(present("snippets") ? ["snippets/"] : []),
   ...readdirSync(pkgDir).filter((f) => /^(README|LICENSE|COPYING|CHANGELOG)/i.test(f)),
 ].filter((f, i, all) => all.indexOf(f) === i && (f.endsWith("/") ? present(f.slice(0, -1)) : present(f)));
@@ -325,8 +373,8 @@ const out = {
   // has any, are imported for their effects.
   sideEffects: [
     "./index.js",
-    ...(present("snippets") ? ["./snippets/*"] : []),
-    ...(present("worker/snippets") ? ["./worker/snippets/*"] : []),
+    ...(present("snippets") ? ["./snippets/**"] : []),
+    ...(present("worker/snippets") ? ["./worker/snippets/**"] : []),
   ],
   peerDependencies: { react: ">=18 <20", "@types/react": ">=18 <20" },
   peerDependenciesMeta: { react: { optional: true }, "@types/react": { optional: true } },

@@ -12,6 +12,8 @@ use crate::vocabulary::Layer;
 pub struct Keys {
     namespace: String,
     version: u32,
+    /// `:v<version>`, every key's end (formatted once, not per key).
+    suffix: String,
 }
 
 /// A key taken apart by [`Keys::parse`].
@@ -31,6 +33,7 @@ impl Keys {
         Keys {
             namespace: namespace.to_string(),
             version,
+            suffix: format!(":v{version}"),
         }
     }
 
@@ -45,12 +48,16 @@ impl Keys {
     }
 
     fn key(&self, segment: &str, id: &str) -> String {
-        format!(
-            "{}:{segment}:{}:v{}",
-            self.namespace,
-            percent_encode(id),
-            self.version
-        )
+        let mut key = String::with_capacity(
+            self.namespace.len() + segment.len() + id.len() + self.suffix.len() + 2,
+        );
+        key.push_str(&self.namespace);
+        key.push(':');
+        key.push_str(segment);
+        key.push(':');
+        percent_encode_into(id, &mut key);
+        key.push_str(&self.suffix);
+        key
     }
 
     /// Whether `key` belongs to this namespace (any layer, any version).
@@ -119,14 +126,30 @@ fn is_unreserved(b: u8) -> bool {
 /// and never contains a key's `:` separator.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if is_unreserved(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    percent_encode_into(s, &mut out);
     out
+}
+
+/// [`percent_encode`], appended to `out`.
+fn percent_encode_into(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Runs of unreserved (ASCII) bytes are copied whole: they start and end on char boundaries.
+    let mut run = 0;
+    for (at, b) in s.bytes().enumerate() {
+        if is_unreserved(b) {
+            continue;
+        }
+        if run < at {
+            out.push_str(&s[run..at]);
+        }
+        out.push('%');
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+        run = at + 1;
+    }
+    if run < s.len() {
+        out.push_str(&s[run..]);
+    }
 }
 
 /// Decodes `%XX` escapes (either case); `None` for a malformed escape or invalid UTF-8. `+`

@@ -8,28 +8,39 @@
 //! `"java\nscript:"` and `" javascript:"` are caught too.
 
 /// Whether `url` is an `http(s)` URL or a relative one.
+///
+/// Reads the bytes once, without a copy: what the URL parser sees is `url` without tabs and
+/// newlines and without leading C0 controls and spaces; a scheme is `ALPHA *( ALPHA / DIGIT /
+/// "+" / "-" / "." )` before the first `:`. No scheme (a relative URL) passes unless it starts
+/// with `\\` (a UNC path to some browsers).
 pub fn is_web_url(url: &str) -> bool {
-    // What the URL parser sees: no tab or newline anywhere, no leading C0 control or space.
-    let seen: String = url
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    let seen = seen.trim_start_matches(|c: char| c <= ' ');
-    match scheme(seen) {
-        None => !seen.starts_with('\\'),
-        Some(scheme) => scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"),
+    let mut seen = url
+        .bytes()
+        .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+        .skip_while(|&b| b <= b' ');
+    let Some(first) = seen.next() else {
+        return true;
+    };
+    if !first.is_ascii_alphabetic() {
+        return first != b'\\';
     }
-}
-
-/// The scheme of `url` (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"`), if it has one.
-fn scheme(url: &str) -> Option<&str> {
-    let colon = url.find(':')?;
-    let candidate = &url[..colon];
-    let mut chars = candidate.chars();
-    let first = chars.next()?;
-    (first.is_ascii_alphabetic()
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-    .then_some(candidate)
+    // The scheme, lowercased, as far as it could still be `https`.
+    let mut scheme = [first.to_ascii_lowercase(), 0, 0, 0, 0];
+    let mut len = 1;
+    for b in seen {
+        match b {
+            b':' => return matches!(scheme.get(..len), Some(b"http" | b"https")),
+            b if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.') => {
+                if let Some(slot) = scheme.get_mut(len) {
+                    *slot = b.to_ascii_lowercase();
+                }
+                len += 1;
+            }
+            // Not a scheme: a relative URL.
+            _ => return true,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -67,5 +78,69 @@ mod tests {
         ] {
             assert!(!is_web_url(url), "{url:?}");
         }
+    }
+
+    /// The reading this module's single pass replaced (copy without tabs and newlines, trim,
+    /// find the first `:`), kept as the reference it must agree with.
+    fn reference(url: &str) -> bool {
+        let seen: String = url
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .collect();
+        let seen = seen.trim_start_matches(|c: char| c <= ' ');
+        let scheme = seen.find(':').and_then(|colon| {
+            let candidate = &seen[..colon];
+            let mut chars = candidate.chars();
+            let first = chars.next()?;
+            (first.is_ascii_alphabetic()
+                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .then_some(candidate)
+        });
+        match scheme {
+            None => !seen.starts_with('\\'),
+            Some(s) => s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"),
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_reference_reading() {
+        let pieces = [
+            "",
+            " ",
+            "\t",
+            "\n",
+            "\u{1}",
+            "h",
+            "H",
+            "t",
+            "p",
+            "s",
+            "x",
+            "1",
+            "+",
+            ".",
+            "-",
+            ":",
+            "/",
+            "\\",
+            "é",
+            "?",
+            "javascript",
+            "https",
+            "httpss",
+        ];
+        let mut checked = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in [":", "", "x:y", "/a"] {
+                        let url = format!("{a}{b}{c}{d}");
+                        assert_eq!(is_web_url(&url), reference(&url), "{url:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 40_000);
     }
 }
