@@ -2,7 +2,9 @@
 // section, summed by crate. Needs a module that kept its names (scripts/bench.sh builds one
 // beside the release build: same profile, not stripped, wasm-opt -Oz -g).
 //
-//   node wasm-size.mjs FILE.wasm      prints the crates and the 25 largest functions
+//   node wasm-size.mjs FILE.wasm          prints the crates and the 25 largest functions
+//   node wasm-size.mjs --diff OLD NEW     the functions whose size changed most between two
+//                                         named builds (crate hashes ignored), and the total
 
 function leb(bytes, pos) {
   let result = 0;
@@ -163,11 +165,38 @@ export function wasmNameSizes(bytes) {
     dataBytes,
     groups: [...byCrate.values()].sort((a, b) => b.bytes - a.bytes),
     top: [...functions].sort((a, b) => b.bytes - a.bytes).slice(0, 40).map(({ name, bytes: b }) => ({ name, bytes: b })),
+    functions,
   };
+}
+
+/** Code bytes by function name, with crate hashes (`[0123…]`) taken out so that builds compare. */
+function bytesByName(r) {
+  const sizes = new Map();
+  for (const f of r.functions) {
+    const name = f.name.replace(/\[[0-9a-f]{16}\]/g, "");
+    sizes.set(name, (sizes.get(name) ?? 0) + f.bytes);
+  }
+  return sizes;
+}
+
+/** The functions whose code size differs between two named builds, largest change first. */
+export function sizeDiff(oldBytes, newBytes) {
+  const [a, b] = [bytesByName(wasmNameSizes(oldBytes)), bytesByName(wasmNameSizes(newBytes))];
+  const changed = [...new Set([...a.keys(), ...b.keys()])]
+    .map((name) => ({ name, delta: (b.get(name) ?? 0) - (a.get(name) ?? 0) }))
+    .filter((f) => f.delta !== 0)
+    .sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta));
+  return { changed, total: changed.reduce((sum, f) => sum + f.delta, 0) };
 }
 
 if (process.argv[1]?.endsWith("wasm-size.mjs")) {
   const { readFileSync } = await import("node:fs");
+  if (process.argv[2] === "--diff") {
+    const { changed, total } = sizeDiff(readFileSync(process.argv[3]), readFileSync(process.argv[4]));
+    for (const f of changed.slice(0, 30)) console.log(`${String(f.delta > 0 ? `+${f.delta}` : f.delta).padStart(8)}  ${f.name.slice(0, 150)}`);
+    console.log(`${String(total > 0 ? `+${total}` : total).padStart(8)}  code bytes in all (${changed.length} functions changed)`);
+    process.exit(0);
+  }
   const r = wasmNameSizes(readFileSync(process.argv[2]));
   console.log(`${process.argv[2]}: ${r.totalBytes} bytes, code ${r.codeBytes}, data ${r.dataBytes} (${r.note})`);
   for (const g of r.groups.slice(0, 20)) console.log(`${String(g.bytes).padStart(8)}  ${(100 * g.bytes / r.codeBytes).toFixed(1).padStart(5)} %  ${g.name} (${g.functions} functions)`);

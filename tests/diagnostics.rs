@@ -222,6 +222,8 @@ async fn each_get_leaves_a_measure_named_for_its_layer() {
     let user = format!("perf-{}", namespace());
     cache.get(&user).await;
     cache.get(&user).await;
+    // The entries are written in the task after the answer, with their times.
+    sleep(5).await;
     let performance = Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
     let by_name: Function = Reflect::get(&performance, &"getEntriesByName".into())
         .unwrap()

@@ -319,6 +319,116 @@ async fn get_many_answers_in_order_with_misses() {
     assert!(store.get_many(&[]).await.unwrap().is_empty());
 }
 
+/// The ids `{prefix}00`, `{prefix}01`, …: stored in key order.
+fn numbered(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:02}")).collect()
+}
+
+/// What `get_many(ids)` answers, as (id, bytes) per id asked.
+async fn answers(store: &IdbImageStore, ids: &[String]) -> Vec<Option<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for found in store.get_many(ids).await.unwrap() {
+        out.push(match found {
+            Some(image) => Some((image.meta.image_id, read_blob(&image.body).await)),
+            None => None,
+        });
+    }
+    out
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_that_is_most_of_its_range_is_answered_from_one_range_read() {
+    // 30 stored rows; 24 asked for (with a repeat and two ids that are not stored), so the
+    // rows not asked for are few enough for one range read (policy::range_read).
+    let c = config(&namespace());
+    let store = open(&c).await;
+    let stored = numbered("r", 30);
+    for (i, id) in stored.iter().enumerate() {
+        store.put(image(id, i, NOW)).await.unwrap();
+    }
+    // A corrupt row inside the range that nobody asks for stays as it is.
+    let name = c.database_name();
+    let not_asked = key(&c.namespace, "r10x");
+    raw_put(
+        &name,
+        IMAGES_STORE,
+        &not_asked,
+        &JsValue::from_str("not a row"),
+    )
+    .await;
+    let mut ids: Vec<String> = stored.iter().skip(3).take(22).rev().cloned().collect();
+    ids.push("r07".into());
+    ids.push("r07z".into());
+    ids.push("zz".into());
+    let got = answers(&store, &ids).await;
+    for (id, answer) in ids.iter().zip(&got) {
+        match stored.iter().position(|s| s == id) {
+            Some(i) => assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}"),
+            None => assert_eq!(answer, &None, "{id}"),
+        }
+    }
+    assert!(raw_keys(&name, IMAGES_STORE).await.contains(&not_asked));
+}
+
+#[wasm_bindgen_test]
+async fn a_corrupt_row_asked_for_in_a_range_read_is_a_miss_and_is_deleted() {
+    let c = config(&namespace());
+    let store = open(&c).await;
+    let ids = numbered("c", 12);
+    for (i, id) in ids.iter().enumerate() {
+        store.put(image(id, i, NOW)).await.unwrap();
+    }
+    let name = c.database_name();
+    let bad = key(&c.namespace, "c05");
+    raw_put(&name, IMAGES_STORE, &bad, &JsValue::from_str("not a row")).await;
+    let got = answers(&store, &ids).await;
+    assert_eq!(got.iter().filter(|a| a.is_some()).count(), 11);
+    assert_eq!(got[5], None);
+    assert!(!raw_keys(&name, IMAGES_STORE).await.contains(&bad));
+    assert!(!raw_keys(&name, META_STORE).await.contains(&bad));
+}
+
+#[wasm_bindgen_test]
+async fn a_sparse_batch_reads_each_stored_row_it_asks_for() {
+    // 10 of 20 stored rows asked for, every other one: a range read would fetch 10 rows not
+    // asked for, so each stored row asked for is read alone; an id between them that is not
+    // stored is not read at all.
+    let c = config(&namespace());
+    let store = open(&c).await;
+    let stored = numbered("s", 20);
+    for (i, id) in stored.iter().enumerate() {
+        store.put(image(id, i, NOW)).await.unwrap();
+    }
+    let mut ids: Vec<String> = stored.iter().step_by(2).cloned().collect();
+    ids.push("s05x".into());
+    let got = answers(&store, &ids).await;
+    for (id, answer) in ids.iter().zip(&got) {
+        match stored.iter().position(|s| s == id) {
+            Some(i) => assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}"),
+            None => assert_eq!(answer, &None, "{id}"),
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_spread_over_a_large_range_reads_a_bounded_number_of_keys() {
+    // 60 stored rows, 8 asked for across all of them: the key read stops at its limit, and
+    // the 8 are read point by point.
+    let c = config(&namespace());
+    let store = open(&c).await;
+    let stored = numbered("w", 60);
+    for (i, id) in stored.iter().enumerate() {
+        store.put(image(id, i, NOW)).await.unwrap();
+    }
+    let ids: Vec<String> = stored.iter().step_by(8).cloned().collect();
+    assert_eq!(ids.len(), 8);
+    let got = answers(&store, &ids).await;
+    for (id, answer) in ids.iter().zip(&got) {
+        let i = stored.iter().position(|s| s == id).unwrap();
+        assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}");
+    }
+}
+
 #[wasm_bindgen_test]
 async fn puts_evict_least_recently_used_by_entry_count() {
     let mut c = config(&namespace());

@@ -172,6 +172,8 @@ async fn a_computed_preview_is_an_event_and_a_performance_entry() {
         .unwrap()
         .as_string()
         .is_some_and(|u| u.starts_with(DATA_URL_PREFIX)));
+    // Written in the task after the preview, with its times.
+    sleep(5).await;
     assert_eq!(
         performance
             .get_entries_by_name_with_entry_type("avatar-cache preview", "measure")

@@ -2,7 +2,6 @@
 //! components mounting after a reload costs one readonly transaction, not 100, as a `prefetch`
 //! does. The first read of a turn schedules the flush; every read made before it runs joins.
 
-use crate::collections::HashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -54,14 +53,12 @@ impl<I: Clone + 'static> ImageReads<I> {
     /// are answered together once the transaction has delivered every row.)
     async fn flush(&self) {
         let waiting: Vec<(String, Reply<I>)> = self.waiting.borrow_mut().drain(..).collect();
+        // Repeats are passed on as they are: the store answers them in place (from one row in a
+        // range read; a small batch reads its few repeats again).
         let ids: Vec<String> = waiting.iter().map(|(id, _)| id.clone()).collect();
-        let ids = crate::sort::dedup_keep_order(&ids);
         match self.images.get_many(&ids).await {
             Ok(found) => {
-                let by_id: HashMap<&str, Option<StoredImage<I>>> =
-                    ids.iter().map(String::as_str).zip(found).collect();
-                for (id, reply) in waiting {
-                    let image = by_id.get(id.as_str()).cloned().flatten();
+                for ((_, reply), image) in waiting.into_iter().zip(found) {
                     let _ = reply.send(Ok(image));
                 }
             }

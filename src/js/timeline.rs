@@ -1,5 +1,7 @@
 //! The devtools Performance panel's view of the cache: one `performance.measure` per get, and
-//! one per preview computed.
+//! one per preview computed. The entries carry the times of the get; they are written in the
+//! task after it answered, so that a list of 100 answered together does not wait for 100
+//! `performance.measure` calls (about 27 µs each in Chromium) before the app sees its pictures.
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
@@ -69,13 +71,20 @@ impl Timeline {
     }
 }
 
-// One call across the boundary per get (building the options object from Rust took seven).
+// One call across the boundary per get (building the options object from Rust took seven). The
+// entry is queued with its times and written in the next task, with the others queued by then.
 #[wasm_bindgen(
     inline_js = "export function measureGet(performance, name, userId, stale, ms) {
   const end = performance.now();
-  try {
-    performance.measure(name, { start: end - ms, end, detail: { userId, stale } });
-  } catch {}
+  const queue = (measureGet.queue ??= []);
+  if (queue.push([name, end - ms, end, userId, stale]) > 1) return;
+  setTimeout(() => {
+    for (const [name, start, end, userId, stale] of queue.splice(0)) {
+      try {
+        performance.measure(name, { start, end, detail: { userId, stale } });
+      } catch {}
+    }
+  });
 }"
 )]
 extern "C" {

@@ -12,6 +12,7 @@
 //! - [`svg`]: can this SVG run script or reach out when opened as a document?
 //! - [`placeholder`]: what does this picture look like in 25 bytes (ThumbHash), as a tiny preview?
 //! - [`png`]: how do a preview's pixels become a `data:` URL?
+//! - [`range_read`]: is a batch of stored images read with one range read or one read each?
 
 pub mod backoff;
 pub mod breaker;
@@ -21,6 +22,7 @@ pub mod lru;
 pub mod placeholder;
 pub mod png;
 pub mod presign;
+pub mod range_read;
 pub mod safe_url;
 pub mod sniff;
 pub mod svg;

@@ -12,14 +12,16 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    IdbDatabase, IdbFactory, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode,
+    IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransaction,
+    IdbTransactionMode,
 };
 
 use super::idb_error;
-use super::requests::{OpenFuture, TxFuture};
+use super::requests::{HandledRequest, OpenFuture, TxFuture};
 use super::schema::{IMAGES_STORE, META_STORE, SCHEMA_VERSION};
 use crate::error::{Error, Result};
 use crate::layers::runtime::sleep;
+use crate::policy::range_read::{self, ReadPlan};
 use crate::vocabulary::Layer;
 
 /// An open connection that notices when it is taken away.
@@ -105,23 +107,22 @@ impl Conn {
 
     /// Reads the [`IMAGES_STORE`] rows under `keys` in one readonly transaction of that store
     /// alone, and waits for it: what a get after a reload costs when the rows carry their
-    /// metadata (see [`super::codec::RowCodec::decode_row`]), as a plain blob store would. The
-    /// requests' results are ready once this resolves.
-    pub(super) async fn read_images(&self, keys: &[JsValue]) -> Result<Vec<IdbRequest>> {
+    /// metadata (see [`super::codec::RowCodec::decode_row`]), as a plain blob store would. A
+    /// batch that is most of the rows in its key range is read with one range read, otherwise
+    /// each stored row asked for is read alone ([`range_read`]). Answers the rows' values in the
+    /// order of `keys`, `undefined` where nothing is stored.
+    pub(super) async fn read_images(&self, keys: &[String]) -> Result<Vec<JsValue>> {
         let tx = self.transaction(&[IMAGES_STORE], IdbTransactionMode::Readonly)?;
         let done = TxFuture::new(&tx);
-        let images = tx.object_store(IMAGES_STORE).map_err(idb_error)?;
-        let requests = keys
-            .iter()
-            .map(|key| images.get(key).map_err(idb_error))
-            .collect::<Result<Vec<_>>>();
-        match requests {
-            Ok(requests) => done.await.map(|()| requests),
+        let reads = match issue_reads(&tx, keys) {
+            Ok(reads) => reads,
             Err(e) => {
                 let _ = tx.abort();
-                Err(e)
+                return Err(e);
             }
-        }
+        };
+        done.await?;
+        Ok(reads.values(keys.len()))
     }
 
     /// Deletes `keys` from both stores in one readwrite transaction.
@@ -131,6 +132,114 @@ impl Conn {
         })
         .await
     }
+}
+
+/// The requests a batch read issued, answered once its transaction has committed.
+enum Reads {
+    /// Nothing to read.
+    Nothing,
+    /// One range read: `positions[i]` is the row of the `i`-th key in its result.
+    Range {
+        request: IdbRequest,
+        positions: Vec<Option<usize>>,
+    },
+    /// One request per key (`None`: not read, not stored).
+    Points(Vec<Option<IdbRequest>>),
+    /// Issued by the key read's success handler, once it knew which keys are stored.
+    Planned {
+        issued: Rc<RefCell<Option<Reads>>>,
+        _key_read: HandledRequest,
+    },
+}
+
+impl Reads {
+    /// The value read for each of `count` keys, `undefined` where none was.
+    fn values(self, count: usize) -> Vec<JsValue> {
+        let mut values = Vec::with_capacity(count);
+        match self {
+            Reads::Nothing => {}
+            Reads::Range { request, positions } => {
+                let rows: Array = request
+                    .result()
+                    .map_or_else(|_| Array::new(), JsCast::unchecked_into);
+                for row in positions {
+                    values.push(row.map_or(JsValue::UNDEFINED, |i| rows.get(i as u32)));
+                }
+            }
+            Reads::Points(requests) => {
+                for request in requests {
+                    values.push(request.and_then(|r| r.result().ok()).unwrap_or_default());
+                }
+            }
+            Reads::Planned { issued, .. } => {
+                return issued.take().unwrap_or(Reads::Nothing).values(count);
+            }
+        }
+        values.resize(count, JsValue::UNDEFINED);
+        values
+    }
+}
+
+/// Issues the reads of `keys` on `tx`'s images store: point reads for a small batch; otherwise
+/// a read of the keys stored in the batch's range, whose success handler (inside the event, the
+/// transaction still active) plans and issues the rest.
+fn issue_reads(tx: &IdbTransaction, keys: &[String]) -> Result<Reads> {
+    let images = tx.object_store(IMAGES_STORE).map_err(idb_error)?;
+    let (Some(low), Some(high)) = (keys.iter().min(), keys.iter().max()) else {
+        return Ok(Reads::Nothing);
+    };
+    if keys.len() < range_read::RANGE_READ_MIN {
+        return point_reads(&images, keys, None);
+    }
+    let range =
+        IdbKeyRange::bound(&JsValue::from_str(low), &JsValue::from_str(high)).map_err(idb_error)?;
+    let limit = range_read::keys_limit(keys.len());
+    let key_read = images
+        .get_all_keys_with_key_and_limit(&range, limit)
+        .map_err(idb_error)?;
+    let issued = Rc::new(RefCell::new(None));
+    let on_keys = {
+        let (issued, keys, tx) = (issued.clone(), keys.to_vec(), tx.clone());
+        move |stored: JsValue| {
+            let stored: Vec<String> = stored
+                .unchecked_into::<Array>()
+                .iter()
+                .map(|k| k.as_string().unwrap_or_default())
+                .collect();
+            let reads = match range_read::plan(&keys, &stored, limit) {
+                ReadPlan::Nothing => Ok(Reads::Nothing),
+                ReadPlan::Range { positions } => images
+                    .get_all_with_key_and_limit(&range, limit)
+                    .map(|request| Reads::Range { request, positions })
+                    .map_err(idb_error),
+                ReadPlan::Points { read } => point_reads(&images, &keys, Some(&read)),
+            };
+            match reads {
+                Ok(reads) => *issued.borrow_mut() = Some(reads),
+                // Nothing would answer: the transaction fails instead, and so does the read.
+                Err(_) => {
+                    let _ = tx.abort();
+                }
+            }
+        }
+    };
+    Ok(Reads::Planned {
+        issued,
+        _key_read: HandledRequest::handled(key_read, on_keys),
+    })
+}
+
+/// One `get` per key (only those flagged in `read`, when given).
+fn point_reads(images: &IdbObjectStore, keys: &[String], read: Option<&[bool]>) -> Result<Reads> {
+    let mut requests = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let request = match read.is_none_or(|r| r[i]) {
+            true => Some(images.get(&JsValue::from_str(key)).map_err(idb_error)?),
+            false => None,
+        };
+        requests.push(request);
+    }
+    Ok(Reads::Points(requests))
 }
 
 impl Drop for Conn {

@@ -1,5 +1,7 @@
-//! Reads of stored images: several in one readonly transaction of the `images` store alone,
-//! handed out together once it completes ([`IdbImageStore::read_many`]). A row carries a copy of
+//! Reads of stored images: several in one readonly transaction of the `images` store alone
+//! (one range read when they are most of the rows in their range, see
+//! [`crate::policy::range_read`]), handed out together once it completes
+//! ([`IdbImageStore::read_many`]). A row carries a copy of
 //! its metadata; rows without a usable one (written before the copy) are completed from the
 //! `meta` store in a second transaction. A row that does not decode is a miss and is deleted
 //! after.
@@ -27,13 +29,8 @@ impl IdbImageStore {
             return Ok(Vec::new());
         }
         let conn = self.reading_connection().await?;
-        let keys: Vec<JsValue> = ids.iter().map(|id| self.codec.js_key(id)).collect();
-        let bodies: Vec<JsValue> = conn
-            .read_images(&keys)
-            .await?
-            .iter()
-            .map(|r| r.result().unwrap_or(JsValue::UNDEFINED))
-            .collect();
+        let keys: Vec<String> = ids.iter().map(|id| self.codec.key_of(id)).collect();
+        let bodies = conn.read_images(&keys).await?;
 
         let now = self.clock.now_ms();
         let mut answers: Vec<Option<Result<Option<StoredImage<Blob>>>>> = ids
@@ -56,7 +53,7 @@ impl IdbImageStore {
                 .with_stores(IdbTransactionMode::Readonly, |s| async move {
                     incomplete
                         .iter()
-                        .map(|&i| s.get_meta(&keys[i]).map(|r| (i, r)))
+                        .map(|&i| s.get_meta(&JsValue::from_str(&keys[i])).map(|r| (i, r)))
                         .collect::<Result<Vec<_>>>()
                 })
                 .await?;

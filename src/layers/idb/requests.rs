@@ -164,6 +164,28 @@ impl RequestFuture {
     }
 }
 
+/// A request whose result is handed to `on_result` inside its success event, while the
+/// transaction is still active: the handler may issue more requests on it. Settles once the
+/// handler has run (or with the request's error); keep it until the transaction completes.
+pub(super) type HandledRequest = EventFuture<()>;
+
+impl HandledRequest {
+    pub(super) fn handled(
+        request: IdbRequest,
+        mut on_result: impl FnMut(JsValue) + 'static,
+    ) -> Self {
+        EventFuture::request(request, move |request, slot| match request.result() {
+            Ok(value) => {
+                on_result(value);
+                settle(slot, Ok(()));
+            }
+            Err(e) => {
+                settle(slot, Err(idb_error(e)));
+            }
+        })
+    }
+}
+
 /// Every `(key, value)` of a cursor, in key order.
 pub(super) type CursorFuture = EventFuture<Vec<(JsValue, JsValue)>>;
 
