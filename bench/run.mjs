@@ -13,7 +13,7 @@
 //   --only STEPS       only these steps, comma-separated: the page's hits, localStorage layer,
 //                      prefetch, cold miss, LRU eviction, start-up (populate and the comparison
 //                      stores run with any of them); journey; previews; size (no browser at all)
-//   --journey-runs N   rounds of the journey's three measured reloads (default 7, --quick 3)
+//   --journey-runs N   rounds of the journey's four measured reloads (default 7, --quick 3)
 //   --previews-runs N  measured reloads of the previews step (default 7, --quick 3)
 //   (step `worker`, Chromium only: worker.mjs, plain <img>s through avatar-cache/sw)
 //   --update-size-baseline [--baseline-note TEXT]   write size-baseline.json from this build

@@ -129,8 +129,17 @@ pub struct Picture {
     pub load_ms: f64,
     /// Whether the load that answered downloaded the image bytes (counted by `prefetch`).
     pub downloaded: bool,
-    /// A `data:` URL of the image's ThumbHash preview, when one is known.
-    pub placeholder: Option<String>,
+    /// The image's ThumbHash (base64), when one is known: [`Picture::placeholder`] renders it.
+    /// Carried as the hash so that an answer costs no rendering; the JS `Picture` renders its
+    /// `placeholder` the first time it is read.
+    pub thumbhash: Option<String>,
+}
+
+impl Picture {
+    /// A `data:` URL of the image's ThumbHash preview, when one is known (rendered on each call).
+    pub fn placeholder(&self) -> Option<String> {
+        crate::policy::placeholder::render_data_url(self.thumbhash.as_deref()?)
+    }
 }
 
 /// What `prefetch` did, user by user, summed.

@@ -131,6 +131,48 @@ async fn after_a_reload_a_user_seen_before_has_a_placeholder_at_once() {
 }
 
 #[wasm_bindgen_test]
+async fn a_picture_renders_its_placeholder_when_first_read_and_keeps_it() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.set_user("ivy", Some("i1"));
+    let first = open(config(&ns, &backend, json!({}))).await;
+    first.get("ivy").await;
+    wait_until("the hash lands", 5_000, || {
+        first
+            .call("placeholder", &["ivy".into()])
+            .unwrap()
+            .is_string()
+    })
+    .await;
+    let expected = first.call("placeholder", &["ivy".into()]).unwrap();
+    first.call("close", &[]).unwrap();
+
+    // After a reload, from IndexedDB: nothing rendered yet, and the app sees a plain property.
+    let reloaded = open(config(&ns, &backend, json!({}))).await;
+    let picture = reloaded.get("ivy").await;
+    assert_eq!(picture.source, "indexeddb");
+    let keys = js_sys::Object::keys(picture.js.unchecked_ref::<js_sys::Object>());
+    assert!(keys.includes(&"placeholder".into(), 0), "enumerable");
+    let once = field(&picture.js, "placeholder");
+    assert_eq!(once, expected);
+    let descriptor = js_sys::Object::get_own_property_descriptor(
+        picture.js.unchecked_ref::<js_sys::Object>(),
+        &"placeholder".into(),
+    );
+    assert!(
+        field(&descriptor, "get").is_undefined(),
+        "kept as a value after the first read"
+    );
+    assert_eq!(field(&picture.js, "placeholder"), once);
+    let json = js_sys::JSON::stringify(&picture.js).unwrap();
+    assert!(String::from(json).contains("\"placeholder\":\"data:image/png;base64,"));
+    // The app may replace it, as with any plain object.
+    js_sys::Reflect::set(&picture.js, &"placeholder".into(), &"mine".into()).unwrap();
+    assert_eq!(string(&picture.js, "placeholder"), "mine");
+    reloaded.call("close", &[]).unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn a_computed_preview_is_an_event_and_a_performance_entry() {
     let ns = namespace();
     let backend = FakeBackend::new();

@@ -150,12 +150,15 @@ fn the_hash_is_computed_behind_the_answer_and_then_carried_by_pictures() {
     let again = browser.get(&cache, "ann");
     assert_eq!(again.source, Source::MEMORY);
     assert!(again
-        .placeholder
+        .placeholder()
         .as_deref()
         .unwrap()
         .starts_with(DATA_URL_PREFIX));
-    assert_eq!(cache.peek("ann").unwrap().placeholder, again.placeholder);
-    assert_eq!(cache.placeholder("ann"), again.placeholder);
+    assert_eq!(
+        cache.peek("ann").unwrap().placeholder(),
+        again.placeholder()
+    );
+    assert_eq!(cache.placeholder("ann"), again.placeholder());
 }
 
 #[test]
@@ -166,7 +169,7 @@ fn a_hash_in_the_backend_answer_is_used_instead_of_decoding() {
     let cache = browser.page();
     let picture = browser.get(&cache, "bob");
     assert_eq!(browser.thumbnails.decodes(), 0);
-    assert_eq!(picture.placeholder, render_data_url(&a_hash()));
+    assert_eq!(picture.placeholder(), render_data_url(&a_hash()));
     assert_eq!(cache.placeholder("bob"), render_data_url(&a_hash()));
     assert!(browser.raw_record("bob").contains(&a_hash()));
 }
@@ -347,7 +350,7 @@ fn a_record_without_its_hash_takes_the_one_in_the_image_row() {
     );
     let picture = browser.get(&page, "cy");
     assert_eq!(picture.source, Source::INDEXED_DB);
-    assert_eq!(picture.placeholder.as_deref(), Some(preview.as_str()));
+    assert_eq!(picture.placeholder().as_deref(), Some(preview.as_str()));
     assert_eq!(browser.thumbnails.decodes(), 1, "not decoded again");
     assert!(
         browser.raw_record("cy").contains("\"thumbhash\":"),
@@ -383,7 +386,7 @@ fn a_record_lost_from_local_storage_still_has_its_preview_from_the_image_row() {
         "the bytes from IndexedDB"
     );
     assert_eq!(
-        picture.placeholder.as_deref(),
+        picture.placeholder().as_deref(),
         Some(preview.as_str()),
         "on the first answer"
     );
@@ -422,7 +425,7 @@ fn an_image_that_cannot_be_decoded_has_no_preview_and_nothing_else_changes() {
     let picture = browser.get(&cache, "eve");
     assert_eq!(picture.source, Source::NETWORK);
     assert_eq!(browser.thumbnails.decodes(), 1);
-    assert!(picture.placeholder.is_none());
+    assert!(picture.placeholder().is_none());
     assert!(cache.placeholder("eve").is_none());
     assert!(!browser.raw_record("eve").contains("thumbhash"));
     assert_eq!(browser.get(&cache, "eve").source, Source::MEMORY);

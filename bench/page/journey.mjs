@@ -14,6 +14,9 @@
 //                (img.decode()) and painted, as an app does; the floor renders its 100 object
 //                URLs the same way once its transaction has delivered them all
 //     prefetch   import → open → prefetch(ids) → 100 concurrent gets, beside the floor's read
+//     range      the gets again, beside a floor that reads the way the cache does: the keys in
+//                the range of the 100, then one getAll over it (context: the same read strategy
+//                in plain JS, where the other modes' floor makes one request per blob)
 //
 // The visit's figures are posted to the bench server (/__result?visit=K, so the runner waits
 // without polling the page while it measures) and kept in window.__JOURNEY_RESULT__ (JSON).
@@ -140,7 +143,22 @@ async function warm() {
 
 // ----- the floor: a plain IndexedDB store, one readonly transaction, object URLs ------------------
 
-async function floor(render) {
+/** The floor's read in one request over the range of the 100: keys first, then the rows. */
+async function rangeRead(db, urls) {
+  const store = db.transaction("images", "readonly").objectStore("images");
+  const keys = ids.map(imageOf);
+  const range = IDBKeyRange.bound(keys.reduce((a, b) => (a < b ? a : b)), keys.reduce((a, b) => (a > b ? a : b)));
+  const stored = await req(store.getAllKeys(range));
+  const rows = await req(store.getAll(range));
+  const at = new Map(stored.map((k, i) => [k, i]));
+  keys.forEach((k, i) => {
+    const row = rows[at.get(k)];
+    if (!(row instanceof Blob)) throw new Error(`floor: no blob for ${k}`);
+    urls[i] = URL.createObjectURL(row);
+  });
+}
+
+async function floor(render, range = false) {
   const t0 = now();
   const db = await openFloor();
   const t1 = now();
@@ -148,7 +166,8 @@ async function floor(render) {
   const failures = { count: 0 };
   const decodes = [];
   const urls = new Array(USERS);
-  await new Promise((resolve, reject) => {
+  if (range) await rangeRead(db, urls);
+  else await new Promise((resolve, reject) => {
     const store = db.transaction("images", "readonly").objectStore("images");
     let left = USERS;
     ids.forEach((u, i) => {
@@ -237,8 +256,9 @@ async function withCache() {
 // ----- one measured reload -------------------------------------------------------------------------
 
 async function measure() {
-  if (!["gets", "paint", "prefetch"].includes(mode)) throw new Error(`unknown mode ${mode}`);
+  if (!["gets", "paint", "prefetch", "range"].includes(mode)) throw new Error(`unknown mode ${mode}`);
   const render = mode === "paint";
+  const range = mode === "range";
   const result = { scriptStartMs: t00 };
   // Between the two: the first one's pictures taken off the page, its frame rendered, its
   // background work given 100 ms.
@@ -251,9 +271,9 @@ async function measure() {
     const c = await withCache();
     result.cache = c.out;
     await settle(c.into);
-    result.floor = (await floor(render)).out;
+    result.floor = (await floor(render, range)).out;
   } else {
-    const f = await floor(render);
+    const f = await floor(render, range);
     result.floor = f.out;
     await settle(f.into);
     result.cache = (await withCache()).out;

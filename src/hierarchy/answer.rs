@@ -22,7 +22,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             bytes,
         );
         Picture {
-            placeholder: self.preview_of(&found.record),
+            thumbhash: self.preview_hash(&found.record),
             user_id: found.record.user_id,
             image_id: found.record.image_id,
             url: found.url,
@@ -63,7 +63,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             stale: false,
             load_ms: self.inner.telemetry.elapsed(trace),
             downloaded: false,
-            placeholder: None,
+            thumbhash: None,
         }
     }
 }

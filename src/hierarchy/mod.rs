@@ -224,10 +224,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
             // The app shows this URL itself: keep it signed even if nobody calls get.
             self.maybe_refresh_url(&record, now);
         }
-        let placeholder = self.preview_of(&record);
+        let thumbhash = self.preview_hash(&record);
         Some(Picture {
             user_id: user_id.to_string(),
-            placeholder,
+            thumbhash,
             image_id: record.image_id,
             url,
             source: Source::MEMORY,

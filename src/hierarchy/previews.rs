@@ -198,17 +198,21 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.inner.previews.render(&hash)
     }
 
-    /// The preview of `record`'s hash, or of the one its image's row holds.
-    pub(super) fn preview_of(&self, record: &PictureRecord) -> Option<String> {
+    /// The hash of `record`'s preview: its own, or the one its image's row holds.
+    pub(super) fn preview_hash(&self, record: &PictureRecord) -> Option<String> {
         let image = record.image_id.as_deref()?;
         match &record.thumbhash {
-            Some(hash) => self.inner.previews.render(hash),
+            Some(hash) => Some(hash.clone()),
             None if record.opaque => None,
-            None => self
-                .inner
-                .previews
-                .render(&self.available_images()?.thumbhash(image)?),
+            None => self.available_images()?.thumbhash(image),
         }
+        .filter(|hash| placeholder::is_valid(hash))
+    }
+
+    /// The `data:` URL of the preview `hash` renders (each hash rendered once, then kept), or
+    /// `None` for a malformed hash.
+    pub fn render_preview(&self, hash: &str) -> Option<String> {
+        self.inner.previews.render(hash)
     }
 
     /// What localStorage holds for `user_id`, read once (one key, not every record: the first

@@ -33,12 +33,23 @@ pub(super) fn js_error(e: &Error) -> JsValue {
 }
 
 // Every `get` answers one of these: built by one call into JS rather than seven property
-// writes (each a call across the boundary, with its name made into a new JS string).
+// writes (each a call across the boundary, with its name made into a new JS string). The
+// preview is rendered the first time `placeholder` is read (`render(thumbhash)`, the cache's
+// renderer, which keeps what it rendered), then kept on the object: a list of 100 answered
+// after a reload costs no rendering unless the app reads the previews.
 #[wasm_bindgen(
-    inline_js = "export function picture(userId, imageId, url, source, stale, loadMs, placeholder) {
+    inline_js = "export function picture(userId, imageId, url, source, stale, loadMs, thumbhash, render) {
   const p = { userId, imageId: imageId ?? null, url, source, stale, loadMs };
-  if (placeholder !== undefined) p.placeholder = placeholder;
-  return p;
+  if (thumbhash === undefined) return p;
+  return Object.defineProperty(p, 'placeholder', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const value = render(thumbhash);
+      Object.defineProperty(p, 'placeholder', { value, configurable: true, enumerable: true, writable: true });
+      return value;
+    },
+  });
 }"
 )]
 extern "C" {
@@ -50,11 +61,13 @@ extern "C" {
         source: &str,
         stale: bool,
         load_ms: f64,
-        placeholder: Option<&str>,
+        thumbhash: Option<&str>,
+        render: &JsValue,
     ) -> JsValue;
 }
 
-pub(super) fn picture_to_js(p: &Picture) -> JsValue {
+/// `p` as the JS `Picture`; `render` renders its `placeholder` when the app first reads it.
+pub(super) fn picture_to_js(p: &Picture, render: &JsValue) -> JsValue {
     new_picture(
         &p.user_id,
         p.image_id.as_deref(),
@@ -62,7 +75,8 @@ pub(super) fn picture_to_js(p: &Picture) -> JsValue {
         p.source.as_str(),
         p.stale,
         p.load_ms,
-        p.placeholder.as_deref(),
+        p.thumbhash.as_deref(),
+        render,
     )
 }
 

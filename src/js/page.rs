@@ -37,7 +37,7 @@ use super::{network, open_images, promise, AvatarCacheConfig};
 struct PeekSnapshot {
     url: String,
     stale: bool,
-    placeholder: bool,
+    thumbhash: Option<String>,
     value: JsValue,
 }
 
@@ -53,6 +53,9 @@ pub(super) struct Shared {
     pub(super) idb_missed: bool,
     /// This cache's entry in `__AVATAR_CACHE__.caches`, while registered.
     pub(super) devtools_entry: RefCell<Option<JsValue>>,
+    /// Renders a ThumbHash into its preview's `data:` URL: what a `Picture`'s `placeholder`
+    /// calls the first time it is read.
+    render_preview: Closure<dyn Fn(String) -> JsValue>,
 }
 
 /// The avatar cache: memory → localStorage → IndexedDB → network behind one `get`.
@@ -157,6 +160,14 @@ impl AvatarCache {
             cross_tab: RefCell::new(None),
             devtools_entry: RefCell::new(None),
             idb_missed: config.idb.enabled && !idb_open,
+            render_preview: {
+                let hierarchy = hierarchy.clone();
+                Closure::new(move |hash: String| {
+                    hierarchy
+                        .render_preview(&hash)
+                        .map_or(JsValue::UNDEFINED, |url| JsValue::from_str(&url))
+                })
+            },
         });
         for (layer, e) in open_errors {
             hierarchy.note_error(layer, &e);
@@ -182,7 +193,7 @@ impl AvatarCache {
         if let Some(snap) = peeks.get(user_id) {
             if snap.url == picture.url
                 && snap.stale == picture.stale
-                && snap.placeholder == picture.placeholder.is_some()
+                && snap.thumbhash == picture.thumbhash
             {
                 return snap.value.clone();
             }
@@ -190,11 +201,11 @@ impl AvatarCache {
         if peeks.len() > 4 * self.shared.config.memory.max_entries {
             peeks.clear();
         }
-        let value = picture_to_js(&picture);
+        let value = picture_to_js(&picture, self.shared.render_preview.as_ref());
         peeks.insert(
             user_id.to_string(),
             PeekSnapshot {
-                placeholder: picture.placeholder.is_some(),
+                thumbhash: picture.thumbhash,
                 url: picture.url,
                 stale: picture.stale,
                 value: value.clone(),
@@ -219,17 +230,23 @@ impl AvatarCache {
             .hierarchy
             .get_at_once(&user_id, image_id.as_deref())
         {
-            Ok(Some(picture)) => return Promise::resolve(&picture_to_js(&picture)),
+            Ok(Some(picture)) => {
+                return Promise::resolve(&picture_to_js(
+                    &picture,
+                    self.shared.render_preview.as_ref(),
+                ))
+            }
             Err(e) => return Promise::reject(&js_error(&e)),
             Ok(None) => {}
         }
-        let hierarchy = self.shared.hierarchy.clone();
+        let shared = self.shared.clone();
         promise(async move {
-            let picture = hierarchy
+            let picture = shared
+                .hierarchy
                 .get(&user_id, image_id.as_deref())
                 .await
                 .map_err(|e| js_error(&e))?;
-            Ok(picture_to_js(&picture))
+            Ok(picture_to_js(&picture, shared.render_preview.as_ref()))
         })
     }
 
