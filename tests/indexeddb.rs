@@ -336,16 +336,33 @@ async fn answers(store: &IdbImageStore, ids: &[String]) -> Vec<Option<(String, V
     out
 }
 
+/// Stores `n` numbered images (`{prefix}00`, …; the `i`-th holds `png_bytes(i)`): their ids.
+async fn store_numbered(store: &IdbImageStore, prefix: &str, n: usize) -> Vec<String> {
+    let ids = numbered(prefix, n);
+    for (i, id) in ids.iter().enumerate() {
+        store.put(image(id, i, NOW)).await.unwrap();
+    }
+    ids
+}
+
+/// Checks that `get_many(asked)` answers each stored id with its bytes and nothing else.
+async fn assert_answers(store: &IdbImageStore, asked: &[String], stored: &[String]) {
+    let got = answers(store, asked).await;
+    for (id, answer) in asked.iter().zip(&got) {
+        match stored.iter().position(|s| s == id) {
+            Some(i) => assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}"),
+            None => assert_eq!(answer, &None, "{id}"),
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_batch_that_is_most_of_its_range_is_answered_from_one_range_read() {
     // 30 stored rows; 24 asked for (with a repeat and two ids that are not stored), so the
     // rows not asked for are few enough for one range read (policy::range_read).
     let c = config(&namespace());
     let store = open(&c).await;
-    let stored = numbered("r", 30);
-    for (i, id) in stored.iter().enumerate() {
-        store.put(image(id, i, NOW)).await.unwrap();
-    }
+    let stored = store_numbered(&store, "r", 30).await;
     // A corrupt row inside the range that nobody asks for stays as it is.
     let name = c.database_name();
     let not_asked = key(&c.namespace, "r10x");
@@ -360,13 +377,7 @@ async fn a_batch_that_is_most_of_its_range_is_answered_from_one_range_read() {
     ids.push("r07".into());
     ids.push("r07z".into());
     ids.push("zz".into());
-    let got = answers(&store, &ids).await;
-    for (id, answer) in ids.iter().zip(&got) {
-        match stored.iter().position(|s| s == id) {
-            Some(i) => assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}"),
-            None => assert_eq!(answer, &None, "{id}"),
-        }
-    }
+    assert_answers(&store, &ids, &stored).await;
     assert!(raw_keys(&name, IMAGES_STORE).await.contains(&not_asked));
 }
 
@@ -374,10 +385,7 @@ async fn a_batch_that_is_most_of_its_range_is_answered_from_one_range_read() {
 async fn a_corrupt_row_asked_for_in_a_range_read_is_a_miss_and_is_deleted() {
     let c = config(&namespace());
     let store = open(&c).await;
-    let ids = numbered("c", 12);
-    for (i, id) in ids.iter().enumerate() {
-        store.put(image(id, i, NOW)).await.unwrap();
-    }
+    let ids = store_numbered(&store, "c", 12).await;
     let name = c.database_name();
     let bad = key(&c.namespace, "c05");
     raw_put(&name, IMAGES_STORE, &bad, &JsValue::from_str("not a row")).await;
@@ -395,19 +403,10 @@ async fn a_sparse_batch_reads_each_stored_row_it_asks_for() {
     // stored is not read at all.
     let c = config(&namespace());
     let store = open(&c).await;
-    let stored = numbered("s", 20);
-    for (i, id) in stored.iter().enumerate() {
-        store.put(image(id, i, NOW)).await.unwrap();
-    }
+    let stored = store_numbered(&store, "s", 20).await;
     let mut ids: Vec<String> = stored.iter().step_by(2).cloned().collect();
     ids.push("s05x".into());
-    let got = answers(&store, &ids).await;
-    for (id, answer) in ids.iter().zip(&got) {
-        match stored.iter().position(|s| s == id) {
-            Some(i) => assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}"),
-            None => assert_eq!(answer, &None, "{id}"),
-        }
-    }
+    assert_answers(&store, &ids, &stored).await;
 }
 
 #[wasm_bindgen_test]
@@ -416,17 +415,10 @@ async fn a_batch_spread_over_a_large_range_reads_a_bounded_number_of_keys() {
     // the 8 are read point by point.
     let c = config(&namespace());
     let store = open(&c).await;
-    let stored = numbered("w", 60);
-    for (i, id) in stored.iter().enumerate() {
-        store.put(image(id, i, NOW)).await.unwrap();
-    }
+    let stored = store_numbered(&store, "w", 60).await;
     let ids: Vec<String> = stored.iter().step_by(8).cloned().collect();
     assert_eq!(ids.len(), 8);
-    let got = answers(&store, &ids).await;
-    for (id, answer) in ids.iter().zip(&got) {
-        let i = stored.iter().position(|s| s == id).unwrap();
-        assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}");
-    }
+    assert_answers(&store, &ids, &stored).await;
 }
 
 #[wasm_bindgen_test]
@@ -897,16 +889,10 @@ async fn rows_stored_as_bytes_read_back_through_a_range_read() {
     let store = IdbImageStore::open_storing_bytes(&c, clock())
         .await
         .unwrap();
-    let ids = numbered("y", 12);
-    for (i, id) in ids.iter().enumerate() {
-        store.put(image(id, i, NOW)).await.unwrap();
-    }
+    let ids = store_numbered(&store, "y", 12).await;
     drop(store);
     let store = open(&c).await;
-    let got = answers(&store, &ids).await;
-    for (i, (id, answer)) in ids.iter().zip(&got).enumerate() {
-        assert_eq!(answer, &Some((id.clone(), png_bytes(i))), "{id}");
-    }
+    assert_answers(&store, &ids, &ids).await;
 }
 
 #[wasm_bindgen_test]
