@@ -382,6 +382,30 @@ async fn a_batch_that_is_most_of_its_range_is_answered_from_one_range_read() {
 }
 
 #[wasm_bindgen_test]
+async fn a_range_read_finds_escaped_ids_under_a_unicode_namespace() {
+    // The bounds are taken in Rust's order; IndexedDB compares UTF-16 code units. Escaped ids
+    // (astral and BMP characters, `:` and `/`) under a namespace outside ASCII still fall inside.
+    let c = config(&format!("{}-\u{2603}\u{1D11E}\u{FFFD}", namespace()));
+    let store = open(&c).await;
+    let ids: Vec<String> = [
+        "\u{1D11E}",
+        "\u{FFFD}",
+        "a:b",
+        "a/b",
+        "\u{E000}",
+        "z",
+        "\u{10FFFF}x",
+    ]
+    .iter()
+    .flat_map(|s| [format!("{s}1"), format!("1{s}")])
+    .collect();
+    for (i, id) in ids.iter().enumerate() {
+        store.put(image(id, i, NOW)).await.unwrap();
+    }
+    assert_answers(&store, &ids, &ids).await;
+}
+
+#[wasm_bindgen_test]
 async fn a_corrupt_row_asked_for_in_a_range_read_is_a_miss_and_is_deleted() {
     let c = config(&namespace());
     let store = open(&c).await;

@@ -185,6 +185,8 @@ impl Reads {
 /// transaction still active) plans and issues the rest.
 fn issue_reads(tx: &IdbTransaction, keys: &[String]) -> Result<Reads> {
     let images = tx.object_store(IMAGES_STORE).map_err(idb_error)?;
+    // Keys share their namespace prefix and escape everything else to ASCII, so Rust's order of
+    // them is IndexedDB's (UTF-16 code units): the bounds are the batch's first and last keys.
     let (Some(low), Some(high)) = (keys.iter().min(), keys.iter().max()) else {
         return Ok(Reads::Nothing);
     };
