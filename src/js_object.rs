@@ -2,10 +2,32 @@
 //! and the config. Every read tolerates anything (a getter that throws, a value of the wrong
 //! type) and answers `None` rather than an error.
 
+use std::cell::RefCell;
+
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::collections::HashMap;
 use crate::json::{Map, Value};
+
+thread_local! {
+    /// The JS strings of the field names this crate reads and writes, made once each: keyed by
+    /// the address of the `&'static str`, which no other string can take.
+    static NAMES: RefCell<HashMap<usize, JsValue>> = RefCell::new(HashMap::default());
+}
+
+/// The JS string of the field name `name`, made on first use and kept: a row read or an answer
+/// built names a dozen fields, and making each string anew (UTF-8 decoded by the glue) was a
+/// sizeable part of a stored get's own work.
+pub fn name(name: &'static str) -> JsValue {
+    NAMES.with(|names| {
+        names
+            .borrow_mut()
+            .entry(name.as_ptr() as usize)
+            .or_insert_with(|| JsValue::from_str(name))
+            .clone()
+    })
+}
 
 /// A plain object under construction: `JsObject::new().set("a", 1.0).set("b", "x").into()`.
 #[derive(Debug, Clone)]
@@ -24,13 +46,13 @@ impl JsObject {
     }
 
     /// Sets `name` to `value`.
-    pub fn set(self, name: &str, value: impl Into<JsValue>) -> Self {
-        let _ = Reflect::set(&self.0, &JsValue::from_str(name), &value.into());
+    pub fn set(self, name: &'static str, value: impl Into<JsValue>) -> Self {
+        let _ = Reflect::set(&self.0, &self::name(name), &value.into());
         self
     }
 
     /// Sets `name` to `value` when there is one (leaves it out otherwise).
-    pub fn set_some(self, name: &str, value: Option<impl Into<JsValue>>) -> Self {
+    pub fn set_some(self, name: &'static str, value: Option<impl Into<JsValue>>) -> Self {
         match value {
             Some(value) => self.set(name, value),
             None => self,
@@ -45,25 +67,25 @@ impl From<JsObject> for JsValue {
 }
 
 /// Field `name` of `value` (`undefined` when it is absent or cannot be read).
-pub fn field(value: &JsValue, name: &str) -> JsValue {
+pub fn field(value: &JsValue, name: &'static str) -> JsValue {
     if !value.is_object() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    Reflect::get(value, &self::name(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Field `name` as a string.
-pub fn string_field(value: &JsValue, name: &str) -> Option<String> {
+pub fn string_field(value: &JsValue, name: &'static str) -> Option<String> {
     field(value, name).as_string()
 }
 
 /// Field `name` as a number.
-pub fn number_field(value: &JsValue, name: &str) -> Option<f64> {
+pub fn number_field(value: &JsValue, name: &'static str) -> Option<f64> {
     field(value, name).as_f64()
 }
 
 /// Field `name` as a boolean.
-pub fn bool_field(value: &JsValue, name: &str) -> Option<bool> {
+pub fn bool_field(value: &JsValue, name: &'static str) -> Option<bool> {
     field(value, name).as_bool()
 }
 

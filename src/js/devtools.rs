@@ -14,33 +14,32 @@ use super::page::{AvatarCache, Shared};
 use crate::js_object::{number_field, string_field, JsObject};
 use crate::json::number_text;
 
-/// `stats(namespace?)` and `diagnose(namespace?)` of `__AVATAR_CACHE__`: the named cache's, the
-/// only cache's, or every cache's by namespace.
-const DISPATCH: &str = "const caches = this.caches; const names = Object.keys(caches); \
-    if (namespace !== undefined) return caches[namespace] ? caches[namespace][method]() : undefined; \
-    if (names.length === 1) return caches[names[0]][method](); \
-    return Object.fromEntries(names.map((n) => [n, caches[n][method]()]));";
+// `globalThis.__AVATAR_CACHE__`, made on first use: `version`, `caches` by namespace, and the
+// dispatching `stats(namespace?)` / `diagnose(namespace?)`: the named cache's, the only cache's,
+// or every cache's by namespace. Written in the glue: made at every `open`, and building the two
+// functions from Rust meant compiling their source with `new Function` each time.
+#[wasm_bindgen(inline_js = "export function devtoolsRoot(version) {
+  const existing = globalThis.__AVATAR_CACHE__;
+  if (existing && typeof existing === 'object' && existing.caches && typeof existing.caches === 'object') return existing;
+  const caches = {};
+  const dispatch = (method) => (namespace) => {
+    const names = Object.keys(caches);
+    if (namespace !== undefined) return caches[namespace] ? caches[namespace][method]() : undefined;
+    if (names.length === 1) return caches[names[0]][method]();
+    return Object.fromEntries(names.map((n) => [n, caches[n][method]()]));
+  };
+  const root = { caches, version, stats: dispatch('stats'), diagnose: dispatch('diagnose') };
+  globalThis.__AVATAR_CACHE__ = root;
+  return root;
+}")]
+extern "C" {
+    #[wasm_bindgen(js_name = devtoolsRoot, catch)]
+    fn devtools_root_js(version: &str) -> Result<Object, JsValue>;
+}
 
-/// `globalThis.__AVATAR_CACHE__`, made on first use: `version`, `caches` by namespace, and the
-/// dispatching `stats` / `diagnose`.
+/// `globalThis.__AVATAR_CACHE__` (made on first use); `None` where it cannot be set.
 fn devtools_root() -> Option<Object> {
-    let global = js_sys::global();
-    let existing = Reflect::get(&global, &"__AVATAR_CACHE__".into()).ok()?;
-    let has_caches = existing.is_object()
-        && Reflect::get(&existing, &"caches".into()).is_ok_and(|c| c.is_object());
-    if has_caches {
-        return existing.dyn_into().ok();
-    }
-    let root = Object::new();
-    let _ = Reflect::set(&root, &"caches".into(), &Object::new());
-    let _ = Reflect::set(&root, &"version".into(), &env!("CARGO_PKG_VERSION").into());
-    for method in ["stats", "diagnose"] {
-        let body = format!("const method = \"{method}\"; {DISPATCH}");
-        let f = js_sys::Function::new_with_args("namespace", &body);
-        let _ = Reflect::set(&root, &method.into(), &f);
-    }
-    let _ = Reflect::set(&global, &"__AVATAR_CACHE__".into(), &root);
-    Some(root)
+    devtools_root_js(env!("CARGO_PKG_VERSION")).ok()
 }
 
 impl AvatarCache {

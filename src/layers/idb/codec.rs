@@ -223,8 +223,7 @@ fn body_to_blob(body: &JsValue, mime: &str) -> Result<Blob> {
     if !body.is_object() {
         return Err(corrupt("image row is not an object"));
     }
-    let field = |name: &str| Reflect::get(body, &JsValue::from_str(name)).unwrap_or_default();
-    if let Ok(blob) = field("blob").dyn_into::<Blob>() {
+    if let Ok(blob) = field(body, "blob").dyn_into::<Blob>() {
         if blob.type_() == mime {
             return Ok(blob);
         }
@@ -233,7 +232,7 @@ fn body_to_blob(body: &JsValue, mime: &str) -> Result<Blob> {
             .slice_with_f64_and_f64_and_content_type(0.0, blob.size(), mime)
             .map_err(idb_error);
     }
-    let bytes = field("bytes");
+    let bytes = field(body, "bytes");
     if bytes.is_instance_of::<js_sys::ArrayBuffer>() || bytes.is_instance_of::<js_sys::Uint8Array>()
     {
         let options = BlobPropertyBag::new();

@@ -17,7 +17,7 @@ use web_sys::{
 };
 
 use super::idb_error;
-use super::requests::{HandledRequest, OpenFuture, TxFuture};
+use super::requests::{HandledRequest, OpenFuture, RequestFuture, TxFuture};
 use super::schema::{IMAGES_STORE, META_STORE, SCHEMA_VERSION};
 use crate::error::{Error, Result};
 use crate::layers::runtime::sleep;
@@ -111,6 +111,11 @@ impl Conn {
     /// batch that is most of the rows in its key range is read with one range read, otherwise
     /// each stored row asked for is read alone ([`range_read`]). Answers the rows' values in the
     /// order of `keys`, `undefined` where nothing is stored.
+    ///
+    /// Answers at the success of the last request, not at the commit: a readonly transaction
+    /// has nothing to commit, its requests complete in the order they were issued, and its
+    /// `complete` event comes one more round trip later (about 1 ms in Chromium, 1–3 ms in
+    /// Firefox, measured on 100 rows).
     pub(super) async fn read_images(&self, keys: &[String]) -> Result<Vec<JsValue>> {
         let tx = self.transaction(&[IMAGES_STORE], IdbTransactionMode::Readonly)?;
         let done = TxFuture::new(&tx);
@@ -121,7 +126,21 @@ impl Conn {
                 return Err(e);
             }
         };
-        done.await?;
+        let reads = match reads {
+            Reads::Planned { issued, key_read } => {
+                key_read.await?;
+                let planned = issued.take();
+                match planned {
+                    Some(reads) => reads,
+                    // The handler could not issue its reads and aborted the transaction.
+                    None => return done.await.map(|()| vec![JsValue::UNDEFINED; keys.len()]),
+                }
+            }
+            reads => reads,
+        };
+        if let Some(last) = reads.last_request() {
+            RequestFuture::new(last).await?;
+        }
         Ok(reads.values(keys.len()))
     }
 
@@ -134,7 +153,7 @@ impl Conn {
     }
 }
 
-/// The requests a batch read issued, answered once its transaction has committed.
+/// The requests a batch read issued, answered once the last of them has succeeded.
 enum Reads {
     /// Nothing to read.
     Nothing,
@@ -148,11 +167,21 @@ enum Reads {
     /// Issued by the key read's success handler, once it knew which keys are stored.
     Planned {
         issued: Rc<RefCell<Option<Reads>>>,
-        _key_read: HandledRequest,
+        key_read: HandledRequest,
     },
 }
 
 impl Reads {
+    /// The request issued last, once the plan is known: when it has succeeded, so has every
+    /// other (requests of a transaction complete in the order they were issued).
+    fn last_request(&self) -> Option<IdbRequest> {
+        match self {
+            Reads::Nothing | Reads::Planned { .. } => None,
+            Reads::Range { request, .. } => Some(request.clone()),
+            Reads::Points(requests) => requests.iter().rev().flatten().next().cloned(),
+        }
+    }
+
     /// The value read for each of `count` keys, `undefined` where none was.
     fn values(self, count: usize) -> Vec<JsValue> {
         let mut values = Vec::with_capacity(count);
@@ -227,7 +256,7 @@ fn issue_reads(tx: &IdbTransaction, keys: &[String]) -> Result<Reads> {
     };
     Ok(Reads::Planned {
         issued,
-        _key_read: HandledRequest::handled(key_read, on_keys),
+        key_read: HandledRequest::handled(key_read, on_keys),
     })
 }
 
