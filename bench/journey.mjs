@@ -15,7 +15,7 @@ export const JOURNEY_MODES = ["gets", "paint", "prefetch", "range"];
  * Runs the journey in `browser` ({ goto(url) }) against `server` ({ url, waitResult }).
  * Resolves to `{ runs, warmup, visits, rows, notes }`.
  */
-export async function runJourney(browser, server, { runs = 7, users = 100, log = () => {} } = {}) {
+export async function runJourney(browser, server, { runs = 7, users = 100, modes = JOURNEY_MODES, log = () => {} } = {}) {
   let counter = 0;
   const visit = async (params) => {
     const key = `${Date.now().toString(36)}-${++counter}`;
@@ -34,10 +34,10 @@ export async function runJourney(browser, server, { runs = 7, users = 100, log =
   const load = [os.loadavg()[0]];
   for (let i = 0; i < runs; i++) {
     const order = i % 2 === 0 ? "floor-first" : "cache-first";
-    for (const mode of JOURNEY_MODES) visits.push(await visit({ phase: "measure", mode, order }));
-    const last = visits.filter((v) => v.mode === "gets").at(-1);
+    for (const mode of modes) visits.push(await visit({ phase: "measure", mode, order }));
+    const last = visits.at(-1);
     load.push(os.loadavg()[0]);
-    log(`journey: round ${i + 1}/${runs} (${order}): gets ${last.cache.getsMs.toFixed(1)} ms vs floor read ${last.floor.readMs.toFixed(1)} ms`);
+    log(`journey: round ${i + 1}/${runs} (${order}): ${last.mode}: gets ${last.cache.getsMs.toFixed(1)} ms vs floor read ${last.floor.readMs.toFixed(1)} ms`);
   }
   const summary = summarise(visits);
   return { runs, users, seconds: (Date.now() - started) / 1000, load: { min: Math.min(...load), max: Math.max(...load) }, warmup, visits, ...summary };

@@ -14,6 +14,8 @@
 //                      prefetch, cold miss, LRU eviction, start-up (populate and the comparison
 //                      stores run with any of them); journey; previews; size (no browser at all)
 //   --journey-runs N   rounds of the journey's four measured reloads (default 7, --quick 3)
+//   --journey-modes L  which of the reloads (comma-separated: gets, paint, prefetch, range), e.g.
+//                      `gets,range` for a quicker A/B of the read path; default all four
 //   --previews-runs N  measured reloads of the previews step (default 7, --quick 3)
 //   (step `worker`, Chromium only: worker.mjs, plain <img>s through avatar-cache/sw)
 //   --update-size-baseline [--baseline-note TEXT]   write size-baseline.json from this build
@@ -27,7 +29,7 @@ import { fileURLToPath } from "node:url";
 
 import { renderChart } from "./chart.mjs";
 import { startServer } from "./server.mjs";
-import { journeyChartRows, journeyMarkdown, runJourney } from "./journey.mjs";
+import { JOURNEY_MODES, journeyChartRows, journeyMarkdown, runJourney } from "./journey.mjs";
 import { previewsMarkdown, runPreviews } from "./previews.mjs";
 import { readBaseline, sizeMarkdown, sizes, wasmNameSizes, writeBaseline } from "./size.mjs";
 import { runWorkerBench, workerMarkdown } from "./worker.mjs";
@@ -341,6 +343,11 @@ if (unknown.length) {
 const pageSteps = only ? only.filter((x) => PAGE_STEPS.includes(x)) : PAGE_STEPS;
 const journeyOn = !only || only.includes("journey");
 const journeyRuns = Number(opt("--journey-runs", quick ? 3 : 7));
+const journeyModes = opt("--journey-modes", JOURNEY_MODES.join(",")).split(",").filter(Boolean);
+if (journeyModes.some((m) => !JOURNEY_MODES.includes(m))) {
+  log(`--journey-modes: the modes are ${JOURNEY_MODES.join(", ")}`);
+  process.exit(2);
+}
 const previewsOn = !only || only.includes("previews");
 const previewsRuns = Number(opt("--previews-runs", quick ? 3 : 7));
 
@@ -374,7 +381,7 @@ if (pageSteps.length || journeyOn || previewsOn || workerOn) {
         }
         if (journeyOn) {
           try {
-            journey[name] = await runJourney(session, server, { runs: journeyRuns, log: (m) => log(`${name} ${m}`) });
+            journey[name] = await runJourney(session, server, { runs: journeyRuns, modes: journeyModes, log: (m) => log(`${name} ${m}`) });
           } catch (e) {
             log(`${name} journey failed: ${e.stack ?? e}`);
             journey[name] = { error: String(e.message ?? e) };

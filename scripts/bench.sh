@@ -14,7 +14,8 @@
 #   --browsers L       which engines, comma-separated; default chromium,firefox
 #   --only STEPS       some steps only (comma-separated): hits, localStorage layer, prefetch,
 #                      cold miss, LRU eviction, start-up; journey; previews; size (no browser)
-#   --journey-runs N   rounds of the journey's three measured reloads (default 7; --quick 3)
+#   --journey-runs N   rounds of the journey's four measured reloads (default 7; --quick 3)
+#   --journey-modes L  some of those reloads only (gets, paint, prefetch, range; comma-separated)
 #   --previews-runs N  measured reloads of the previews step (default 7; --quick 3)
 #   --update-size-baseline   write bench/size-baseline.json from this build (commit it)
 #   --skip-setup       do not run scripts/setup.sh
@@ -32,10 +33,11 @@ while [ $# -gt 0 ]; do
     --browsers) args+=(--browsers "$2"); shift 2 ;;
     --only) args+=(--only "$2"); shift 2 ;;
     --journey-runs) args+=(--journey-runs "$2"); shift 2 ;;
+    --journey-modes) args+=(--journey-modes "$2"); shift 2 ;;
     --previews-runs) args+=(--previews-runs "$2"); shift 2 ;;
     --update-size-baseline) args+=(--update-size-baseline); shift ;;
     --skip-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
