@@ -169,6 +169,12 @@ async fn a_picture_renders_its_placeholder_when_first_read_and_keeps_it() {
     // The app may replace it, as with any plain object.
     js_sys::Reflect::set(&picture.js, &"placeholder".into(), &"mine".into()).unwrap();
     assert_eq!(string(&picture.js, "placeholder"), "mine");
+    // Also before it was ever read: the value written is kept, nothing is rendered for it.
+    let again = reloaded.get("ivy").await;
+    assert!(js_sys::Reflect::set(&again.js, &"placeholder".into(), &"early".into()).unwrap());
+    assert_eq!(string(&again.js, "placeholder"), "early");
+    let keys = js_sys::Object::keys(again.js.unchecked_ref::<js_sys::Object>());
+    assert!(keys.includes(&"placeholder".into(), 0), "still enumerable");
     reloaded.call("close", &[]).unwrap();
 }
 

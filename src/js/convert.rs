@@ -36,20 +36,23 @@ pub(super) fn js_error(e: &Error) -> JsValue {
 // writes (each a call across the boundary, with its name made into a new JS string). The
 // preview is rendered the first time `placeholder` is read (`render(thumbhash)`, the cache's
 // renderer, which keeps what it rendered), then kept on the object: a list of 100 answered
-// after a reload costs no rendering unless the app reads the previews.
+// after a reload costs no rendering unless the app reads the previews. The accessor is written
+// in the literal, with a setter: an app that assigns `placeholder` before ever reading it (a
+// getter alone would throw in strict code) keeps its value, and nothing is rendered.
 #[wasm_bindgen(
     inline_js = "export function picture(userId, imageId, url, source, stale, loadMs, thumbhash, render) {
-  const p = { userId, imageId: imageId ?? null, url, source, stale, loadMs };
-  if (thumbhash === undefined) return p;
-  return Object.defineProperty(p, 'placeholder', {
-    configurable: true,
-    enumerable: true,
-    get() {
+  if (thumbhash === undefined) return { userId, imageId: imageId ?? null, url, source, stale, loadMs };
+  return {
+    userId, imageId: imageId ?? null, url, source, stale, loadMs,
+    get placeholder() {
       const value = render(thumbhash);
-      Object.defineProperty(p, 'placeholder', { value, configurable: true, enumerable: true, writable: true });
+      Object.defineProperty(this, 'placeholder', { value, configurable: true, enumerable: true, writable: true });
       return value;
     },
-  });
+    set placeholder(value) {
+      Object.defineProperty(this, 'placeholder', { value, configurable: true, enumerable: true, writable: true });
+    },
+  };
 }"
 )]
 extern "C" {
