@@ -12,7 +12,10 @@
 //                      and crates are listed beside the sizes
 //   --only STEPS       only these steps, comma-separated: the page's hits, localStorage layer,
 //                      prefetch, cold miss, LRU eviction, start-up (populate and the comparison
-//                      stores run with any of them); journey; previews; size (no browser at all)
+//                      stores run with any of them); journey; bursts (100 gets of stored users
+//                      repeated in one page, bursts.mjs: A/B of the read path); previews; size
+//                      (no browser at all)
+//   --compare-pkg DIR  the bursts step alternates its pages with this other build's (A/B)
 //   --journey-runs N   rounds of the journey's four measured reloads (default 7, --quick 3)
 //   --journey-modes L  which of the reloads (comma-separated: gets, paint, prefetch, range), e.g.
 //                      `gets,range` for a quicker A/B of the read path; default all four
@@ -29,6 +32,7 @@ import { fileURLToPath } from "node:url";
 
 import { renderChart } from "./chart.mjs";
 import { startServer } from "./server.mjs";
+import { burstsMarkdown, runBursts } from "./bursts.mjs";
 import { JOURNEY_MODES, journeyChartRows, journeyMarkdown, runJourney } from "./journey.mjs";
 import { previewsMarkdown, runPreviews } from "./previews.mjs";
 import { readBaseline, sizeMarkdown, sizes, wasmNameSizes, writeBaseline } from "./size.mjs";
@@ -239,6 +243,7 @@ function markdown(report) {
     lines.push("");
     lines.push(...journeyMarkdown(report.journey));
   }
+  if (report.bursts && Object.keys(report.bursts).length) lines.push(...burstsMarkdown(report.bursts));
   if (report.previews) {
     lines.push("");
     lines.push(...previewsMarkdown(report.previews));
@@ -335,9 +340,9 @@ const loadBefore = os.loadavg()[0];
 // size report (no browser). Without --only, all of them.
 const PAGE_STEPS = ["hits", "localStorage layer", "prefetch", "cold miss", "LRU eviction", "start-up"];
 const only = opt("--only", null)?.split(",").map((x) => x.trim()).filter(Boolean) ?? null;
-const unknown = (only ?? []).filter((x) => !PAGE_STEPS.includes(x) && !["journey", "previews", "worker", "size", "populate", "comparison stores"].includes(x));
+const unknown = (only ?? []).filter((x) => !PAGE_STEPS.includes(x) && !["journey", "bursts", "previews", "worker", "size", "populate", "comparison stores"].includes(x));
 if (unknown.length) {
-  log(`unknown step(s) ${unknown.join(", ")}: the steps are ${[...PAGE_STEPS, "journey", "previews", "worker", "size"].join(", ")}`);
+  log(`unknown step(s) ${unknown.join(", ")}: the steps are ${[...PAGE_STEPS, "journey", "bursts", "previews", "worker", "size"].join(", ")}`);
   process.exit(2);
 }
 const pageSteps = only ? only.filter((x) => PAGE_STEPS.includes(x)) : PAGE_STEPS;
@@ -348,6 +353,7 @@ if (journeyModes.some((m) => !JOURNEY_MODES.includes(m))) {
   log(`--journey-modes: the modes are ${JOURNEY_MODES.join(", ")}`);
   process.exit(2);
 }
+const burstsOn = !only || only.includes("bursts");
 const previewsOn = !only || only.includes("previews");
 const previewsRuns = Number(opt("--previews-runs", quick ? 3 : 7));
 
@@ -355,17 +361,19 @@ const workerOn = (!only || only.includes("worker")) && browsers.includes("chromi
 
 const results = {};
 const journey = {};
+const bursts = {};
 const previews = {};
 let worker = null;
-if (pageSteps.length || journeyOn || previewsOn || workerOn) {
+if (pageSteps.length || journeyOn || burstsOn || previewsOn || workerOn) {
   const server = await startServer({ pkgDir });
+  const compareServer = burstsOn && opt("--compare-pkg", null) ? await startServer({ pkgDir: resolve(opt("--compare-pkg", null)) }) : null;
   const query = new URLSearchParams();
   if (quick) query.set("quick", "1");
   if (only) query.set("only", ["populate", "comparison stores", ...pageSteps].join(","));
   const url = `${server.url}/index.html${query.size ? `?${query}` : ""}`;
   log(`server on ${server.url}`);
   try {
-    for (const name of pageSteps.length || journeyOn || previewsOn ? browsers : []) {
+    for (const name of pageSteps.length || journeyOn || burstsOn || previewsOn ? browsers : []) {
       log(`running in ${name}`);
       const started = Date.now();
       let session;
@@ -385,6 +393,14 @@ if (pageSteps.length || journeyOn || previewsOn || workerOn) {
           } catch (e) {
             log(`${name} journey failed: ${e.stack ?? e}`);
             journey[name] = { error: String(e.message ?? e) };
+          }
+        }
+        if (burstsOn) {
+          try {
+            bursts[name] = await runBursts(session, server, { compare: compareServer, visits: quick ? 1 : 3, log: (m) => log(`${name} ${m}`) });
+          } catch (e) {
+            log(`${name} bursts failed: ${e.stack ?? e}`);
+            bursts[name] = { error: String(e.message ?? e) };
           }
         }
         if (previewsOn) {
@@ -416,6 +432,7 @@ if (pageSteps.length || journeyOn || previewsOn || workerOn) {
     }
   } finally {
     await server.close();
+    await compareServer?.close();
   }
 }
 
@@ -447,10 +464,11 @@ const report = {
   generatedAt: new Date().toISOString(),
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
   quick,
-  steps: { page: pageSteps, journey: journeyOn, journeyRuns, previews: previewsOn, previewsRuns },
+  steps: { page: pageSteps, journey: journeyOn, journeyRuns, bursts: burstsOn, previews: previewsOn, previewsRuns },
   load: { before: loadBefore, after: os.loadavg()[0] },
   browsers: results,
   journey: journeyOn ? journey : null,
+  bursts: burstsOn ? bursts : null,
   previews: previewsOn ? previews : null,
   worker,
   sizes: size,

@@ -13,7 +13,7 @@
 #   --quick            fewer samples: a smoke run of every scenario (a few minutes)
 #   --browsers L       which engines, comma-separated; default chromium,firefox
 #   --only STEPS       some steps only (comma-separated): hits, localStorage layer, prefetch,
-#                      cold miss, LRU eviction, start-up; journey; previews; size (no browser)
+#                      cold miss, LRU eviction, start-up; journey; bursts; previews; size (no browser)
 #   --journey-runs N   rounds of the journey's four measured reloads (default 7; --quick 3)
 #   --journey-modes L  some of those reloads only (gets, paint, prefetch, range; comma-separated)
 #   --previews-runs N  measured reloads of the previews step (default 7; --quick 3)
