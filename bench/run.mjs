@@ -387,30 +387,18 @@ if (pageSteps.length || journeyOn || burstsOn || previewsOn || workerOn) {
         } else {
           results[name] = { env: { browser: session.version }, rows: [], notes: [], errors: [] };
         }
-        if (journeyOn) {
+        // A step that fails is reported as failed; the browser's other steps still run.
+        const step = async (label, into, run) => {
           try {
-            journey[name] = await runJourney(session, server, { runs: journeyRuns, modes: journeyModes, log: (m) => log(`${name} ${m}`) });
+            into[name] = await run((m) => log(`${name} ${m}`));
           } catch (e) {
-            log(`${name} journey failed: ${e.stack ?? e}`);
-            journey[name] = { error: String(e.message ?? e) };
+            log(`${name} ${label} failed: ${e.stack ?? e}`);
+            into[name] = { error: String(e.message ?? e) };
           }
-        }
-        if (burstsOn) {
-          try {
-            bursts[name] = await runBursts(session, server, { compare: compareServer, visits: quick ? 1 : 3, log: (m) => log(`${name} ${m}`) });
-          } catch (e) {
-            log(`${name} bursts failed: ${e.stack ?? e}`);
-            bursts[name] = { error: String(e.message ?? e) };
-          }
-        }
-        if (previewsOn) {
-          try {
-            previews[name] = await runPreviews(session, server, { runs: previewsRuns, hashes: quick ? 10 : 30, log: (m) => log(`${name} ${m}`) });
-          } catch (e) {
-            log(`${name} previews failed: ${e.stack ?? e}`);
-            previews[name] = { error: String(e.message ?? e) };
-          }
-        }
+        };
+        if (journeyOn) await step("journey", journey, (log) => runJourney(session, server, { runs: journeyRuns, modes: journeyModes, log }));
+        if (burstsOn) await step("bursts", bursts, (log) => runBursts(session, server, { compare: compareServer, visits: quick ? 1 : 3, log }));
+        if (previewsOn) await step("previews", previews, (log) => runPreviews(session, server, { runs: previewsRuns, hashes: quick ? 10 : 30, log }));
         log(`${name}: done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
       } catch (e) {
         log(`${name} failed: ${e.stack ?? e}`);
