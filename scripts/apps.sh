@@ -54,8 +54,16 @@ install_app() { # install_app <dir>: locked dependencies (cached), then the tgz
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
+# Each server runs in its own session (setsid), and the whole group is stopped: `next start`
+# leaves its `next-server` child running when only the CLI is killed.
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  pids=()
+}
 trap cleanup EXIT
 
 wait_for() { # wait_for <url> <pid> <log>
@@ -71,7 +79,7 @@ serve_static() { # serve_static <dist>: the repository's dev backend (API + obje
   local port storage
   port=$(free_port); storage=$(free_port)
   while [ "$storage" = "$port" ]; do storage=$(free_port); done
-  node www/server/main.mjs --port "$port" --storage-port "$storage" --static "$1" --quiet >"$tmp/server.log" 2>&1 &
+  setsid node www/server/main.mjs --port "$port" --storage-port "$storage" --static "$1" --quiet >"$tmp/server.log" 2>&1 &
   pids+=($!)
   url="http://127.0.0.1:$port/"
   wait_for "${url}__stats" "$!" "$tmp/server.log"
@@ -118,7 +126,7 @@ run_next() {
     [ "$bundler" = webpack ] && flag=--webpack
     timed "next (next build, $bundler)" bash -c "cd apps/next && NEXT_TELEMETRY_DISABLED=1 npx next build $flag" || return 1
     port=$(free_port)
-    (cd apps/next && NEXT_TELEMETRY_DISABLED=1 exec npx next start -H 127.0.0.1 -p "$port") >"$tmp/next.log" 2>&1 &
+    (cd apps/next && NEXT_TELEMETRY_DISABLED=1 exec setsid npx next start -H 127.0.0.1 -p "$port") >"$tmp/next.log" 2>&1 &
     pids+=($!)
     wait_for "http://127.0.0.1:$port/" "$!" "$tmp/next.log" || return 1
     node apps/check.mjs --name "next-$bundler" --url "http://127.0.0.1:$port/" --ssr --client-nav "[data-testid=to-friends]" || return 1
