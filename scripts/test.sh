@@ -72,10 +72,12 @@ lint() {
     # Each release module alone (scripts/build-pkg.sh builds them with one feature each).
     for feature in page worker; do
       cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features "$feature" -- -D warnings || return
-    done
+    done &&
+    # The crate's docs, as its engineers read them: every intra-doc link resolves.
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items --target wasm32-unknown-unknown
 }
 
-wants lint && step "lint: cargo fmt --check, clippy (wasm32)" lint
+wants lint && step "lint: cargo fmt --check, clippy (wasm32), cargo doc" lint
 wants native && step "native: cargo test" cargo test
 wants chromium && step "wasm: headless Chromium" wasm_suite chromium
 wants firefox && step "wasm: headless Firefox" wasm_suite firefox

@@ -3,7 +3,7 @@
 //! The JS side hands over a plain object; [`Config::from_json`] reads it (functions such as
 //! `fetch` and `onEvent` are taken out by `js.rs` first, see [`JS_ONLY_FIELDS`]), fills in
 //! defaults and checks every field. A field of the wrong type, an unknown field or an
-//! out-of-range value is an [`Error::ConfigInvalid`] naming the field as it is spelled in
+//! out-of-range value is an [`crate::Error::ConfigInvalid`] naming the field as it is spelled in
 //! `AvatarCacheConfig`.
 //!
 //! # One place per field

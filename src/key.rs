@@ -16,7 +16,7 @@ pub struct Keys {
     suffix: String,
 }
 
-/// A key taken apart by [`Keys::parse`].
+/// A key taken apart by [`Keys::parse_any_version`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedKey {
     /// The layer named in the key: [`Layer::Local`] or [`Layer::IndexedDb`].
@@ -153,7 +153,8 @@ fn percent_encode_into(s: &str, out: &mut String) {
 }
 
 /// Decodes `%XX` escapes (either case); `None` for a malformed escape or invalid UTF-8. `+`
-/// stays `+`. Used for keys (after [`escapes_are_canonical`]) and presigned-URL queries.
+/// stays `+`. Used for keys (after checking their escapes are canonical) and presigned-URL
+/// queries.
 pub fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return Some(s.to_string());

@@ -38,6 +38,10 @@
 //! - `sync` (browser): cross-tab messages; `js` (browser): the exported `AvatarCache` class.
 
 #![warn(missing_docs)]
+// The module docs link the private components each module is made of (the hierarchy's table of
+// them, the layers' helpers): they are for the engineers who work on the crate, who read them
+// with `cargo doc --document-private-items`, where every such link resolves.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod clock;
 pub mod collections;

@@ -57,7 +57,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// Refreshes in the background the presigned URLs about to expire among the records in use:
     /// those memory holds, and the opaque ones of the record store (their URL is the picture).
-    /// Each gets [`Hierarchy::maybe_refresh_url`]'s check, the one a use makes in a page; the
+    /// Each gets `Hierarchy::maybe_refresh_url`'s check, the one a use makes in a page; the
     /// refreshes go out together through the batcher. For a context that runs between uses (a
     /// service worker calls it on a timer); never touches the network for a fresh URL.
     pub fn refresh_expiring(&self) {

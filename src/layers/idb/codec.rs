@@ -158,7 +158,7 @@ pub fn meta_value(meta: &ImageMeta) -> JsValue {
 }
 
 /// A metadata row read back, if it has every field with the right type (other fields are
-/// ignored); its values are checked by [`RowCodec::check_row`].
+/// ignored); its values are checked by `RowCodec::check_row`.
 pub fn meta_of(value: &JsValue) -> Option<ImageMeta> {
     let whole = |n: f64| (n.fract() == 0.0 && n >= 0.0).then_some(n);
     let etag = field(value, "etag");

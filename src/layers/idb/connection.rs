@@ -58,8 +58,9 @@ impl Conn {
         }
     }
 
-    /// Runs `work` in one transaction over both stores and waits for the commit: the only way
-    /// this layer touches the database once it is open.
+    /// Runs `work` in one transaction over both stores and waits for the commit: the way this
+    /// layer touches the database once it is open, but for the reads of stored images
+    /// ([`Conn::read_images`]).
     ///
     /// `work` issues its requests at once (they join the transaction) and may await them, but
     /// nothing else: IndexedDB commits a transaction as soon as no request is pending, so

@@ -13,12 +13,14 @@
 //!
 //! # Transactions
 //!
-//! Every operation goes through one helper, `Conn::with_stores(mode, work)` (idb-keyval's
-//! `withStore`): it opens a transaction over both stores, lets `work` issue its requests and
-//! await nothing but them, and waits for the commit. IndexedDB commits a transaction as soon as
-//! no request is pending, so awaiting anything else would write half an operation: what an
-//! operation needs (a Blob's bytes for the fallback) is gathered before. A `put` that overflows
-//! the budget deletes its LRU victims in the same readwrite transaction as the write.
+//! Every operation but one goes through one helper, `Conn::with_stores(mode, work)`
+//! (idb-keyval's `withStore`): it opens a transaction over both stores, lets `work` issue its
+//! requests and await nothing but them, and waits for the commit. IndexedDB commits a
+//! transaction as soon as no request is pending, so awaiting anything else would write half an
+//! operation: what an operation needs (a Blob's bytes for the fallback) is gathered before. A
+//! `put` that overflows the budget deletes its LRU victims in the same readwrite transaction as
+//! the write. The one other is the read of stored images (`Conn::read_images`, see `reads.rs`):
+//! a readonly transaction of the `images` store alone, answered at its last request's success.
 //!
 //! # Engines that refuse Blobs
 //!

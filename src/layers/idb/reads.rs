@@ -1,7 +1,7 @@
 //! Reads of stored images: several in one readonly transaction of the `images` store alone
 //! (one range read when they are most of the rows in their range, see
-//! [`crate::policy::range_read`]), handed out together once it completes
-//! ([`IdbImageStore::read_many`]). A row carries a copy of
+//! [`crate::policy::range_read`]), handed out together once the last of its requests has
+//! succeeded ([`IdbImageStore::read_many`]; a readonly transaction has nothing to commit). A row carries a copy of
 //! its metadata; rows without a usable one (written before the copy) are completed from the
 //! `meta` store in a second transaction. A row that does not decode is a miss and is deleted
 //! after.

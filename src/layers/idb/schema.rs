@@ -3,7 +3,7 @@
 //! | store | key | value |
 //! |---|---|---|
 //! | [`IMAGES_STORE`] | `<ns>:idb:<escaped imageId>:v<version>` | `{ blob, meta }`, or `{ bytes: ArrayBuffer, mime, meta }` where Blobs cannot be stored |
-//! | [`META_STORE`] | the same key | the [`ImageMeta`] fields (`imageId, mime, bytes, etag?, storedAt, lastAccess, version, thumbhash?`), index `lastAccess` |
+//! | [`META_STORE`] | the same key | the [`crate::record::ImageMeta`] fields (`imageId, mime, bytes, etag?, storedAt, lastAccess, version, thumbhash?`), index `lastAccess` |
 //!
 //! Metadata lives apart from the bytes so that LRU scans and touches never load an image. The
 //! schema version is the database version: `onupgradeneeded` steps through every migration
@@ -34,7 +34,7 @@ use crate::error::Result;
 pub const SCHEMA_VERSION: u32 = 2;
 /// The object store holding image bodies.
 pub const IMAGES_STORE: &str = "images";
-/// The object store holding [`ImageMeta`] rows, under the same keys as [`IMAGES_STORE`].
+/// The object store holding [`crate::record::ImageMeta`] rows, under the same keys as [`IMAGES_STORE`].
 pub const META_STORE: &str = "meta";
 /// The index on `meta.lastAccess`.
 pub const LAST_ACCESS_INDEX: &str = "lastAccess";
