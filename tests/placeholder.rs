@@ -460,14 +460,21 @@ async fn row_hash(ns: &str, image: &str) -> String {
     panic!("the row of {image} never got its hash");
 }
 
+/// A first visit: `user`'s picture (image `image`) downloaded by a get, and its preview hash
+/// landed in the image's row. Returns the cache, still open, and that hash.
+async fn first_visit(ns: &str, backend: &FakeBackend, user: &str, image: &str) -> (Cache, String) {
+    backend.set_user(user, Some(image));
+    let first = open(config(ns, backend, json!({}))).await;
+    assert_eq!(first.get(user).await.source, "network");
+    let hash = row_hash(ns, image).await;
+    (first, hash)
+}
+
 #[wasm_bindgen_test]
 async fn the_hash_is_kept_in_the_image_row_so_a_record_lost_from_local_storage_has_a_preview() {
     let ns = namespace();
     let backend = FakeBackend::new();
-    backend.set_user("ann", Some("a1"));
-    let first = open(config(&ns, &backend, json!({}))).await;
-    assert_eq!(first.get("ann").await.source, "network");
-    let hash = row_hash(&ns, "a1").await;
+    let (first, hash) = first_visit(&ns, &backend, "ann", "a1").await;
     assert_eq!(record_hash(&ns, "ann", false), Some(hash));
     let preview = first.call("placeholder", &["ann".into()]).unwrap();
     first.call("close", &[]).unwrap();
@@ -508,10 +515,7 @@ async fn the_hash_is_kept_in_the_image_row_so_a_record_lost_from_local_storage_h
 async fn a_record_without_a_hash_takes_the_row_s_once_the_store_has_loaded() {
     let ns = namespace();
     let backend = FakeBackend::new();
-    backend.set_user("bea", Some("b1"));
-    let first = open(config(&ns, &backend, json!({}))).await;
-    first.get("bea").await;
-    row_hash(&ns, "b1").await;
+    let (first, _) = first_visit(&ns, &backend, "bea", "b1").await;
     let preview = first.call("placeholder", &["bea".into()]).unwrap();
     first.call("close", &[]).unwrap();
     assert!(record_hash(&ns, "bea", true).is_some());
@@ -536,10 +540,7 @@ async fn a_record_without_a_hash_takes_the_row_s_once_the_store_has_loaded() {
 async fn a_row_written_before_previews_reads_as_before_and_gets_a_hash() {
     let ns = namespace();
     let backend = FakeBackend::new();
-    backend.set_user("cal", Some("c1"));
-    let first = open(config(&ns, &backend, json!({}))).await;
-    first.get("cal").await;
-    let hash = row_hash(&ns, "c1").await;
+    let (first, hash) = first_visit(&ns, &backend, "cal", "c1").await;
     first.call("close", &[]).unwrap();
     // As code from before previews left them: neither the record nor the row has a hash.
     record_hash(&ns, "cal", true);
