@@ -174,6 +174,26 @@ export function isAvatarCacheError(value) {
   return value instanceof Error && value.name === "AvatarCacheError" && typeof value.code === "string";
 }
 
+const wasmUrl = new URL("./${wasmFile}", import.meta.url);
+
+/**
+ * The module, compiled from the moment this file is evaluated in a browser: an app that imports
+ * avatar-cache and opens the cache later (in a provider, after its first render) finds it
+ * compiled, or compiling, instead of starting then. null outside a browser (nothing is fetched
+ * there) and where streaming compilation is missing or failed: ready() then fetches and compiles
+ * as the generated loader does, and reports what went wrong.
+ */
+let compiling = compileEarly();
+
+function compileEarly() {
+  if (notABrowser() || typeof WebAssembly !== "object" || typeof WebAssembly.compileStreaming !== "function") return null;
+  try {
+    return WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => null);
+  } catch {
+    return null;
+  }
+}
+
 let loading;
 
 /** Loads the WebAssembly module once; resolves when it is ready. Rejects outside a browser. */
@@ -189,13 +209,16 @@ export function ready() {
         ),
       );
     }
-    loading = init({ module_or_path: new URL("./${wasmFile}", import.meta.url) }).then(
-      () => undefined,
-      (e) => {
-        loading = undefined;
-        throw e;
-      },
-    );
+    loading = Promise.resolve(compiling)
+      .then((module) => init({ module_or_path: module ?? wasmUrl }))
+      .then(
+        () => undefined,
+        (e) => {
+          loading = undefined;
+          compiling = null;
+          throw e;
+        },
+      );
   }
   return loading;
 }

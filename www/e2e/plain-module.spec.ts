@@ -62,3 +62,50 @@ test("open() warms the database while the module compiles, without creating or h
   expect(result.version).toBe(SCHEMA_VERSION);
   expect(["network", "indexeddb"], result.errors).toContain(result.source);
 });
+
+test("the module is fetched and compiled once, from the import on, and open() uses it", async ({ session }) => {
+  const page = await session.newTab();
+  await page.goto("/plain.html");
+  const result = await page.evaluate(async () => {
+    const fetches = () =>
+      performance.getEntriesByType("resource").filter((e) => new URL(e.name).pathname === "/pkg/avatar_cache_bg.wasm").length;
+    const before = fetches();
+    // A module instance of its own (a query string), as a page that imports the package first.
+    const entry = `/pkg/index.js?early=${Math.random().toString(36).slice(2)}`;
+    const { AvatarCache } = await import(entry);
+    // The app renders meanwhile: the module is asked for already, before any open().
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const afterImport = fetches();
+    const cache = await AvatarCache.open({ namespace: `early_${Math.random().toString(36).slice(2, 8)}`, idb: { enabled: false } });
+    const afterOpen = fetches();
+    const source = (await cache.get("1")).source;
+    cache.close();
+    return { before, afterImport, afterOpen, source };
+  });
+  expect(result.afterImport, "the import asked for the module").toBe(result.before + 1);
+  expect(result.afterOpen, "open() used the module the import compiled").toBe(result.afterImport);
+  expect(result.source).toBe("network");
+});
+
+test("a browser whose streaming compile fails still opens: the module is fetched and compiled again", async ({ session }) => {
+  const page = await session.newTab();
+  await page.goto("/plain.html");
+  const result = await page.evaluate(async () => {
+    const wasm = WebAssembly as unknown as { compileStreaming: unknown };
+    const compileStreaming = wasm.compileStreaming;
+    // What a server that sends the .wasm with a wrong Content-Type makes compileStreaming do.
+    wasm.compileStreaming = () => Promise.reject(new TypeError("Incorrect response MIME type. Expected 'application/wasm'."));
+    let AvatarCache;
+    try {
+      ({ AvatarCache } = await import(`/pkg/index.js?fallback=${Math.random().toString(36).slice(2)}`));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      wasm.compileStreaming = compileStreaming;
+    }
+    const cache = await AvatarCache.open({ namespace: `fallback_${Math.random().toString(36).slice(2, 8)}`, idb: { enabled: false } });
+    const source = (await cache.get("1")).source;
+    cache.close();
+    return { source };
+  });
+  expect(result.source).toBe("network");
+});
