@@ -11,9 +11,9 @@ use crate::collections::HashMap;
 use crate::json::{Map, Value};
 
 thread_local! {
-    /// The JS strings of the field names this crate reads and writes, made once each: keyed by
-    /// the address of the `&'static str`, which no other string can take.
-    static NAMES: RefCell<HashMap<usize, JsValue>> = RefCell::new(HashMap::default());
+    /// The JS strings of the field names this crate reads and writes, made once each (a map of
+    /// the same type as the IndexedDB layer's, so that its code is in the `.wasm` once).
+    static NAMES: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::default());
 }
 
 /// The JS string of the field name `name`, made on first use and kept: a row read or an answer
@@ -21,11 +21,12 @@ thread_local! {
 /// sizeable part of a stored get's own work.
 pub fn name(name: &'static str) -> JsValue {
     NAMES.with(|names| {
-        names
-            .borrow_mut()
-            .entry(name.as_ptr() as usize)
-            .or_insert_with(|| JsValue::from_str(name))
-            .clone()
+        if let Some(value) = names.borrow().get(name) {
+            return value.clone();
+        }
+        let value = JsValue::from_str(name);
+        names.borrow_mut().insert(name.to_string(), value.clone());
+        value
     })
 }
 

@@ -7,7 +7,6 @@
 //! in any order.
 
 use crate::collections::HashSet;
-use std::hash::Hash;
 
 /// Sorts `items` so that no element is `less` than the one before it.
 pub fn sort_by<T>(items: &mut [T], less: impl Fn(&T, &T) -> bool) {
@@ -44,11 +43,11 @@ fn sift_down<T>(items: &mut [T], mut root: usize, end: usize, less: &impl Fn(&T,
 }
 
 /// `items` without repeats, each kept where it first appeared.
-pub fn dedup_keep_order<T: Eq + Hash + Clone>(items: &[T]) -> Vec<T> {
+pub fn dedup_keep_order(items: &[String]) -> Vec<String> {
     let mut seen = HashSet::with_capacity_and_hasher(items.len(), Default::default());
     items
         .iter()
-        .filter(|item| seen.insert(*item))
+        .filter(|item| seen.insert(item.as_str()))
         .cloned()
         .collect()
 }
@@ -87,7 +86,7 @@ mod tests {
 
     #[test]
     fn dedup_keeps_first_appearances_in_order() {
-        let items = ["b", "a", "b", "c", "a"];
+        let items = ["b", "a", "b", "c", "a"].map(String::from);
         assert_eq!(dedup_keep_order(&items), vec!["b", "a", "c"]);
     }
 }

@@ -26,7 +26,6 @@
 //! Storage and network failures never reach the caller: they are counted and the answer falls
 //! back to a stale picture, then to the default picture.
 
-use crate::collections::HashSet;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -513,14 +512,4 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .boxed_local(),
         );
     }
-}
-
-/// Users in the order given, each once.
-fn distinct(user_ids: &[String]) -> Vec<String> {
-    let mut seen = HashSet::default();
-    user_ids
-        .iter()
-        .filter(|u| seen.insert(u.as_str()))
-        .cloned()
-        .collect()
 }

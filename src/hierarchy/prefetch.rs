@@ -10,7 +10,7 @@ use crate::key::validate_id;
 use crate::vocabulary::{Layer, Picture, PrefetchReport, Source};
 
 use super::trace::Trace;
-use super::{distinct, Hierarchy};
+use super::Hierarchy;
 
 impl<I: Clone + 'static> Hierarchy<I> {
     /// Loads many users at once: what is stored is read in one IndexedDB transaction, unknown
@@ -20,7 +20,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         for id in user_ids {
             validate_id("userIds", id)?;
         }
-        let users = distinct(user_ids);
+        let users = crate::sort::dedup_keep_order(user_ids);
         let before = self.inner.telemetry.network_counters();
         let mut report = PrefetchReport {
             requested: users.len(),

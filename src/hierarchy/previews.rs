@@ -47,8 +47,8 @@ pub(super) struct Previews<I> {
     thumbnails: RefCell<Option<Rc<dyn Thumbnails<I>>>>,
     /// user → what localStorage held, read at the first `placeholder` call about the user.
     stored: RefCell<HashMap<String, StoredPreview>>,
-    /// hash → its data URL (`None`: malformed).
-    rendered: RefCell<HashMap<String, Option<String>>>,
+    /// hash → its data URL (empty: malformed; a data URL never is).
+    rendered: RefCell<HashMap<String, String>>,
     /// image → hash known in this session: computed, or noted while the image's row was written.
     computed: RefCell<HashMap<String, String>>,
     /// images being hashed, with whoever waits for the hash.
@@ -145,16 +145,17 @@ impl<I> Previews<I> {
 
     /// The data URL of `hash`, rendered once.
     fn render(&self, hash: &str) -> Option<String> {
-        if let Some(url) = self.rendered.borrow().get(hash) {
-            return url.clone();
-        }
-        let url = placeholder::render_data_url(hash);
-        let mut rendered = self.rendered.borrow_mut();
-        if rendered.len() >= MAX_KEPT {
-            rendered.clear();
-        }
-        rendered.insert(hash.to_string(), url.clone());
-        url
+        let known = self.rendered.borrow().get(hash).cloned();
+        let url = known.unwrap_or_else(|| {
+            let url = placeholder::render_data_url(hash).unwrap_or_default();
+            let mut rendered = self.rendered.borrow_mut();
+            if rendered.len() >= MAX_KEPT {
+                rendered.clear();
+            }
+            rendered.insert(hash.to_string(), url.clone());
+            url
+        });
+        Some(url).filter(|url| !url.is_empty())
     }
 }
 

@@ -8,6 +8,7 @@
 use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
 
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Blob;
 
 use crate::error::Result;
@@ -20,13 +21,16 @@ pub const HELD_PREFIX: &str = "avatar-cache-held:";
 #[derive(Debug, Default)]
 pub struct HeldBodies {
     next: Cell<u64>,
-    live: RefCell<HashMap<String, Blob>>,
+    /// Each Blob as a plain JS value: the map type other layers use, so its code is in the
+    /// `.wasm` once.
+    live: RefCell<HashMap<String, JsValue>>,
 }
 
 impl HeldBodies {
     /// The body behind a name made here and not revoked.
     pub fn body(&self, url: &str) -> Option<Blob> {
-        self.live.borrow().get(url).cloned()
+        let body = self.live.borrow().get(url).cloned()?;
+        Some(body.unchecked_into())
     }
 
     /// How many names are live.
@@ -40,7 +44,7 @@ impl ObjectUrls<Blob> for HeldBodies {
         let n = self.next.get() + 1;
         self.next.set(n);
         let url = format!("{HELD_PREFIX}{n}");
-        self.live.borrow_mut().insert(url.clone(), body.clone());
+        self.live.borrow_mut().insert(url.clone(), body.into());
         Ok(url)
     }
 

@@ -10,8 +10,6 @@
 //! [`Breaker::on_failure`], or [`Breaker::on_abandon`] when the request was cancelled);
 //! otherwise the breaker stays half-open with its probe out and refuses everything.
 
-use crate::collections::HashMap;
-
 use crate::clock::Millis;
 
 /// What a breaker lets through.
@@ -153,12 +151,13 @@ impl Breaker {
 /// One [`Breaker`] per origin, so that a failing image bucket does not block the API.
 ///
 /// Origins are compared as given (see [`crate::policy::presign::origin_of`]). An origin that is
-/// closed with no failures holds no memory.
+/// closed with no failures holds no memory. The table holds a few origins (an API and an image
+/// bucket or two) and never more than [`MAX_ORIGINS`], so it is a list searched in order.
 #[derive(Debug, Clone)]
 pub struct Breakers {
     failures: u32,
     cooldown_ms: Millis,
-    by_origin: HashMap<String, Breaker>,
+    by_origin: Vec<(String, Breaker)>,
 }
 
 /// The most origins whose failures are remembered at once.
@@ -170,13 +169,23 @@ impl Breakers {
         Breakers {
             failures,
             cooldown_ms,
-            by_origin: HashMap::default(),
+            by_origin: Vec::new(),
         }
+    }
+
+    /// Where `origin`'s breaker is in the table, if it has one.
+    fn position(&self, origin: &str) -> Option<usize> {
+        self.by_origin.iter().position(|(o, _)| o == origin)
+    }
+
+    fn get_mut(&mut self, origin: &str) -> Option<&mut Breaker> {
+        let at = self.position(origin)?;
+        Some(&mut self.by_origin[at].1)
     }
 
     /// Whether a request to `origin` may go now (see [`Breaker::try_acquire`]).
     pub fn try_acquire(&mut self, origin: &str, now: Millis) -> bool {
-        match self.by_origin.get_mut(origin) {
+        match self.get_mut(origin) {
             Some(b) => b.try_acquire(now),
             None => true,
         }
@@ -184,51 +193,51 @@ impl Breakers {
 
     /// A request to `origin` succeeded: its breaker closes.
     pub fn on_success(&mut self, origin: &str) {
-        self.by_origin.remove(origin);
+        if let Some(at) = self.position(origin) {
+            self.by_origin.swap_remove(at);
+        }
     }
 
     /// A request to `origin` failed at `now` (see [`Breaker::on_failure`]). The table keeps at
     /// most [`MAX_ORIGINS`] failing origins: a new one takes the place of a closed one, else of
     /// any other, so hostile answers naming endless origins cannot grow it.
     pub fn on_failure(&mut self, origin: &str, now: Millis) {
-        let (failures, cooldown_ms) = (self.failures, self.cooldown_ms);
-        if !self.by_origin.contains_key(origin) && self.by_origin.len() >= MAX_ORIGINS {
+        if let Some(b) = self.get_mut(origin) {
+            b.on_failure(now);
+            return;
+        }
+        if self.by_origin.len() >= MAX_ORIGINS {
             let victim = self
                 .by_origin
                 .iter()
-                .find(|(_, b)| b.state(now) == BreakerState::Closed)
-                .or_else(|| self.by_origin.iter().next())
-                .map(|(o, _)| o.clone());
-            if let Some(victim) = victim {
-                self.by_origin.remove(&victim);
-            }
+                .position(|(_, b)| b.state(now) == BreakerState::Closed)
+                .unwrap_or(0);
+            self.by_origin.swap_remove(victim);
         }
-        self.by_origin
-            .entry(origin.to_string())
-            .or_insert_with(|| Breaker::new(failures, cooldown_ms))
-            .on_failure(now);
+        let mut breaker = Breaker::new(self.failures, self.cooldown_ms);
+        breaker.on_failure(now);
+        self.by_origin.push((origin.to_string(), breaker));
     }
 
     /// A request to `origin` was cancelled before it had an outcome (see
     /// [`Breaker::on_abandon`]).
     pub fn on_abandon(&mut self, origin: &str) {
-        if let Some(b) = self.by_origin.get_mut(origin) {
+        if let Some(b) = self.get_mut(origin) {
             b.on_abandon();
         }
     }
 
     /// The state of `origin`'s breaker at `now` (closed for an origin never seen failing).
     pub fn state(&self, origin: &str, now: Millis) -> BreakerState {
-        self.by_origin
-            .get(origin)
-            .map_or(BreakerState::Closed, |b| b.state(now))
+        self.position(origin)
+            .map_or(BreakerState::Closed, |at| self.by_origin[at].1.state(now))
     }
 
     /// The worst state over all origins at `now` (Open > HalfOpen > Closed), for stats.
     pub fn worst(&self, now: Millis) -> BreakerState {
         self.by_origin
-            .values()
-            .map(|b| b.state(now))
+            .iter()
+            .map(|(_, b)| b.state(now))
             .max_by_key(|s| s.severity())
             .unwrap_or(BreakerState::Closed)
     }

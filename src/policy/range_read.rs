@@ -14,7 +14,7 @@
 //! read. Keys are compared as they are stored: a key asked for matches a key read only if they
 //! are equal, whatever order the engine sorts them in.
 
-use crate::collections::HashMap;
+use crate::sort::sort_by;
 
 /// Batches smaller than this are read point by point: a range read's key read costs more than
 /// the few events it saves.
@@ -61,14 +61,20 @@ pub fn plan<A: AsRef<str>, S: AsRef<str>>(asked: &[A], stored: &[S], limit: u32)
             read: vec![true; asked.len()],
         };
     }
-    let index: HashMap<&str, usize> = stored
+    // The stored keys with their positions, sorted here (whatever the engine's order) so that
+    // each key asked for is found by binary search.
+    let mut index: Vec<(&str, usize)> = stored
         .iter()
         .enumerate()
         .map(|(i, k)| (k.as_ref(), i))
         .collect();
+    sort_by(&mut index, |a, b| a.0 < b.0);
     let positions: Vec<Option<usize>> = asked
         .iter()
-        .map(|k| index.get(k.as_ref()).copied())
+        .map(|k| {
+            let at = index.binary_search_by(|(key, _)| (*key).cmp(k.as_ref()));
+            at.ok().map(|at| index[at].1)
+        })
         .collect();
     // Stored rows asked for, each counted once however often it was asked for.
     let mut asked_for = vec![false; stored.len()];

@@ -227,14 +227,25 @@ impl IdbImageStore {
     /// transaction (WebKit can stall a transaction on a Blob it cannot persist) would otherwise
     /// hang this call and every later one queued behind that transaction. Past the deadline the
     /// store gives up on IndexedDB for good: [`Error::StorageUnavailable`] from then on.
-    async fn guarded<T>(&self, operation: impl Future<Output = Result<T>>) -> Result<T> {
-        let ms = WATCHDOG_MS.saturating_add(self.link.open_timeout_ms());
-        match select(Box::pin(operation), sleep(ms as f64)).await {
+    ///
+    /// The operation is boxed as a trait object, so its body is compiled once, on its own,
+    /// rather than into a copy of this watchdog per operation.
+    async fn guarded<'a, T>(&self, operation: impl Future<Output = Result<T>> + 'a) -> Result<T> {
+        let operation: LocalFuture<'a, Result<T>> = Box::pin(operation);
+        match select(operation, self.stalled().boxed_local()).await {
             Either::Left((result, _)) => result,
-            Either::Right(_) => Err(self.link.give_up(format!(
-                "IndexedDB stopped answering (an operation took over {ms} ms)"
-            ))),
+            Either::Right((error, _)) => Err(error),
         }
+    }
+
+    /// Waits out the watchdog's deadline, then gives up on IndexedDB: the error this and every
+    /// later operation answers.
+    async fn stalled(&self) -> Error {
+        let ms = WATCHDOG_MS.saturating_add(self.link.open_timeout_ms());
+        sleep(ms as f64).await;
+        self.link.give_up(format!(
+            "IndexedDB stopped answering (an operation took over {ms} ms)"
+        ))
     }
 
     /// The open connection, reopened once if it was lost, with the mirror reloaded if stale.
