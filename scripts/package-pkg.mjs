@@ -98,7 +98,7 @@ for (const bindingsPath of [join(pkgDir, bindings), join(workerDir, workerBindin
  * The crate's `inline_js` snippets (wasm-bindgen writes each to snippets/<crate>/inlineN.js and
  * imports it from the glue) copied into the glue itself: without a bundler, each level of
  * imports is one more request in sequence before the .wasm is even asked for. A snippet is
- * inlined only when every top-level statement is an `export function` named in the import and
+ * inlined only when every top-level statement is an `export (async) function` named in the import and
  * the glue declares no such name; otherwise its import stays. Snippets no longer imported are
  * deleted.
  */
@@ -109,14 +109,16 @@ function inlineSnippets(glue, dir) {
     if (!existsSync(file)) return line;
     const code = readFileSync(file, "utf8");
     const imported = names.split(",").map((n) => n.trim());
-    const declared = [...code.matchAll(/^export function (\w+)\(/gm)].map((m) => m[1]);
-    const onlyFunctions = code.split(/^(?=export function )/m).every((part) => part.trim() === "" || part.startsWith("export function "));
+    const declared = [...code.matchAll(/^export (?:async )?function (\w+)\(/gm)].map((m) => m[1]);
+    const onlyFunctions = code
+      .split(/^(?=export (?:async )?function )/m)
+      .every((part) => part.trim() === "" || /^export (?:async )?function /.test(part));
     const clash = imported.some((n) => new RegExp(`\\b(function|const|let|var|class) ${n}\\b`).test(glue));
     if (!onlyFunctions || clash || imported.some((n) => !declared.includes(n))) {
       console.warn(`[package-pkg] ${path}: kept as a module (not only exported functions, or a name clash)`);
       return line;
     }
-    return `${code.replace(/^export function /gm, "function ").trimEnd()}\n`;
+    return `${code.replace(/^export (async )?function /gm, "$1function ").trimEnd()}\n`;
   });
   const snippets = join(dir, "snippets");
   if (existsSync(snippets) && !out.includes("./snippets/")) rmSync(snippets, { recursive: true });

@@ -273,11 +273,14 @@ pub(super) async fn checked_upload(blob: &Blob, config: &Config) -> Result<Uploa
     Upload::check(declared, &bytes, config, |mime| {
         let options = web_sys::BlobPropertyBag::new();
         options.set_type(mime);
-        Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&buffer), &options).map_err(
-            |e| Error::InvalidArgument {
-                name: "image",
-                reason: Error::from_js(&e).to_string(),
-            },
-        )
+        let blob =
+            Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&buffer), &options)
+                .map_err(|e| Error::InvalidArgument {
+                    name: "image",
+                    reason: Error::from_js(&e).to_string(),
+                })?;
+        // The preview decodes these bytes instead of reading the Blob back.
+        crate::layers::thumbnail::offer_bytes(&blob, &Uint8Array::new(&buffer));
+        Ok(blob)
     })
 }

@@ -29,6 +29,7 @@ use web_sys::{
 use crate::config::{Config, Credentials};
 use crate::error::{Error, Result};
 use crate::layers::runtime::sleep;
+use crate::layers::thumbnail;
 use crate::layers::{Backend, Download, LocalFuture, RemotePicture};
 use crate::policy::contract;
 use crate::policy::dimensions::check_pixels;
@@ -395,14 +396,18 @@ async fn read_body(
     Ok(bytes)
 }
 
-/// A `Blob` of `bytes` typed `mime`.
+/// A `Blob` of `bytes` typed `mime`; the bytes are offered to the preview's decoder, which
+/// then need not read the Blob back ([`thumbnail::offer_bytes`]).
 fn make_blob(bytes: &[u8], mime: &str) -> Result<Blob> {
     let array = Uint8Array::from(bytes);
     let parts = Array::new();
     parts.push(&array);
     let options = BlobPropertyBag::new();
     options.set_type(mime);
-    Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| Error::from_js(&e))
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|e| Error::from_js(&e))?;
+    thumbnail::offer_bytes(&blob, &array);
+    Ok(blob)
 }
 
 /// A response header, if present and readable.
