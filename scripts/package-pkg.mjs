@@ -178,24 +178,6 @@ export function isAvatarCacheError(value) {
 
 const wasmUrl = new URL("./${wasmFile}", import.meta.url);
 
-/**
- * The module, compiled from the moment this file is evaluated in a browser: an app that imports
- * avatar-cache and opens the cache later (in a provider, after its first render) finds it
- * compiled, or compiling, instead of starting then. null outside a browser (nothing is fetched
- * there) and where streaming compilation is missing or failed: ready() then fetches and compiles
- * as the generated loader does, and reports what went wrong.
- */
-let compiling = compileEarly();
-
-function compileEarly() {
-  if (notABrowser() || typeof WebAssembly !== "object" || typeof WebAssembly.compileStreaming !== "function") return null;
-  try {
-    return WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => null);
-  } catch {
-    return null;
-  }
-}
-
 let loading;
 
 /** Loads the WebAssembly module once; resolves when it is ready. Rejects outside a browser. */
@@ -211,19 +193,22 @@ export function ready() {
         ),
       );
     }
-    loading = Promise.resolve(compiling)
-      .then((module) => init({ module_or_path: module ?? wasmUrl }))
-      .then(
-        () => undefined,
-        (e) => {
-          loading = undefined;
-          compiling = null;
-          throw e;
-        },
-      );
+    loading = init({ module_or_path: wasmUrl }).then(
+      () => undefined,
+      (e) => {
+        loading = undefined;
+        throw e;
+      },
+    );
   }
   return loading;
 }
+
+// In a browser, the module is fetched, compiled and instantiated from the moment this file is
+// evaluated: an app that imports avatar-cache and opens the cache later (in a provider, after
+// its first render) finds it ready instead of starting then. Nothing is fetched outside a
+// browser. A failure here is not reported: the next ready() or open() tries again and rejects.
+if (!notABrowser()) ready().catch(() => {});
 
 /**
  * Starts opening the cache's IndexedDB database while the module is still being fetched and
