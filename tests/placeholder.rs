@@ -1,5 +1,6 @@
 //! ThumbHash previews in the browser: real images decoded at small size through
-//! `createImageBitmap` and an `OffscreenCanvas`, `placeholder(userId)` right after a reload, a
+//! `createImageBitmap` (or `ImageDecoder`, from the bytes a download offered) and an
+//! `OffscreenCanvas`, `placeholder(userId)` right after a reload, a
 //! `thumbhash` in the backend's answer, and the bad cases (an image that does not decode, a
 //! browser without `OffscreenCanvas`): no preview, nothing else changes, never an exception.
 //!
@@ -161,7 +162,9 @@ async fn a_download_s_preview_decodes_the_downloaded_bytes() {
             }
             sleep(10).await;
         }
-        let url = placeholder.as_string().expect("a preview from the downloaded bytes");
+        let url = placeholder
+            .as_string()
+            .expect("a preview from the downloaded bytes");
         assert!(url.starts_with(DATA_URL_PREFIX));
         cache.call("close", &[]).unwrap();
     })

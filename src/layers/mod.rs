@@ -221,8 +221,8 @@ pub struct SmallImage {
 /// The longest side an image is decoded at for its ThumbHash.
 pub const THUMBNAIL_SIDE: usize = 32;
 
-/// Decodes image bodies at small size, for their ThumbHash preview (`createImageBitmap` and an
-/// `OffscreenCanvas` in the browser).
+/// Decodes image bodies at small size, for their ThumbHash preview (`ImageDecoder` or
+/// `createImageBitmap`, and an `OffscreenCanvas`, in the browser).
 pub trait Thumbnails<I> {
     /// `body` decoded to at most [`THUMBNAIL_SIDE`] px on its long side, keeping its aspect.
     /// `None` where the platform cannot decode images or this one fails to decode; never throws.
