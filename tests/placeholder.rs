@@ -161,7 +161,9 @@ async fn a_download_s_preview_decodes_the_downloaded_bytes() {
             }
             sleep(10).await;
         }
-        let url = placeholder.as_string().expect("a preview from the downloaded bytes");
+        let url = placeholder
+            .as_string()
+            .expect("a preview from the downloaded bytes");
         assert!(url.starts_with(DATA_URL_PREFIX));
         cache.call("close", &[]).unwrap();
     })
