@@ -44,12 +44,18 @@ fn sift_down<T>(items: &mut [T], mut root: usize, end: usize, less: &impl Fn(&T,
 
 /// `items` without repeats, each kept where it first appeared.
 pub fn dedup_keep_order(items: &[String]) -> Vec<String> {
-    let mut seen = HashSet::with_capacity_and_hasher(items.len(), Default::default());
-    items
-        .iter()
-        .filter(|item| seen.insert(item.as_str()))
-        .cloned()
-        .collect()
+    // A set of owned strings, the set type the rest of the crate uses (a set of `&str` was a
+    // second copy of the set's code in the `.wasm`).
+    let mut seen: HashSet<String> =
+        HashSet::with_capacity_and_hasher(items.len(), Default::default());
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        if !seen.contains(item) {
+            seen.insert(item.clone());
+            kept.push(item.clone());
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

@@ -3,13 +3,30 @@
 
 use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
 use crate::vocabulary::Picture;
 
-/// A load shared by every get waiting for it.
-pub(crate) type SharedLoad = Shared<LocalBoxFuture<'static, Picture>>;
+/// A load shared by every get waiting for it: the shared future runs the load and leaves its
+/// picture in `picture`. It has no output of its own, so it is the type of shared future the
+/// write-behind queue uses (its code is in the `.wasm` once).
+#[derive(Clone)]
+pub(crate) struct SharedLoad {
+    done: Shared<LocalBoxFuture<'static, ()>>,
+    picture: Rc<RefCell<Option<Picture>>>,
+}
+
+impl SharedLoad {
+    /// Waits for the load to finish and answers its picture.
+    pub async fn picture(self) -> Picture {
+        self.done.await;
+        let picture = self.picture.borrow().clone();
+        picture.expect("a finished load left its picture")
+    }
+}
 
 /// What a load is for: a user, and the image id the app named, if any. A struct rather than a
 /// joined string, so no pair of ids can collide with another.
@@ -49,9 +66,17 @@ impl InFlight {
         &self,
         key: LoadKey,
         id: LoadId,
-        load: LocalBoxFuture<'static, Picture>,
+        load: impl Future<Output = Picture> + 'static,
     ) -> SharedLoad {
-        let shared = load.shared();
+        let picture = Rc::new(RefCell::new(None));
+        let slot = picture.clone();
+        let done = async move {
+            let answer = load.await;
+            *slot.borrow_mut() = Some(answer);
+        }
+        .boxed_local()
+        .shared();
+        let shared = SharedLoad { done, picture };
         self.loads.borrow_mut().insert(key, (id, shared.clone()));
         shared
     }

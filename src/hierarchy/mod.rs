@@ -271,7 +271,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             image_hint: hint.map(str::to_string),
         };
         if let Some(load) = self.inner.in_flight.joined(&key) {
-            return load.await;
+            return load.picture().await;
         }
         let id = self.inner.in_flight.next_id();
         let this = self.clone();
@@ -282,9 +282,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 .await;
             this.inner.in_flight.finished(&owned, id);
             picture
-        }
-        .boxed_local();
-        self.inner.in_flight.start(key, id, load).await
+        };
+        self.inner.in_flight.start(key, id, load).picture().await
     }
 
     /// Forgets the record of `user_id` in every layer (its image bytes stay: if the user still

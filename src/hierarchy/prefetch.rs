@@ -3,11 +3,11 @@
 
 use crate::collections::HashSet;
 
-use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::error::Result;
 use crate::key::validate_id;
-use crate::vocabulary::{Layer, Picture, PrefetchReport, Source};
+use crate::vocabulary::{Layer, PrefetchReport, Source};
 
 use super::trace::Trace;
 use super::Hierarchy;
@@ -70,10 +70,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
         // Every other get at once: the users the backend must describe go out together (one
         // batch call per `batch.maxIds` with a batch endpoint), and downloads queue for the
         // network slots (`batch.concurrency`). A component asking for the same user meanwhile
-        // joins the same load.
-        let gets = rest.iter().map(|user| self.get(user, None));
-        let answers: Vec<Picture> = join_all(gets).await.into_iter().flatten().collect();
-        for picture in answers {
+        // joins the same load. The answers are counted as they come (their order does not
+        // matter).
+        let mut gets: FuturesUnordered<_> = rest.iter().map(|user| self.get(user, None)).collect();
+        while let Some(answer) = gets.next().await {
+            let Ok(picture) = answer else {
+                continue;
+            };
             report.downloads += u64::from(picture.downloaded);
             if picture.image_id.is_none() {
                 report.defaulted += 1;

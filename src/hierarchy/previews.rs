@@ -45,8 +45,12 @@ type StoredPreview = Option<(String, Option<String>)>;
 /// URLs.
 pub(super) struct Previews<I> {
     thumbnails: RefCell<Option<Rc<dyn Thumbnails<I>>>>,
-    /// user → what localStorage held, read at the first `placeholder` call about the user.
-    stored: RefCell<HashMap<String, StoredPreview>>,
+    /// user → the image of the record localStorage held (empty: no usable record), read at the
+    /// first `placeholder` call about the user. Kept apart from the hashes, in the map type the
+    /// other string maps use (one copy of its code in the `.wasm`).
+    stored_images: RefCell<HashMap<String, String>>,
+    /// user → the hash of that record, if it had one.
+    stored_hashes: RefCell<HashMap<String, String>>,
     /// hash → its data URL (empty: malformed; a data URL never is).
     rendered: RefCell<HashMap<String, String>>,
     /// image → hash known in this session: computed, or noted while the image's row was written.
@@ -54,15 +58,17 @@ pub(super) struct Previews<I> {
     /// images being hashed, with whoever waits for the hash.
     pending: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
     /// images whose IndexedDB write is under way and will store the hash known when it starts
-    /// (or write it after): how many such writes.
-    row_writes: RefCell<HashMap<String, u32>>,
+    /// (or write it after): how many such writes (a whole number, kept as `f64` to share the map
+    /// type of the access times: one copy of its code in the `.wasm`).
+    row_writes: RefCell<HashMap<String, f64>>,
 }
 
 impl<I> Default for Previews<I> {
     fn default() -> Self {
         Previews {
             thumbnails: RefCell::new(None),
-            stored: RefCell::default(),
+            stored_images: RefCell::default(),
+            stored_hashes: RefCell::default(),
             rendered: RefCell::default(),
             computed: RefCell::default(),
             pending: RefCell::default(),
@@ -75,14 +81,41 @@ impl<I> Previews<I> {
     /// Forgets what was read and computed (after `clear` or `close`); rendered URLs stay (they
     /// depend on the hash alone).
     pub(super) fn forget_all(&self) {
-        self.stored.borrow_mut().clear();
+        self.stored_images.borrow_mut().clear();
+        self.stored_hashes.borrow_mut().clear();
         self.computed.borrow_mut().clear();
         self.pending.borrow_mut().clear();
     }
 
     /// Forgets what localStorage held for `user_id` (the record was forgotten).
     pub(super) fn forget(&self, user_id: &str) {
-        self.stored.borrow_mut().remove(user_id);
+        self.stored_images.borrow_mut().remove(user_id);
+        self.stored_hashes.borrow_mut().remove(user_id);
+    }
+
+    /// What localStorage held for `user_id`, if it was read.
+    fn stored(&self, user_id: &str) -> Option<StoredPreview> {
+        let image = self.stored_images.borrow().get(user_id)?.clone();
+        let hash = self.stored_hashes.borrow().get(user_id).cloned();
+        Some(Some((image, hash)).filter(|(image, _)| !image.is_empty()))
+    }
+
+    /// Keeps what localStorage held for `user_id`.
+    fn keep_stored(&self, user_id: &str, held: &StoredPreview) {
+        let (mut images, mut hashes) = (
+            self.stored_images.borrow_mut(),
+            self.stored_hashes.borrow_mut(),
+        );
+        if images.len() >= MAX_KEPT {
+            images.clear();
+            hashes.clear();
+        }
+        let (image, hash) = held.clone().unwrap_or_default();
+        images.insert(user_id.to_string(), image);
+        match hash {
+            Some(hash) => hashes.insert(user_id.to_string(), hash),
+            None => hashes.remove(user_id),
+        };
     }
 
     /// Resolves once `image` is no longer being hashed (at once if it is not); the hash, if it
@@ -116,15 +149,15 @@ impl<I> Previews<I> {
             .row_writes
             .borrow_mut()
             .entry(image.to_string())
-            .or_default() += 1;
+            .or_default() += 1.0;
     }
 
     /// Notes that a write of `image`'s row has ended.
     pub(super) fn row_write_ended(&self, image: &str) {
         let mut writes = self.row_writes.borrow_mut();
         if let Some(count) = writes.get_mut(image) {
-            *count -= 1;
-            if *count == 0 {
+            *count -= 1.0;
+            if *count <= 0.0 {
                 writes.remove(image);
             }
         }
@@ -219,8 +252,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// What localStorage holds for `user_id`, read once (one key, not every record: the first
     /// preview after a reload costs what the others do).
     fn stored_preview(&self, user_id: &str) -> StoredPreview {
-        if let Some(held) = self.inner.previews.stored.borrow().get(user_id) {
-            return held.clone();
+        if let Some(held) = self.inner.previews.stored(user_id) {
+            return held;
         }
         let held = self
             .inner
@@ -229,11 +262,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .as_ref()
             .and_then(|local| local.get(user_id).ok().flatten())
             .and_then(|r| Some((r.image_id?, r.thumbhash)));
-        let mut stored = self.inner.previews.stored.borrow_mut();
-        if stored.len() >= MAX_KEPT {
-            stored.clear();
-        }
-        stored.insert(user_id.to_string(), held.clone());
+        self.inner.previews.keep_stored(user_id, &held);
         held
     }
 
@@ -257,9 +286,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
         record.thumbhash = from_memory
             .or_else(|| self.inner.previews.computed.borrow().get(image).cloned())
             .or_else(|| {
-                let stored = self.inner.previews.stored.borrow();
-                let (id, hash) = stored.get(&record.user_id)?.as_ref()?;
-                (id == image).then(|| hash.clone())?
+                let (id, hash) = self.inner.previews.stored(&record.user_id)??;
+                (id == image).then_some(hash)?
             })
             .or_else(|| self.available_images()?.thumbhash(image));
     }

@@ -248,25 +248,32 @@ impl FetchBackend {
     }
 }
 
+impl FetchBackend {
+    /// A `GET` of one user's or image's description at `url`, read by `answer` (the user and
+    /// image endpoints differ only in these two): one function for both, so its code is in the
+    /// `.wasm` once.
+    async fn describe_one(
+        &self,
+        url: String,
+        id: &str,
+        answer: fn(&[u8], &str) -> Result<RemotePicture>,
+    ) -> Result<RemotePicture> {
+        let body = self.api(&url, None, MAX_JSON_BYTES).await?;
+        answer(&body, id)
+    }
+}
+
 impl Backend<Blob> for FetchBackend {
     fn fetch_user<'a>(&'a self, user_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>> {
-        async move {
-            let body = self
-                .api(&self.config.user_url(user_id), None, MAX_JSON_BYTES)
-                .await?;
-            contract::user_answer(&body, user_id)
-        }
-        .boxed_local()
+        let url = self.config.user_url(user_id);
+        self.describe_one(url, user_id, contract::user_answer)
+            .boxed_local()
     }
 
     fn fetch_image_info<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>> {
-        async move {
-            let body = self
-                .api(&self.config.image_url(image_id), None, MAX_JSON_BYTES)
-                .await?;
-            contract::image_answer(&body, image_id)
-        }
-        .boxed_local()
+        let url = self.config.image_url(image_id);
+        self.describe_one(url, image_id, contract::image_answer)
+            .boxed_local()
     }
 
     fn fetch_batch<'a>(

@@ -207,10 +207,13 @@ impl<B, I> ResilientBackend<B, I> {
 
     /// Runs `attempt` under `origin`'s breaker with retries. No `RefCell` borrow is held across
     /// an `.await`.
-    async fn call<'a, T, F>(&'a self, origin: &'a str, mut attempt: F) -> Result<T>
-    where
-        F: FnMut() -> LocalFuture<'a, Result<T>>,
-    {
+    /// `attempt` is a `dyn` closure so that the loop is in the `.wasm` once per answer type, not
+    /// once per call site.
+    async fn call<'a, T>(
+        &'a self,
+        origin: &'a str,
+        mut attempt: Box<dyn FnMut() -> LocalFuture<'a, Result<T>> + 'a>,
+    ) -> Result<T> {
         let shared = &*self.shared;
         let now: Millis = shared.clock.now_ms();
         if !shared.breakers.borrow_mut().try_acquire(origin, now) {
@@ -245,20 +248,27 @@ impl<B, I> ResilientBackend<B, I> {
 
 impl<B: Backend<I>, I> Backend<I> for ResilientBackend<B, I> {
     fn fetch_user<'a>(&'a self, user_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>> {
-        Box::pin(self.call(&self.api_origin, move || self.inner.fetch_user(user_id)))
+        Box::pin(self.call(
+            &self.api_origin,
+            Box::new(move || self.inner.fetch_user(user_id)),
+        ))
     }
 
     fn fetch_image_info<'a>(&'a self, image_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>> {
-        Box::pin(self.call(&self.api_origin, move || {
-            self.inner.fetch_image_info(image_id)
-        }))
+        Box::pin(self.call(
+            &self.api_origin,
+            Box::new(move || self.inner.fetch_image_info(image_id)),
+        ))
     }
 
     fn fetch_batch<'a>(
         &'a self,
         user_ids: &'a [String],
     ) -> LocalFuture<'a, Result<Vec<RemotePicture>>> {
-        Box::pin(self.call(&self.api_origin, move || self.inner.fetch_batch(user_ids)))
+        Box::pin(self.call(
+            &self.api_origin,
+            Box::new(move || self.inner.fetch_batch(user_ids)),
+        ))
     }
 
     fn download<'a>(
@@ -267,7 +277,7 @@ impl<B: Backend<I>, I> Backend<I> for ResilientBackend<B, I> {
         etag: Option<&'a str>,
     ) -> LocalFuture<'a, Result<Download<I>>> {
         let origin = self.download_origin(url);
-        Box::pin(self.call(origin, move || self.inner.download(url, etag)))
+        Box::pin(self.call(origin, Box::new(move || self.inner.download(url, etag))))
     }
 }
 

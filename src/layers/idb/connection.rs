@@ -75,12 +75,7 @@ impl Conn {
         W: FnOnce(Stores) -> F,
         F: Future<Output = Result<T>>,
     {
-        let tx = self.transaction(&[IMAGES_STORE, META_STORE], mode)?;
-        let done = TxFuture::new(&tx);
-        let stores = Stores {
-            images: tx.object_store(IMAGES_STORE).map_err(idb_error)?,
-            metas: tx.object_store(META_STORE).map_err(idb_error)?,
-        };
+        let (tx, done, stores) = self.begin(mode)?;
         match work(stores).await {
             Ok(value) => done.await.map(|()| value),
             Err(e) => {
@@ -92,6 +87,19 @@ impl Conn {
 }
 
 impl Conn {
+    /// A transaction over both stores, the future of its commit, and its stores: the part of
+    /// [`Conn::with_stores`] that does not depend on the work (in the `.wasm` once, not at each
+    /// call site).
+    fn begin(&self, mode: IdbTransactionMode) -> Result<(IdbTransaction, TxFuture, Stores)> {
+        let tx = self.transaction(&[IMAGES_STORE, META_STORE], mode)?;
+        let done = TxFuture::new(&tx);
+        let stores = Stores {
+            images: tx.object_store(IMAGES_STORE).map_err(idb_error)?,
+            metas: tx.object_store(META_STORE).map_err(idb_error)?,
+        };
+        Ok((tx, done, stores))
+    }
+
     /// A transaction over `stores`; a connection found closing is marked lost.
     fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
         let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
