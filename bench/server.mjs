@@ -176,7 +176,10 @@ export async function startServer(options = {}) {
       res.writeHead(200, {
         "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
         "Content-Length": statSync(file).size,
-        "Cache-Control": "no-cache",
+        // The package as an app's build serves it (content-hashed names, cached for good), so a
+        // return visit takes it from the HTTP cache; set AVATAR_BENCH_PKG_NO_CACHE=1 to fetch it
+        // again on every visit. The bench's own pages are always fetched again.
+        "Cache-Control": prefix === "/pkg/" && !process.env.AVATAR_BENCH_PKG_NO_CACHE ? "public, max-age=31536000, immutable" : "no-cache",
         ...ISOLATION,
       });
       return createReadStream(file).pipe(res);
