@@ -8,7 +8,7 @@
 //! Two decoders, the cheaper first:
 //! - **The bytes, with `ImageDecoder`** (WebCodecs), for an image whose bytes this page has just
 //!   had in hand: a download or an upload offers them ([`offer_bytes`]) as it makes the Blob.
-//!   Decoding bytes in hand skips reading the Blob back: 0.44–0.60 ms against 1.2–1.6 ms for
+//!   Decoding bytes in hand skips reading the Blob back: 0.44–0.60 ms against 0.9–1.6 ms for
 //!   `createImageBitmap` of the same 128 px PNG in Chromium (plain JS, medians of 90).
 //! - **The Blob, with `createImageBitmap`**, for every other image (one read back from
 //!   IndexedDB, an engine without `ImageDecoder` such as WebKit, bytes `ImageDecoder` refuses).
