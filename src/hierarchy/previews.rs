@@ -58,9 +58,8 @@ pub(super) struct Previews<I> {
     /// images being hashed, with whoever waits for the hash.
     pending: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
     /// images whose IndexedDB write is under way and will store the hash known when it starts
-    /// (or write it after): how many such writes (a whole number, kept as `f64` to share the map
-    /// type of the access times: one copy of its code in the `.wasm`).
-    row_writes: RefCell<HashMap<String, f64>>,
+    /// (or write it after): how many such writes.
+    row_writes: RefCell<HashMap<String, u32>>,
 }
 
 impl<I> Default for Previews<I> {
@@ -149,15 +148,15 @@ impl<I> Previews<I> {
             .row_writes
             .borrow_mut()
             .entry(image.to_string())
-            .or_default() += 1.0;
+            .or_default() += 1;
     }
 
     /// Notes that a write of `image`'s row has ended.
     pub(super) fn row_write_ended(&self, image: &str) {
         let mut writes = self.row_writes.borrow_mut();
         if let Some(count) = writes.get_mut(image) {
-            *count -= 1.0;
-            if *count <= 0.0 {
+            *count -= 1;
+            if *count == 0 {
                 writes.remove(image);
             }
         }
