@@ -103,25 +103,38 @@ for (const bindingsPath of [join(pkgDir, bindings), join(workerDir, workerBindin
  * deleted.
  */
 function inlineSnippets(glue, dir) {
-  const importLine = /^import \{ ([\w, ]+) \} from '(\.\/snippets\/[\w.-]+\/inline\d+\.js)';\r?\n/gm;
-  const out = glue.replace(importLine, (line, names, path) => {
+  // wasm-bindgen imports a snippet by name (`import { f } from '…'`) when its functions need a
+  // shim, and as a namespace (`import * as importN from "…"`, one per function, handed to the
+  // instance as that module's imports) when the .wasm can call them as they are.
+  const importLine =
+    /^import (?:\{ ([\w, ]+) \}|\* as (\w+)) from (['"])(\.\/snippets\/[\w.-]+\/inline\d+\.js)\3;?\r?\n/gm;
+  const inlined = new Set();
+  const out = glue.replace(importLine, (line, names, namespace, _quote, path) => {
     const file = join(dir, path);
     if (!existsSync(file)) return line;
-    const code = readFileSync(file, "utf8");
-    const imported = names.split(",").map((n) => n.trim());
+    // Comment lines are for the crate's readers; the glue ships without them.
+    const code = readFileSync(file, "utf8").replace(/^[ \t]*\/\/.*\r?\n/gm, "");
     const declared = [...code.matchAll(/^export (?:async )?function (\w+)\(/gm)].map((m) => m[1]);
+    const imported = names ? names.split(",").map((n) => n.trim()) : declared;
     const onlyFunctions = code
       .split(/^(?=export (?:async )?function )/m)
       .every((part) => part.trim() === "" || /^export (?:async )?function /.test(part));
-    const clash = imported.some((n) => new RegExp(`\\b(function|const|let|var|class) ${n}\\b`).test(glue));
+    const clash =
+      !inlined.has(path) &&
+      [...declared, ...(namespace ? [namespace] : [])].some((n) =>
+        new RegExp(`\\b(function|const|let|var|class) ${n}\\b`).test(glue),
+      );
     if (!onlyFunctions || clash || imported.some((n) => !declared.includes(n))) {
       console.warn(`[package-pkg] ${path}: kept as a module (not only exported functions, or a name clash)`);
       return line;
     }
-    return `${code.replace(/^export (async )?function /gm, "$1function ").trimEnd()}\n`;
+    const lean = code.replace(/^export (async )?function /gm, "$1function ");
+    const body = inlined.has(path) ? "" : `${lean.trimEnd()}\n`;
+    inlined.add(path);
+    return namespace ? `${body}const ${namespace} = { ${declared.join(", ")} };\n` : body;
   });
   const snippets = join(dir, "snippets");
-  if (existsSync(snippets) && !out.includes("./snippets/")) rmSync(snippets, { recursive: true });
+  if (existsSync(snippets) && !/^import .*\.\/snippets\//m.test(out)) rmSync(snippets, { recursive: true });
   return out;
 }
 

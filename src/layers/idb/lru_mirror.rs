@@ -15,12 +15,10 @@
 use crate::collections::{HashMap, HashSet};
 use std::cell::{Cell, RefCell};
 
-use js_sys::Array;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::IdbTransactionMode;
+use wasm_bindgen::JsValue;
 
 use super::codec::{RowCodec, WRITER_KEY};
-use super::connection::Conn;
+use super::driver::Conn;
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::layers::StoreUsage;
@@ -170,23 +168,8 @@ impl Mirror {
     /// row that is not a valid current-version entry (and what a lowered budget no longer
     /// admits) in one readwrite transaction.
     pub async fn reload(&self, conn: &Conn, codec: &RowCodec, now: Millis) -> Result<()> {
-        let (meta_keys, meta_values, image_keys) = conn
-            .with_stores(IdbTransactionMode::Readonly, |s| async move {
-                Ok((
-                    s.metas.get_all_keys().map_err(super::idb_error)?,
-                    s.metas.get_all().map_err(super::idb_error)?,
-                    s.images.get_all_keys().map_err(super::idb_error)?,
-                ))
-            })
-            .await?;
-        // The transaction committed: every request succeeded and holds its result. Keys and
-        // values of `meta` come back in the same key order.
-        let array = |r: web_sys::IdbRequest| {
-            r.result()
-                .map_or_else(|_| Array::new(), |v| v.unchecked_into::<Array>())
-        };
-        let (meta_keys, meta_values, image_keys) =
-            (array(meta_keys), array(meta_values), array(image_keys));
+        // Keys and values of `meta` come back in the same key order.
+        let [meta_keys, meta_values, image_keys] = conn.scan().await?;
 
         let images: HashSet<String> = image_keys.iter().filter_map(|k| k.as_string()).collect();
         let mut bad: Vec<JsValue> = image_keys

@@ -5,22 +5,24 @@
 //! |---|---|
 //! | `mod.rs` | [`IdbImageStore`]: the [`ImageStore`] operations, writes, the watchdog, following other tabs' writes |
 //! | `reads.rs` | reads of several images in one transaction |
-//! | `connection.rs` | open within a time limit, `versionchange`/`close`/`blocked`, reopen once; the one transaction helper |
-//! | `schema.rs` | stores, index, upgrade steps and the migration from schema 1 |
+//! | `connection.rs` | the connection of one store: reopened once when lost, then given up on |
+//! | `driver.rs` | the IndexedDB calls, in JS: open within a time limit (`versionchange`/`close`/`blocked`, the upgrade), one function per kind of transaction |
+//! | `schema.rs` | stores, index, schema versions |
 //! | `lru_mirror.rs` | the in-memory LRU index of what is stored, and how it is rebuilt |
 //! | `codec.rs` | row values ⇄ [`StoredImage`], checked on every read |
-//! | `requests.rs` | futures over request, cursor, transaction and open events |
 //!
 //! # Transactions
 //!
-//! Every operation but one goes through one helper, `Conn::with_stores(mode, work)`
-//! (idb-keyval's `withStore`): it opens a transaction over both stores, lets `work` issue its
-//! requests and await nothing but them, and waits for the commit. IndexedDB commits a
-//! transaction as soon as no request is pending, so awaiting anything else would write half an
-//! operation: what an operation needs (a Blob's bytes for the fallback) is gathered before. A
-//! `put` that overflows the budget deletes its LRU victims in the same readwrite transaction as
-//! the write. The one other is the read of stored images (`Conn::read_images`, see `reads.rs`):
-//! a readonly transaction of the `images` store alone, answered at its last request's success.
+//! Each operation is one call into the driver, which opens one transaction, issues every
+//! request in it and settles one promise: at the commit for writes (`idbRun` is idb-keyval's
+//! `withStore`), at the last request's success for reads (a readonly transaction has nothing to
+//! commit). IndexedDB commits a transaction as soon as no request is pending, so nothing but
+//! its own requests may be awaited inside one: what an operation needs (a Blob's bytes for the
+//! fallback, the LRU victims) is decided before the call. A `put` that overflows the budget
+//! deletes its LRU victims in the same readwrite transaction as the write. The read of stored
+//! images (see `reads.rs`) is a readonly transaction of the `images` store alone; the one
+//! decision taken inside a transaction, how to read a batch, is asked of Rust from the key
+//! read's success event.
 //!
 //! # Engines that refuse Blobs
 //!
@@ -33,23 +35,24 @@
 //! watchdog ([`WATCHDOG_MS`] plus the open timeout): an engine that stops answering makes the
 //! store unavailable instead of hanging the caller.
 //!
-//! # Why raw web-sys and not rexie
+//! # Why its own driver and not rexie
 //!
-//! rexie 0.6 (and the `idb` crate under it) cannot do what this layer must: it never exposes the
+//! The driver was Rust over web-sys, with a future per request, cursor, transaction and open
+//! event; the same sequencing in JS is a fraction of the code (the layer went from 71 to 41 KB
+//! of the page's `.wasm` code, for 1.9 KB gzip of JS). rexie 0.6 (and the `idb` crate under it)
+//! cannot do what this layer must either: it never exposes the
 //! `IDBDatabase` (no `versionchange`/`close` listeners, so a connection lost to another tab or
 //! to "clear site data" goes unnoticed), it gives no `blocked` event and no way to close a
 //! connection that finishes opening after the caller gave up waiting (that connection would
 //! block every later upgrade and delete), its upgrade is declarative (no data migration between
 //! schema versions, and it `expect`s, i.e. panics, inside `onupgradeneeded`), and it reports a
 //! transaction aborted by `QuotaExceededError` as a plain "aborted" without the exception's name.
-//! The few request/transaction/cursor futures it would have provided are in `requests.rs`, each
-//! unhooking its listeners when dropped.
 
 mod codec;
 mod connection;
+mod driver;
 mod lru_mirror;
 mod reads;
-mod requests;
 mod schema;
 
 use std::cell::{Cell, RefCell};
@@ -57,16 +60,17 @@ use std::future::Future;
 
 use futures::future::{select, Either};
 use futures::FutureExt;
+use js_sys::Array;
 use wasm_bindgen::JsValue;
-use web_sys::{Blob, IdbTransactionMode};
+use web_sys::Blob;
 
 use self::codec::{
     blob_value, bytes_value, carry_meta, fill_copy_hash, refuses_blob, RowCodec, WRITER_KEY,
 };
 pub use self::codec::{meta_of, meta_value};
-use self::connection::{with_timeout, Conn, Link};
+use self::connection::Link;
+use self::driver::{Conn, Ops};
 use self::lru_mirror::Mirror;
-use self::requests::RequestFuture;
 pub use self::schema::{IMAGES_STORE, LAST_ACCESS_INDEX, META_STORE, SCHEMA_VERSION};
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
@@ -199,7 +203,7 @@ impl IdbImageStore {
         };
         // Only the connection: the mirror (every row's metadata) is loaded by the first
         // operation that needs it, so that `open` does not wait for a large store's rows.
-        let conn = with_timeout(store.link.open(), store.link.open_timeout_ms()).await?;
+        let conn = store.link.open().await?;
         store.link.install(conn);
         Ok(store)
     }
@@ -276,13 +280,10 @@ impl IdbImageStore {
     /// Reloads the mirror if another tab's store wrote since this one last did (the writer row
     /// names someone else), so that evictions are planned on what the database holds.
     async fn follow_other_writers(&self, conn: &Conn) -> Result<()> {
-        let writer_key = JsValue::from_str(WRITER_KEY);
-        let row = conn
-            .with_stores(IdbTransactionMode::Readonly, |s| async move {
-                s.metas.get(&writer_key).map_err(idb_error)
-            })
+        let rows = conn
+            .get(META_STORE, &[JsValue::from_str(WRITER_KEY)])
             .await?;
-        let mark = row.result().ok().and_then(|v| v.as_string());
+        let mark = rows.first().and_then(JsValue::as_string);
         if mark.is_some() && mark != *self.last_mark.borrow() {
             self.reload_mirror(conn).await?;
             *self.last_mark.borrow_mut() = mark;
@@ -375,20 +376,14 @@ impl IdbImageStore {
                     layer: Layer::IndexedDb,
                 })
             } else {
-                let victim_keys: Vec<JsValue> =
-                    victims.iter().map(|v| self.codec.js_key(v)).collect();
                 carry_meta(&body_row, &meta_row);
-                let (body_row, meta_row, key) = (&body_row, &meta_row, &key);
-                let (mark_row, writer_key) = (&mark_row, &writer_key);
-                conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
-                    s.put(key, body_row, meta_row)?;
-                    victim_keys.iter().try_for_each(|victim| s.delete(victim))?;
-                    s.metas
-                        .put_with_key(mark_row, writer_key)
-                        .map(drop)
-                        .map_err(idb_error)
-                })
-                .await
+                let ops = Ops::default();
+                ops.put(&key, &body_row, &meta_row);
+                for victim in &victims {
+                    ops.delete(&self.codec.js_key(victim));
+                }
+                ops.put_meta(&writer_key, &mark_row);
+                conn.write(&ops).await
             };
             let error = match outcome {
                 Ok(()) => {
@@ -441,11 +436,14 @@ impl IdbImageStore {
             return Ok(());
         }
         let conn = self.connection().await?;
-        let keyed: Vec<(JsValue, Millis)> = accesses
+        let keyed: Array = accesses
             .iter()
-            .map(|(id, at)| (self.codec.js_key(id), *at))
+            .map(|(id, at)| Array::of2(&self.codec.js_key(id), &JsValue::from_f64(*at)))
             .collect();
-        let upgrades: Vec<(JsValue, JsValue)> = {
+        // Rows read without a complete copy of their metadata get one, put first (an image is
+        // always the first request of its transaction: see the module docs). Metadata rows
+        // absent or not metadata are left for the next get to deal with.
+        let upgrades: Array = {
             let mut pending = self.row_upgrades.borrow_mut();
             accesses
                 .iter()
@@ -455,36 +453,11 @@ impl IdbImageStore {
                     if let Some(hash) = self.mirror.hash(id) {
                         fill_copy_hash(&row, &hash);
                     }
-                    Some((self.codec.js_key(id), row))
+                    Some(Array::of2(&self.codec.js_key(id), &row))
                 })
                 .collect()
         };
-        conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
-            // Rows read without a complete copy of their metadata get one: put first (an image
-            // is always the first request of its transaction: see the module docs).
-            for (key, row) in &upgrades {
-                s.images.put_with_key(row, key).map_err(idb_error)?;
-            }
-            let mut reads = Vec::with_capacity(keyed.len());
-            for (key, at) in keyed {
-                let request = s.metas.get(&key).map_err(idb_error)?;
-                reads.push((key, at, RequestFuture::new(request)));
-            }
-            // Only IndexedDB requests are awaited: the transaction stays active throughout.
-            for (key, at, read) in reads {
-                let Some(mut meta) = meta_of(&read.await?) else {
-                    continue; // absent or corrupt: the next get deals with it
-                };
-                if at > meta.last_access {
-                    meta.last_access = at;
-                    s.metas
-                        .put_with_key(&meta_value(&meta), &key)
-                        .map_err(idb_error)?;
-                }
-            }
-            Ok(())
-        })
-        .await?;
+        conn.touch(&upgrades, &keyed).await?;
         self.mirror.touch(accesses);
         Ok(())
     }
@@ -497,37 +470,11 @@ impl IdbImageStore {
             return Ok(());
         }
         let conn = self.connection().await?;
-        let keyed: Vec<(JsValue, &str)> = hashes
+        let keyed: Array = hashes
             .iter()
-            .map(|(id, hash)| (self.codec.js_key(id), hash.as_str()))
+            .map(|(id, hash)| Array::of2(&self.codec.js_key(id), &JsValue::from_str(hash)))
             .collect();
-        conn.with_stores(IdbTransactionMode::Readwrite, |s| async move {
-            let mut reads = Vec::with_capacity(keyed.len());
-            for (key, hash) in keyed {
-                let meta = RequestFuture::new(s.metas.get(&key).map_err(idb_error)?);
-                let body = RequestFuture::new(s.images.get(&key).map_err(idb_error)?);
-                reads.push((key, hash, meta, body));
-            }
-            // Only IndexedDB requests are awaited: the transaction stays active throughout.
-            for (key, hash, meta, body) in reads {
-                let (meta, body) = (meta.await?, body.await?);
-                if let Some(mut meta) = meta_of(&meta).filter(|m| m.thumbhash.is_none()) {
-                    meta.thumbhash = Some(hash.to_string());
-                    s.metas
-                        .put_with_key(&meta_value(&meta), &key)
-                        .map_err(idb_error)?;
-                }
-                // The copy in the image's row (its Blob or bytes put back as they are).
-                let copy = crate::js_object::field(&body, "meta");
-                if let Some(mut copied) = meta_of(&copy).filter(|m| m.thumbhash.is_none()) {
-                    copied.thumbhash = Some(hash.to_string());
-                    carry_meta(&body, &meta_value(&copied));
-                    s.images.put_with_key(&body, &key).map_err(idb_error)?;
-                }
-            }
-            Ok(())
-        })
-        .await
+        conn.write_hashes(&keyed).await
     }
 
     /// Writes the hashes noted within [`HASH_FLUSH_MS`] from now, together.
@@ -555,9 +502,9 @@ impl IdbImageStore {
     async fn clear_all(&self) -> Result<()> {
         self.hash_writes.borrow_mut().clear();
         let conn = self.connection().await?;
-        let result = conn
-            .with_stores(IdbTransactionMode::Readwrite, |s| async move { s.clear() })
-            .await;
+        let ops = Ops::default();
+        ops.clear();
+        let result = conn.write(&ops).await;
         self.mirror.clear();
         if result.is_err() {
             self.mirror.mark_stale();

@@ -6,13 +6,17 @@
 //! `meta` store in a second transaction. A row that does not decode is a miss and is deleted
 //! after.
 
+use js_sys::{Array, Int32Array, Uint8Array};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
-use web_sys::{Blob, IdbTransactionMode};
+use web_sys::Blob;
 
 use super::codec::carry_meta;
+use super::schema::META_STORE;
 use super::IdbImageStore;
 use crate::error::Result;
 use crate::key::validate_id;
+use crate::policy::range_read::{self, ReadPlan};
 use crate::record::StoredImage;
 
 impl IdbImageStore {
@@ -30,7 +34,13 @@ impl IdbImageStore {
         }
         let conn = self.reading_connection().await?;
         let keys: Vec<String> = ids.iter().map(|id| self.codec.key_of(id)).collect();
-        let bodies = conn.read_images(&keys).await?;
+        let js_keys: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
+        let limit = match keys.len() < range_read::RANGE_READ_MIN {
+            true => 0,
+            false => range_read::keys_limit(keys.len()),
+        };
+        let plan = planner(keys.clone(), limit);
+        let bodies = conn.read_images(&js_keys, limit, &plan).await?;
 
         let now = self.clock.now_ms();
         let mut answers: Vec<Option<Result<Option<StoredImage<Blob>>>>> = ids
@@ -49,17 +59,13 @@ impl IdbImageStore {
         // The rows that need their `meta` row: read together.
         let incomplete: Vec<usize> = (0..ids.len()).filter(|&i| answers[i].is_none()).collect();
         if !incomplete.is_empty() {
-            let metas = conn
-                .with_stores(IdbTransactionMode::Readonly, |s| async move {
-                    incomplete
-                        .iter()
-                        .map(|&i| s.get_meta(&JsValue::from_str(&keys[i])).map(|r| (i, r)))
-                        .collect::<Result<Vec<_>>>()
-                })
-                .await?;
+            let wanted: Vec<JsValue> = incomplete
+                .iter()
+                .map(|&i| JsValue::from_str(&keys[i]))
+                .collect();
+            let metas = conn.get(META_STORE, &wanted).await?;
             let mut upgrades = self.row_upgrades.borrow_mut();
-            for (i, meta) in metas {
-                let meta = meta.result().unwrap_or(JsValue::UNDEFINED);
+            for (&i, meta) in incomplete.iter().zip(metas) {
                 let answer = self.codec.decode(&ids[i], &meta, &bodies[i], now);
                 // The row gets the copy with the image's next touch.
                 if matches!(&answer, Ok(Some(_))) && bodies[i].is_object() {
@@ -95,4 +101,31 @@ impl IdbImageStore {
         }
         Ok(out)
     }
+}
+
+/// The plan of a batch read, asked by the driver from inside the key read's success event with
+/// the keys stored in the batch's range: `null` (none of `keys` is stored), the position of each
+/// key in one range read (`Int32Array`, `-1` where not stored), or which keys to read one by one
+/// (`Uint8Array`). See [`range_read::plan`].
+fn planner(keys: Vec<String>, limit: u32) -> Closure<dyn FnMut(Array) -> JsValue> {
+    Closure::new(move |stored: Array| {
+        let stored: Vec<String> = stored
+            .iter()
+            .map(|k| k.as_string().unwrap_or_default())
+            .collect();
+        match range_read::plan(&keys, &stored, limit) {
+            ReadPlan::Nothing => JsValue::NULL,
+            ReadPlan::Range { positions } => {
+                let positions: Vec<i32> = positions
+                    .iter()
+                    .map(|p| p.map_or(-1, |i| i as i32))
+                    .collect();
+                Int32Array::from(&positions[..]).into()
+            }
+            ReadPlan::Points { read } => {
+                let read: Vec<u8> = read.iter().map(|&r| u8::from(r)).collect();
+                Uint8Array::from(&read[..]).into()
+            }
+        }
+    })
 }
