@@ -16,6 +16,7 @@ use crate::hierarchy::{CacheEvent, Picture, PrefetchReport, Upload};
 use crate::js_object::{to_json_value, JsObject};
 use crate::stats::LayerCounters;
 
+use super::glue::new_picture;
 #[cfg(feature = "page")]
 use super::page::Shared;
 use super::types::AvatarCacheConfig;
@@ -30,43 +31,6 @@ pub(super) fn js_error(e: &Error) -> JsValue {
         let _ = Reflect::set(&error, &"field".into(), &field.into());
     }
     error.into()
-}
-
-// Every `get` answers one of these: built by one call into JS rather than seven property
-// writes (each a call across the boundary, with its name made into a new JS string). The
-// preview is rendered the first time `placeholder` is read (`render(thumbhash)`, the cache's
-// renderer, which keeps what it rendered), then kept on the object: a list of 100 answered
-// after a reload costs no rendering unless the app reads the previews. The accessor is written
-// in the literal, with a setter: an app that assigns `placeholder` before ever reading it (a
-// getter alone would throw in strict code) keeps its value, and nothing is rendered.
-#[wasm_bindgen(
-    inline_js = "export function picture(userId, imageId, url, source, stale, loadMs, thumbhash, render) {
-  if (thumbhash === undefined) return { userId, imageId: imageId ?? null, url, source, stale, loadMs };
-  return {
-    userId, imageId: imageId ?? null, url, source, stale, loadMs,
-    get placeholder() {
-      const value = render(thumbhash);
-      Object.defineProperty(this, 'placeholder', { value, configurable: true, enumerable: true, writable: true });
-      return value;
-    },
-    set placeholder(value) {
-      Object.defineProperty(this, 'placeholder', { value, configurable: true, enumerable: true, writable: true });
-    },
-  };
-}"
-)]
-extern "C" {
-    #[wasm_bindgen(js_name = picture)]
-    fn new_picture(
-        user_id: &str,
-        image_id: Option<&str>,
-        url: &str,
-        source: &JsValue,
-        stale: bool,
-        load_ms: f64,
-        thumbhash: Option<&str>,
-        render: &JsValue,
-    ) -> JsValue;
 }
 
 /// `p` as the JS `Picture`; `render` renders its `placeholder` when the app first reads it.

@@ -10,32 +10,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::convert::{stats_to_js, StorageOut};
+use super::glue::devtools_root_js;
 use super::page::{AvatarCache, Shared};
 use crate::js_object::{number_field, string_field, JsObject};
 use crate::json::number_text;
-
-// `globalThis.__AVATAR_CACHE__`, made on first use: `version`, `caches` by namespace, and the
-// dispatching `stats(namespace?)` / `diagnose(namespace?)`: the named cache's, the only cache's,
-// or every cache's by namespace. Written in the glue: made at every `open`, and building the two
-// functions from Rust meant compiling their source with `new Function` each time.
-#[wasm_bindgen(inline_js = "export function devtoolsRoot(version) {
-  const existing = globalThis.__AVATAR_CACHE__;
-  if (existing && typeof existing === 'object' && existing.caches && typeof existing.caches === 'object') return existing;
-  const caches = {};
-  const dispatch = (method) => (namespace) => {
-    const names = Object.keys(caches);
-    if (namespace !== undefined) return caches[namespace] ? caches[namespace][method]() : undefined;
-    if (names.length === 1) return caches[names[0]][method]();
-    return Object.fromEntries(names.map((n) => [n, caches[n][method]()]));
-  };
-  const root = { caches, version, stats: dispatch('stats'), diagnose: dispatch('diagnose') };
-  globalThis.__AVATAR_CACHE__ = root;
-  return root;
-}")]
-extern "C" {
-    #[wasm_bindgen(js_name = devtoolsRoot, catch)]
-    fn devtools_root_js(version: &str) -> Result<Object, JsValue>;
-}
 
 /// `globalThis.__AVATAR_CACHE__` (made on first use); `None` where it cannot be set.
 fn devtools_root() -> Option<Object> {

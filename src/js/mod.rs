@@ -4,7 +4,8 @@
 //! The only module that converts between Rust and JS values. Everything below it speaks Rust
 //! types; everything above it is the contract of DESIGN.md §3. `page` holds the page's class,
 //! `worker` the service worker's, `types` the TypeScript declarations, `convert` the value
-//! conversions, `devtools` the console helpers and `timeline` the Performance panel entries.
+//! conversions, `devtools` the console helpers, `timeline` the Performance panel entries and `glue`
+//! the JS those call.
 //! Each class is behind the cargo feature of the same name, so that each release module
 //! carries only its own (scripts/build-pkg.sh).
 
@@ -29,6 +30,7 @@ use crate::vocabulary::Layer;
 mod convert;
 #[cfg(feature = "page")]
 mod devtools;
+mod glue;
 #[cfg(feature = "page")]
 mod page;
 #[cfg(feature = "page")]

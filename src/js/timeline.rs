@@ -3,6 +3,7 @@
 //! task after it answered, so that a list of 100 answered together does not wait for 100
 //! `performance.measure` calls (about 27 µs each in Chromium) before the app sees its pictures.
 
+use super::glue::measure_get;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -69,31 +70,4 @@ impl Timeline {
         };
         measure_get(&self.performance, name, user_id, stale, ms);
     }
-}
-
-// One call across the boundary per get (building the options object from Rust took seven). The
-// entry is queued with its times and written in the next task, with the others queued by then.
-#[wasm_bindgen(
-    inline_js = "export function measureGet(performance, name, userId, stale, ms) {
-  const end = performance.now();
-  const queue = (measureGet.queue ??= []);
-  if (queue.push([name, end - ms, end, userId, stale]) > 1) return;
-  setTimeout(() => {
-    for (const [name, start, end, userId, stale] of queue.splice(0)) {
-      try {
-        performance.measure(name, { start, end, detail: { userId, stale } });
-      } catch {}
-    }
-  });
-}"
-)]
-extern "C" {
-    #[wasm_bindgen(js_name = measureGet)]
-    fn measure_get(
-        performance: &web_sys::Performance,
-        name: &JsValue,
-        user_id: &str,
-        stale: bool,
-        ms: f64,
-    );
 }
