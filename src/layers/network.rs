@@ -9,26 +9,26 @@
 //! `Content-Type`, the bytes and `allowedTypes` agree and the header declares no more than
 //! `maxImagePixels`; the `Blob` is typed with the sniffed type.
 //!
+//! The requests themselves (the `fetch` call, its deadline and abort, the `cors` → `no-cors`
+//! retry, the body read against its limit) are a few lines of JS below, as in the IndexedDB
+//! layer's driver: a promise chain in JS is a fraction of the code of Rust futures over each
+//! step. What is accepted (statuses, types, pixels, the backend contract) is decided here.
+//!
 //! Nothing here throws or panics: every JS exception and every unexpected answer becomes an
 //! [`Error`]. Error messages name the request by its URL without query string or fragment, so
 //! presigned-URL signatures never reach logs or stats.
 
-use std::future::Future;
-use std::pin::pin;
 use std::rc::Rc;
 
-use futures::future::{self, Either, FutureExt};
+use futures::future::FutureExt;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortController, Blob, BlobPropertyBag, Headers, ReadableStreamDefaultReader,
-    RequestCredentials, RequestInit, RequestMode, Response,
-};
+use web_sys::{Blob, BlobPropertyBag};
 
 use crate::config::{Config, Credentials};
 use crate::error::{Error, Result};
-use crate::layers::runtime::sleep;
+use crate::js_object::{field, number_field, string_field};
 use crate::layers::thumbnail;
 use crate::layers::{Backend, Download, LocalFuture, RemotePicture};
 use crate::policy::contract;
@@ -36,6 +36,146 @@ use crate::policy::dimensions::check_pixels;
 use crate::policy::presign::without_query;
 use crate::policy::sniff::accept_image;
 use crate::record::MAX_ID_LEN;
+
+// The requests themselves, in JS: one promise per request, settled with `{ status, bytes, type,
+// etag }` (`bytes` only for a 2xx answer the caller reads; `{ opaque: true }` for an opaque
+// answer), or failed with `{ fail, error?, name? }` that `FetchBackend::settle` maps to an
+// `Error`. Each request is bounded in time (`ms`: the timer aborts it and fails it, whether or not
+// `fetch` honours the abort signal; without a timer in the scope it goes unbounded) and in size
+// (`limit`, counted while the body streams in, whatever `Content-Length` claims; a body shorter
+// than its declared length fails). The controller is aborted when the request is over, which
+// cancels a body not read to the end.
+#[wasm_bindgen(inline_js = r#"
+export function netApi(fetch, url, body, credentials, headers, limit, ms) {
+  return netBounded(ms, async (signal) => {
+    const sent = new Headers({ Accept: "application/json" });
+    for (const [name, value] of headers) {
+      try { sent.set(name, value); } catch (error) { throw { fail: "header", name, error }; }
+    }
+    if (body !== undefined) sent.set("Content-Type", "application/json");
+    const init = { method: body === undefined ? "GET" : "POST", credentials, headers: sent, signal };
+    if (body !== undefined) init.body = body;
+    const response = netResponse(await netCall(fetch, url, init));
+    const status = response.status;
+    return { status, bytes: status >= 200 && status < 300 ? await netBody(response, limit) : undefined };
+  });
+}
+
+export function netImage(fetch, url, etag, limit, ms) {
+  return netBounded(ms, async (signal) => {
+    const init = { method: "GET", mode: "cors", credentials: "omit", signal };
+    if (etag !== undefined) {
+      // A stored ETag the browser refuses as a header value only costs the conditional.
+      try { init.headers = new Headers({ "If-None-Match": etag }); } catch {}
+    }
+    let answer;
+    try {
+      answer = await netCall(fetch, url, init);
+    } catch (e) {
+      // A CORS refusal looks like any network failure: a TypeError. Ask again without CORS; an
+      // opaque answer means the URL works in an <img> but its bytes cannot be read.
+      if (e.fail !== "fetch" || e.error?.name !== "TypeError") throw e;
+      answer = await netCall(fetch, url, { method: "GET", mode: "no-cors", credentials: "omit", signal });
+    }
+    if (answer !== null && typeof answer === "object" && answer.type === "opaque") return { opaque: true };
+    const response = netResponse(answer);
+    const status = response.status;
+    const read = status >= 200 && status < 300 && status !== 206;
+    return {
+      status,
+      bytes: read ? await netBody(response, limit) : undefined,
+      type: response.headers.get("content-type") ?? undefined,
+      etag: response.headers.get("etag") ?? undefined,
+    };
+  });
+}
+
+export async function netBounded(ms, work) {
+  const controller = typeof AbortController === "function" ? new AbortController() : undefined;
+  const request = work(controller?.signal);
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    if (typeof setTimeout === "function") timer = setTimeout(() => reject({ fail: "timeout" }), ms);
+  });
+  try {
+    return await Promise.race([request, deadline]);
+  } finally {
+    clearTimeout(timer);
+    request.catch(() => {});
+    controller?.abort();
+  }
+}
+
+export async function netCall(fetch, url, init) {
+  try {
+    if (typeof fetch !== "function") throw new TypeError("fetch is not available in this context");
+    return await fetch.call(globalThis, url, init);
+  } catch (error) {
+    throw { fail: "fetch", error };
+  }
+}
+
+export function netResponse(value) {
+  if (value instanceof Response) return value;
+  throw { fail: "notResponse" };
+}
+
+export async function netBody(response, limit) {
+  const text = response.headers.get("content-length");
+  const declared = text !== null && /^\+?\d+$/.test(text.trim()) ? Number(text.trim()) : null;
+  if (declared !== null && declared > limit) throw { fail: "tooLarge" };
+  const stream = response.body;
+  if (!stream) {
+    if (declared > 0) throw { fail: "cutShort" };
+    return new Uint8Array(0);
+  }
+  let reader;
+  try { reader = stream.getReader(); } catch (error) { throw { fail: "js", error }; }
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    let step;
+    try { step = await reader.read(); } catch { throw { fail: "cutShort" }; }
+    if (step.done) break;
+    let chunk = step.value;
+    // A Uint8Array made in another realm (a fetch handed over from an iframe or an extension's
+    // world) fails instanceof: copied into this realm's.
+    if (!(chunk instanceof Uint8Array)) {
+      if (!ArrayBuffer.isView(chunk)) throw { fail: "notBytes" };
+      chunk = new Uint8Array(chunk);
+    }
+    if (size + chunk.length > limit) {
+      reader.cancel().catch(() => {});
+      throw { fail: "tooLarge" };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  // A compressed body's length is not comparable with the decoded bytes.
+  const encoding = response.headers.get("content-encoding");
+  const encoded = encoding !== null && encoding.trim().toLowerCase() !== "identity";
+  if (!encoded && declared !== null && size < declared) throw { fail: "cutShort" };
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) (bytes.set(chunk, at), (at += chunk.length));
+  return bytes;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = netApi)]
+    fn net_api(
+        fetch: &JsValue,
+        url: &str,
+        body: Option<&str>,
+        credentials: &str,
+        headers: &Array,
+        limit: f64,
+        ms: u32,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = netImage)]
+    fn net_image(fetch: &JsValue, url: &str, etag: Option<&str>, limit: f64, ms: u32) -> Promise;
+}
 
 /// The largest answer read from the user or image endpoint, in bytes.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024;
@@ -71,150 +211,100 @@ impl FetchBackend {
         FetchBackend { config, fetch }
     }
 
-    /// Calls the fetch function and waits for what its promise settles with.
-    async fn call_fetch(
-        &self,
-        url: &str,
-        init: &RequestInit,
-    ) -> std::result::Result<JsValue, JsValue> {
-        let Some(fetch) = &self.fetch else {
-            return Err(js_sys::TypeError::new("fetch is not available in this context").into());
-        };
-        let init: &JsValue = init;
-        let returned = fetch.call2(&js_sys::global(), &JsValue::from_str(url), init)?;
-        JsFuture::from(Promise::resolve(&returned)).await
+    /// The fetch function, `undefined` when there is none (the driver then fails the request
+    /// with a `TypeError`).
+    fn fetch_fn(&self) -> JsValue {
+        self.fetch.clone().map_or(JsValue::UNDEFINED, JsValue::from)
     }
 
-    /// Runs `work` under the request timeout: when the timer wins, the request is aborted and
-    /// the answer is [`Error::Timeout`], whether or not `fetch` honours the abort signal.
-    async fn with_deadline<T>(
-        &self,
-        controller: Option<&AbortController>,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let after_ms = self.config.request_timeout_ms;
-        let work = pin!(work);
-        let fired = sleep(after_ms as f64);
-        if !fired.is_timed() {
-            // No timer in this scope: the request goes unbounded rather than failing at once.
-            return work.await;
-        }
-        match future::select(work, fired).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => {
-                if let Some(controller) = controller {
-                    controller.abort();
-                }
-                Err(Error::Timeout { after_ms })
-            }
-        }
+    /// Waits for a driver call; its failures become this layer's errors, `too_large` for a
+    /// body over its limit.
+    async fn settle(&self, call: Promise, request: &str, too_large: Error) -> Result<JsValue> {
+        let failure = match JsFuture::from(call).await {
+            Ok(answer) => return Ok(answer),
+            Err(failure) => failure,
+        };
+        let error = field(&failure, "error");
+        Err(match string_field(&failure, "fail").as_deref() {
+            Some("timeout") => Error::Timeout {
+                after_ms: self.config.request_timeout_ms,
+            },
+            Some("fetch") => fetch_failure(&error, request),
+            Some("tooLarge") => too_large,
+            Some("cutShort") => Error::Network {
+                status: 0,
+                request: format!("{request} (body cut short)"),
+            },
+            Some("notBytes") => bad("the body stream gave something other than bytes"),
+            Some("notResponse") => bad("fetch did not resolve to a Response"),
+            Some("header") => Error::config(
+                "headers",
+                format!(
+                    "`{}` cannot be sent: {}",
+                    string_field(&failure, "name").unwrap_or_default(),
+                    Error::from_js(&error)
+                ),
+            ),
+            Some(_) => Error::from_js(&error),
+            None => Error::from_js(&failure),
+        })
     }
 
     /// A call to the backend API: `GET url`, or `POST url` with a JSON `body`. Returns the
     /// answer's bytes (at most `limit`), for [`contract`] to read.
     async fn api(&self, url: &str, body: Option<String>, limit: u64) -> Result<Vec<u8>> {
         let request = describe(url);
-        let controller = AbortController::new().ok();
-        let _abort = AbortOnDrop(controller.clone());
-        let init = RequestInit::new();
-        init.set_method(if body.is_some() { "POST" } else { "GET" });
-        init.set_credentials(match self.config.credentials {
-            Credentials::Omit => RequestCredentials::Omit,
-            Credentials::SameOrigin => RequestCredentials::SameOrigin,
-            Credentials::Include => RequestCredentials::Include,
-        });
-        let headers = Headers::new().map_err(|e| Error::from_js(&e))?;
-        set_header(&headers, "Accept", "application/json")?;
-        for (name, value) in &self.config.headers {
-            headers.set(name, value).map_err(|e| {
-                Error::config(
-                    "headers",
-                    format!("`{name}` cannot be sent: {}", Error::from_js(&e)),
-                )
-            })?;
-        }
-        if let Some(body) = &body {
-            set_header(&headers, "Content-Type", "application/json")?;
-            init.set_body(&JsValue::from_str(body));
-        }
-        init.set_headers(&headers);
-        if let Some(controller) = &controller {
-            init.set_signal(Some(&controller.signal()));
-        }
-        self.with_deadline(controller.as_ref(), async {
-            let value = self
-                .call_fetch(url, &init)
-                .await
-                .map_err(|e| fetch_failure(&e, &request))?;
-            let response = as_response(value)?;
-            let status = response.status();
-            if status >= 400 {
-                return Err(Error::Network { status, request });
-            }
-            if !(200..300).contains(&status) {
-                return Err(bad(format!("unexpected HTTP status {status}")));
-            }
-            read_body(&response, limit, &request)
-                .await
-                .map_err(|e| match e {
-                    BodyError::TooLarge => bad(format!("answer is larger than {limit} bytes")),
-                    BodyError::Failed(e) => e,
-                })
-        })
-        .await
-    }
-
-    /// The `RequestInit` of an image download.
-    fn download_init(
-        &self,
-        mode: RequestMode,
-        etag: Option<&str>,
-        controller: Option<&AbortController>,
-    ) -> Result<RequestInit> {
-        let init = RequestInit::new();
-        init.set_method("GET");
-        init.set_mode(mode);
-        init.set_credentials(RequestCredentials::Omit);
-        if let Some(etag) = etag {
-            let headers = Headers::new().map_err(|e| Error::from_js(&e))?;
-            // A stored ETag the browser refuses as a header value only costs the conditional.
-            if headers.set("If-None-Match", etag).is_ok() {
-                init.set_headers(&headers);
-            }
-        }
-        if let Some(controller) = controller {
-            init.set_signal(Some(&controller.signal()));
-        }
-        Ok(init)
-    }
-
-    /// One image download (the deadline is the caller's): `cors` first, `no-cors` after a
-    /// `TypeError`, then status, size and type checks.
-    async fn fetch_image(
-        &self,
-        url: &str,
-        etag: Option<&str>,
-        controller: Option<&AbortController>,
-    ) -> Result<Download<Blob>> {
-        let request = describe(url);
-        let init = self.download_init(RequestMode::Cors, etag, controller)?;
-        let value = match self.call_fetch(url, &init).await {
-            Ok(value) => value,
-            // A CORS refusal looks like any network failure: a TypeError. Ask again without CORS;
-            // an opaque answer means the URL works in an <img> but its bytes cannot be read.
-            Err(e) if Error::from_js(&e).js_name() == Some("TypeError") => {
-                let init = self.download_init(RequestMode::NoCors, None, controller)?;
-                self.call_fetch(url, &init)
-                    .await
-                    .map_err(|e| fetch_failure(&e, &request))?
-            }
-            Err(e) => return Err(fetch_failure(&e, &request)),
+        let credentials = match self.config.credentials {
+            Credentials::Omit => "omit",
+            Credentials::SameOrigin => "same-origin",
+            Credentials::Include => "include",
         };
-        if is_opaque_response(&value) {
+        let headers: Array = self
+            .config
+            .headers
+            .iter()
+            .map(|(name, value)| Array::of2(&JsValue::from_str(name), &JsValue::from_str(value)))
+            .collect();
+        let call = net_api(
+            &self.fetch_fn(),
+            url,
+            body.as_deref(),
+            credentials,
+            &headers,
+            limit as f64,
+            self.config.request_timeout_ms,
+        );
+        let too_large = bad(format!("answer is larger than {limit} bytes"));
+        let answer = self.settle(call, &request, too_large).await?;
+        let status = number_field(&answer, "status").unwrap_or(0.0) as u16;
+        if status >= 400 {
+            return Err(Error::Network { status, request });
+        }
+        if !(200..300).contains(&status) {
+            return Err(bad(format!("unexpected HTTP status {status}")));
+        }
+        Ok(Uint8Array::new(&field(&answer, "bytes")).to_vec())
+    }
+
+    /// One image download: `cors` first, `no-cors` after a `TypeError`, then status, size and
+    /// type checks.
+    async fn fetch_image(&self, url: &str, etag: Option<&str>) -> Result<Download<Blob>> {
+        let request = describe(url);
+        let limit = self.config.max_image_bytes;
+        let call = net_image(
+            &self.fetch_fn(),
+            url,
+            etag,
+            limit as f64,
+            self.config.request_timeout_ms,
+        );
+        let answer = self
+            .settle(call, &request, Error::TooLarge { limit })
+            .await?;
+        if field(&answer, "opaque").is_truthy() {
             return Ok(Download::Opaque);
         }
-        let response = as_response(value)?;
-        let status = response.status();
+        let status = number_field(&answer, "status").unwrap_or(0.0) as u16;
         if status == 304 {
             return match etag {
                 Some(_) => Ok(Download::NotModified),
@@ -227,18 +317,13 @@ impl FetchBackend {
         if !(200..300).contains(&status) || status == 206 {
             return Err(bad(format!("unexpected HTTP status {status} for an image")));
         }
-        let limit = self.config.max_image_bytes;
-        let bytes = read_body(&response, limit, &request)
-            .await
-            .map_err(|e| match e {
-                BodyError::TooLarge => Error::TooLarge { limit },
-                BodyError::Failed(e) => e,
-            })?;
-        let declared = header(&response, "content-type");
+        let array = Uint8Array::new(&field(&answer, "bytes"));
+        let bytes = array.to_vec();
+        let declared = string_field(&answer, "type");
         let mime = accept_image(declared.as_deref(), &bytes, &self.config.allowed_types)?;
         check_pixels(mime, &bytes, self.config.max_image_pixels)?;
-        let body = make_blob(&bytes, mime)?;
-        let etag = header(&response, "etag").filter(|e| is_plausible_etag(e));
+        let body = make_blob(&array, mime)?;
+        let etag = string_field(&answer, "etag").filter(|e| is_plausible_etag(e));
         Ok(Download::Image {
             body,
             mime: mime.to_string(),
@@ -306,17 +391,7 @@ impl Backend<Blob> for FetchBackend {
         url: &'a str,
         etag: Option<&'a str>,
     ) -> LocalFuture<'a, Result<Download<Blob>>> {
-        async move {
-            let controller = AbortController::new().ok();
-            // Aborting when done (or dropped) cancels a body that was not read to the end.
-            let _abort = AbortOnDrop(controller.clone());
-            self.with_deadline(
-                controller.as_ref(),
-                self.fetch_image(url, etag, controller.as_ref()),
-            )
-            .await
-        }
-        .boxed_local()
+        self.fetch_image(url, etag).boxed_local()
     }
 }
 
@@ -332,110 +407,22 @@ pub fn is_opaque_response(value: &JsValue) -> bool {
             .is_some_and(|t| t == "opaque")
 }
 
-/// Why a body was not read to the end.
-enum BodyError {
-    /// It is (or claims to be) larger than the limit.
-    TooLarge,
-    /// The stream failed or ended early.
-    Failed(Error),
-}
-
-/// Reads a response body through its stream reader, giving up as soon as more than `limit`
-/// bytes arrived (a declared `Content-Length` over the limit stops it before reading). A body
-/// shorter than its declared `Content-Length` is an error.
-async fn read_body(
-    response: &Response,
-    limit: u64,
-    request: &str,
-) -> std::result::Result<Vec<u8>, BodyError> {
-    let declared = header(response, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(BodyError::TooLarge);
-    }
-    let cut_short = || {
-        BodyError::Failed(Error::Network {
-            status: 0,
-            request: format!("{request} (body cut short)"),
-        })
-    };
-    let Some(stream) = response.body() else {
-        return match declared {
-            Some(n) if n > 0 => Err(cut_short()),
-            _ => Ok(Vec::new()),
-        };
-    };
-    let reader = ReadableStreamDefaultReader::new(&stream)
-        .map_err(|e| BodyError::Failed(Error::from_js(&e)))?;
-    let capacity = declared.unwrap_or(0).min(limit);
-    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    loop {
-        let Ok(step) = JsFuture::from(reader.read()).await else {
-            return Err(cut_short());
-        };
-        let done = Reflect::get(&step, &JsValue::from_str("done"))
-            .map(|d| d.is_truthy())
-            .map_err(|e| BodyError::Failed(Error::from_js(&e)))?;
-        if done {
-            break;
-        }
-        let chunk = Reflect::get(&step, &JsValue::from_str("value"))
-            .ok()
-            .and_then(bytes_of_chunk)
-            .ok_or_else(|| {
-                BodyError::Failed(bad("the body stream gave something other than bytes"))
-            })?;
-        let length = chunk.length() as usize;
-        if (bytes.len() + length) as u64 > limit {
-            // Stop the download; the returned promise is handled so it cannot go unobserved.
-            drop(JsFuture::from(reader.cancel()));
-            return Err(BodyError::TooLarge);
-        }
-        let start = bytes.len();
-        bytes.resize(start + length, 0);
-        chunk.copy_to(&mut bytes[start..]);
-    }
-    // A compressed body's length is not comparable with the decoded bytes.
-    let encoded = header(response, "content-encoding")
-        .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"));
-    if !encoded && declared.is_some_and(|n| (bytes.len() as u64) < n) {
-        return Err(cut_short());
-    }
-    Ok(bytes)
-}
-
 /// A `Blob` of `bytes` typed `mime`; the bytes are offered to the preview's decoder, which
 /// then need not read the Blob back ([`thumbnail::offer_bytes`]).
-fn make_blob(bytes: &[u8], mime: &str) -> Result<Blob> {
-    let array = Uint8Array::from(bytes);
+fn make_blob(array: &Uint8Array, mime: &str) -> Result<Blob> {
     let parts = Array::new();
-    parts.push(&array);
+    parts.push(array);
     let options = BlobPropertyBag::new();
     options.set_type(mime);
     let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
         .map_err(|e| Error::from_js(&e))?;
-    thumbnail::offer_bytes(&blob, &array);
+    thumbnail::offer_bytes(&blob, array);
     Ok(blob)
-}
-
-/// A response header, if present and readable.
-fn header(response: &Response, name: &str) -> Option<String> {
-    response.headers().get(name).ok().flatten()
-}
-
-fn set_header(headers: &Headers, name: &str, value: &str) -> Result<()> {
-    headers.set(name, value).map_err(|e| Error::from_js(&e))
 }
 
 /// An ETag worth keeping: non-empty, bounded, printable.
 fn is_plausible_etag(etag: &str) -> bool {
     !etag.is_empty() && etag.len() <= MAX_ID_LEN && !etag.chars().any(char::is_control)
-}
-
-/// What `fetch` resolved with, as a `Response`.
-fn as_response(value: JsValue) -> Result<Response> {
-    value
-        .dyn_into::<Response>()
-        .map_err(|_| bad("fetch did not resolve to a Response"))
 }
 
 /// A `fetch` rejection: a `TypeError` is the browser's word for "no answer" (offline, DNS,
@@ -477,24 +464,4 @@ fn describe(url: &str) -> String {
         text.push('…');
     }
     text
-}
-
-/// Aborts the request's controller when the request is over or abandoned.
-struct AbortOnDrop(Option<AbortController>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some(controller) = &self.0 {
-            controller.abort();
-        }
-    }
-}
-/// A stream chunk as bytes: a `Uint8Array`, also one made in another realm (a `fetch` handed
-/// over from an iframe or an extension's world answers with its own realm's arrays, which fail
-/// an `instanceof` check here), copied into this realm's array.
-fn bytes_of_chunk(chunk: JsValue) -> Option<Uint8Array> {
-    if chunk.is_instance_of::<Uint8Array>() {
-        return Some(chunk.unchecked_into());
-    }
-    js_sys::ArrayBuffer::is_view(&chunk).then(|| Uint8Array::new(&chunk))
 }
