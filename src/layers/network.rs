@@ -109,7 +109,10 @@ export async function netBounded(ms, work) {
 export async function netCall(fetch, url, init) {
   try {
     if (typeof fetch !== "function") throw new TypeError("fetch is not available in this context");
-    return await fetch.call(globalThis, url, init);
+    // Called without a receiver: a global's own `fetch` then uses its own global (WebIDL), which
+    // `globalThis` is not everywhere (Firefox runs a module imported from a WebDriver script
+    // with another `globalThis`, and refuses `fetch` on it).
+    return await fetch(url, init);
   } catch (error) {
     throw { fail: "fetch", error };
   }
