@@ -20,17 +20,21 @@ test.beforeEach(async ({ backend }) => {
   await backend.reset();
 });
 
+// The page's cache alone (`sw=0`): these two count the backend calls of the page's cache, and the
+// demo's plain <img> list, served by the service worker with records of its own, would add the
+// worker's calls for the same friends, at times that depend on when the worker takes control.
+// service-worker.spec.ts counts the worker's.
 test("first open loads from the network; the profile modal then opens from memory with no request", async ({ session, backend }, testInfo) => {
   const ns = namespaceFor(testInfo);
   const page = await session.newTab();
-  await page.goto(`/?ns=${ns}`);
+  await page.goto(`/?ns=${ns}&sw=0`);
   await picturesReady(page, tid("friends"), FRIEND_IDS.length);
   await picturesReady(page, tid("me"), 1);
   const settleMs = await idbSettled(page, ns);
 
   const cold = await backend.stats();
   const cache = await page.evaluate(() => window.orbitCache!.stats());
-  record(testInfo, `first open: ${cold.api.total} API calls (${cold.api.batch} batch for ${cold.api.batchIds} ids, ${cold.api.user} single), ${cold.images.ok} image downloads, ${cold.images.bytes} bytes; cache network hits ${cache.layers.network.hits}; IndexedDB writes committed ${settleMs} ms after the pictures showed`);
+  record(testInfo, `first open: ${cold.api.total} API calls (${cold.api.batch} batch for ${cold.api.batchIds} ids, ${cold.api.user} single: users ${cold.singles.join(" ") || "none"}), ${cold.images.ok} image downloads, ${cold.images.bytes} bytes; cache network hits ${cache.layers.network.hits}; IndexedDB writes committed ${settleMs} ms after the pictures showed`);
   figure(testInfo, "first open: API calls", cold.api.total);
   figure(testInfo, "first open: image downloads", cold.images.ok);
   // The pictures came from the network: every pictured friend downloaded once, in batches.
@@ -38,11 +42,15 @@ test("first open loads from the network; the profile modal then opens from memor
   expect(cold.images.ok).toBeLessThanOrEqual(PICTURED_FRIENDS + 1 + 8);
   expect(cache.layers.network.hits).toBeGreaterThan(0);
   // 121 users (header + list) and 8 suggestions go through batch calls (at most 100 ids each),
-  // not one call per user. (Ideally 3 calls for 129 ids; the cache sometimes asks for the list
-  // twice — the prefetch's batch and the pictures' coalesced batch — which is recorded above.)
+  // not one call per user, and no user is asked for twice (the app's prefetch and the pictures'
+  // gets share their loads). A load whose cross-tab lock comes late on a busy machine may still
+  // go out alone.
+  const asked = [...cold.batches.flat(), ...cold.singles];
+  const askedTwice = asked.filter((id, i) => asked.indexOf(id) !== i);
   expect(cold.api.batch).toBeGreaterThan(0);
-  expect(cold.api.user, "single-user API calls for the first open").toBeLessThanOrEqual(4);
-  expect(cold.api.batchIds, "ids sent in batch calls").toBeLessThanOrEqual(2 * 129);
+  expect(cold.api.user, `single-user API calls for the first open (users ${cold.singles.join(", ")}; batches of ${cold.batches.map((b) => b.length).join(", ")})`).toBeLessThanOrEqual(2);
+  expect(askedTwice, "users asked for in two API calls").toEqual([]);
+  expect(new Set(asked).size, "users asked for").toBe(129);
   expect(Object.values(cold.imagesById).every((n) => n === 1), "an image was downloaded twice").toBe(true);
   await snap(page, testInfo, "01-first-open");
 
@@ -69,7 +77,7 @@ test("first open loads from the network; the profile modal then opens from memor
 test("a reload costs no API call and no image byte for pictures seen before", async ({ session, backend }, testInfo) => {
   const ns = namespaceFor(testInfo);
   const page = await session.newTab();
-  await page.goto(`/?ns=${ns}`);
+  await page.goto(`/?ns=${ns}&sw=0`);
   await picturesReady(page, tid("friends"), FRIEND_IDS.length);
   await picturesReady(page, tid("discover"), 8);
   await picturesReady(page, tid("me"), 1);
@@ -87,7 +95,7 @@ test("a reload costs no API call and no image byte for pictures seen before", as
   figure(testInfo, "reload: API calls", after.api.total);
   figure(testInfo, "reload: image requests", after.images.requests);
   figure(testInfo, "reload: hits local / IndexedDB", `${cache.layers.local.hits} / ${cache.layers.indexeddb.hits}`);
-  expect(after.api.total, "API calls after reload").toBe(0);
+  expect(after.api.total, `API calls after reload: ${JSON.stringify({ api: after.api, singles: after.singles, batches: after.batches })}`).toBe(0);
   expect(after.images.requests, "image requests after reload").toBe(0);
   expect(after.images.bytes).toBe(0);
   await snap(page, testInfo, "03-after-reload");

@@ -30,6 +30,8 @@ function freshStats() {
     apiByUser: {},
     /** The user ids of each batch call, in order. */
     batches: [],
+    /** The user id of each single-user call, in order. */
+    singles: [],
     images: { requests: 0, ok: 0, bytes: 0, notModified: 0, forbidden: 0, notFound: 0, preflight: 0, failed: 0, refused: 0 },
     imagesById: {},
     app: { requests: 0 },
@@ -374,6 +376,7 @@ export async function createBackend(options = {}) {
     if (req.method === "GET" && (m = /^\/images\/user\/([^/]+)$/.exec(path))) {
       stats.api.user++;
       const id = decodeURIComponent(m[1]);
+      stats.singles.push(id);
       const u = users.get(id);
       if (!u) return sendJson(res, 404, { success: false, error: "no such user", user_id: id });
       countUser(id);

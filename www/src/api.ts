@@ -21,6 +21,8 @@ export interface BackendStats {
   apiByUser: Record<string, number>;
   /** The user ids of each batch call, in order. */
   batches: string[][];
+  /** The user id of each single-user call, in order. */
+  singles: string[];
   images: { requests: number; ok: number; bytes: number; notModified: number; forbidden: number; notFound: number; preflight: number; failed: number; refused: number };
   imagesById: Record<string, number>;
   control: BackendControl;
