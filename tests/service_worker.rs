@@ -236,6 +236,96 @@ async fn records_survive_a_worker_restart_in_indexeddb() {
     assert_eq!(backend.calls(Endpoint::User), 1);
 }
 
+/// Runs `body` (the text of an async JS function of `name`) against the database `name`:
+/// raw IndexedDB, as another release or another context would use it.
+async fn raw_idb(name: &str, body: &str) -> JsValue {
+    let f =
+        js_sys::Function::new_with_args("name", &format!("return (async () => {{ {body} }})();"));
+    let promise: js_sys::Promise = f
+        .call1(&JsValue::NULL, &name.into())
+        .unwrap()
+        .unchecked_into();
+    JsFuture::from(promise).await.unwrap()
+}
+
+const RAW_OPEN: &str = "const open = (v) => new Promise((ok, fail) => { \
+    const r = v ? indexedDB.open(name, v) : indexedDB.open(name); \
+    r.onupgradeneeded = () => { if (!r.result.objectStoreNames.contains('records')) r.result.createObjectStore('records'); }; \
+    r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });";
+
+#[wasm_bindgen_test]
+async fn the_records_database_keeps_current_records_and_drops_other_rows() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let records = format!("{ns}:avatar-cache:records");
+    // A record of this version (written by the worker), then rows it must not trust: another
+    // version's record, a value that is not a string, a key of another namespace.
+    let worker = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    let url = format!("{}/avatar/u1", own_origin());
+    respond(&worker, &url, "image").await;
+    call(&worker, "close", &[]);
+    sleep(50.0).await;
+    let current = format!("{ns}:local:u1:v1");
+    raw_idb(
+        &records,
+        &format!(
+            "{RAW_OPEN} const db = await open(); const tx = db.transaction('records', 'readwrite'); \
+             const s = tx.objectStore('records'); \
+             s.put('{{}}', '{ns}:local:u2:v0'); \
+             s.put({{ not: 'a string' }}, '{ns}:local:u3:v1'); \
+             s.put('{{}}', 'other:thing'); \
+             await new Promise((ok) => (tx.oncomplete = ok)); db.close();"
+        ),
+    )
+    .await;
+
+    let restarted = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    backend.fault(Endpoint::User, Fault::Reject);
+    backend.fault(Endpoint::Download, Fault::Reject);
+    let answer = respond(&restarted, &url, "image").await;
+    assert_eq!(answer.source, "indexeddb");
+    assert_eq!(backend.calls(Endpoint::User), 1);
+    // The rows it could not use were deleted when it opened.
+    let mut keys = Vec::new();
+    for _ in 0..50 {
+        let found = raw_idb(
+            &records,
+            &format!(
+                "{RAW_OPEN} const db = await open(); const r = db.transaction('records').objectStore('records').getAllKeys(); \
+                 const keys = await new Promise((ok) => (r.onsuccess = () => ok(r.result))); db.close(); return keys;"
+            ),
+        )
+        .await;
+        keys = js_sys::Array::from(&found)
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect::<Vec<_>>();
+        if keys.len() == 1 {
+            break;
+        }
+        sleep(20.0).await;
+    }
+    assert_eq!(keys, vec![current]);
+}
+
+#[wasm_bindgen_test]
+async fn a_records_database_that_cannot_open_leaves_the_worker_answering() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    // The records database at a later version than this code opens: the open fails
+    // (`VersionError`), the worker works without stored records.
+    let records = format!("{ns}:avatar-cache:records");
+    raw_idb(&records, &format!("{RAW_OPEN} (await open(7)).close();")).await;
+    let worker = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    let url = format!("{}/avatar/u1", own_origin());
+    let first = respond(&worker, &url, "image").await;
+    assert_eq!((first.status, first.source.as_str()), (200, "network"));
+    assert_eq!(first.bytes, png("img-u1"));
+    let again = respond(&worker, &url, "image").await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.bytes, png("img-u1"));
+}
+
 #[wasm_bindgen_test]
 async fn an_upload_in_a_tab_reaches_the_worker_before_its_next_answer() {
     let ns = namespace();

@@ -21,8 +21,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::hierarchy::{Hierarchy, Layers};
 use crate::layers::held_bodies::HeldBodies;
+use crate::layers::idb::records::IdbRecordStore;
 use crate::layers::idb::IdbImageStore;
-use crate::layers::idb_records::IdbRecordStore;
 use crate::layers::locks::WebLocks;
 use crate::layers::network::FetchBackend;
 use crate::layers::resilient::ResilientBackend;
@@ -81,14 +81,20 @@ impl AvatarWorker {
         let clock: Rc<dyn Clock> = Rc::new(SystemClock);
         let runtime = Rc::new(BrowserRuntime);
         let mut open_errors = Vec::new();
-        let records = match IdbRecordStore::open(&config, clock.clone()).await {
+        // The two databases open in parallel.
+        let mut image_errors = Vec::new();
+        let (records, images) = futures::join!(
+            IdbRecordStore::open(&config, clock.clone()),
+            open_images(&config, clock.clone(), &mut image_errors)
+        );
+        let records = match records {
             Ok(store) => Some(Rc::new(store)),
             Err(e) => {
                 open_errors.push((Layer::Local, e));
                 None
             }
         };
-        let images = open_images(&config, clock.clone(), &mut open_errors).await;
+        open_errors.append(&mut image_errors);
         let backend = network(&config, fetch, runtime.clone(), clock.clone());
         let bodies = Rc::new(HeldBodies::default());
         let hierarchy = Hierarchy::new(

@@ -28,8 +28,6 @@ pub mod held_bodies;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
 #[cfg(target_arch = "wasm32")]
-pub mod idb_records;
-#[cfg(target_arch = "wasm32")]
 pub mod local;
 #[cfg(target_arch = "wasm32")]
 pub mod locks;

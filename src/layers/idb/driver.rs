@@ -8,9 +8,14 @@
 //! and events, which it does in a fraction of the code that futures over each event took in the
 //! `.wasm` (the layer was about a fifth of the page's module).
 //!
+//! The service worker's records database (`records.rs`) is opened and written through the same
+//! functions (`idbOpen` with its own upgrade, `idbAll`, `idbPutRows`).
+//!
 //! Errors reach Rust as the thrown value itself (a `DOMException`, read by
 //! [`Error::from_storage_js`]), or as `{ gone }` when IndexedDB cannot be used at all (missing,
 //! refused, an open that did not finish in time): [`Error::StorageUnavailable`].
+
+use std::future::Future;
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::closure::Closure;
@@ -24,7 +29,7 @@ use crate::js_object::field;
 use crate::vocabulary::Layer;
 
 #[wasm_bindgen(inline_js = r#"
-export function idbOpen(name, version, ms) {
+export function idbOpen(name, version, ms, records) {
   return new Promise((resolve, reject) => {
     let settled = false;
     let timer = 0;
@@ -53,7 +58,9 @@ export function idbOpen(name, version, ms) {
       const tx = request.transaction;
       if (settled) return tx.abort();
       try {
-        idbUpgrade(request.result, tx, event.oldVersion);
+        const db = request.result;
+        if (!records) idbUpgrade(db, tx, event.oldVersion);
+        else if (!db.objectStoreNames.contains("records")) db.createObjectStore("records");
       } catch (e) {
         tx.abort();
         settle(false, e);
@@ -213,6 +220,26 @@ export function idbScan(conn) {
   });
 }
 
+export function idbAll(conn, store) {
+  return idbRun(conn, "readonly", [store], (tx, resolve) => {
+    const rows = tx.objectStore(store);
+    const requests = [rows.getAllKeys(), rows.getAll()];
+    idbAnswer(requests, resolve, () => requests.map((r) => r.result));
+  });
+}
+
+export function idbPutRows(conn, store, rows) {
+  return idbRun(conn, "readwrite", [store], (tx) => {
+    const s = tx.objectStore(store);
+    for (const [key, value] of rows) {
+      if (key === null) s.clear();
+      else if (value === undefined) s.delete(key);
+      else s.put(value, key);
+    }
+    return () => undefined;
+  });
+}
+
 export function idbTouch(conn, rows, accesses) {
   return idbRun(conn, "readwrite", ["images", "meta"], (tx) => {
     const images = tx.objectStore("images");
@@ -252,7 +279,11 @@ export function idbWriteHashes(conn, hashes) {
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = idbOpen)]
-    fn idb_open(name: &str, version: u32, ms: u32) -> Promise;
+    fn idb_open(name: &str, version: u32, ms: u32, records: bool) -> Promise;
+    #[wasm_bindgen(js_name = idbAll)]
+    fn idb_all(conn: &JsValue, store: &str) -> Promise;
+    #[wasm_bindgen(js_name = idbPutRows)]
+    fn idb_put_rows(conn: &JsValue, store: &str, rows: &Array) -> Promise;
     #[wasm_bindgen(js_name = idbClose)]
     fn idb_close(conn: &JsValue);
     #[wasm_bindgen(js_name = idbWrite)]
@@ -300,7 +331,14 @@ impl Conn {
     /// within `ms`: past it the wait is given up ([`Error::StorageUnavailable`]), and a
     /// connection that opens later is closed at once so that it blocks nobody.
     pub async fn open(name: &str, ms: u32) -> Result<Conn> {
-        let handle = settled(idb_open(name, SCHEMA_VERSION, ms)).await?;
+        let handle = settled(idb_open(name, SCHEMA_VERSION, ms, false)).await?;
+        Ok(Conn { handle })
+    }
+
+    /// Opens the records database `name` (version 1: one `records` store, made when missing)
+    /// within `ms`, like [`Conn::open`].
+    pub async fn open_records(name: &str, ms: u32) -> Result<Conn> {
+        let handle = settled(idb_open(name, 1, ms, true)).await?;
         Ok(Conn { handle })
     }
 
@@ -354,6 +392,20 @@ impl Conn {
     pub async fn scan(&self) -> Result<[Array; 3]> {
         let all = Array::from(&settled(idb_scan(&self.handle)).await?);
         Ok([0, 1, 2].map(|i| Array::from(&all.get(i))))
+    }
+
+    /// `[keys, values]` of every row of `store`, read in one readonly transaction.
+    pub async fn all(&self, store: &str) -> Result<(Array, Array)> {
+        let all = Array::from(&settled(idb_all(&self.handle, store)).await?);
+        Ok((Array::from(&all.get(0)), Array::from(&all.get(1))))
+    }
+
+    /// Writes `rows` (`[key, value]`: a put; `[key]`: a delete; `[null]`: a clear) into
+    /// `store` in one readwrite transaction, in their order. The transaction is made at the
+    /// call (so calls commit in the order they were made); the future waits for the commit.
+    pub fn put_rows(&self, store: &str, rows: &Array) -> impl Future<Output = Result<()>> {
+        let done = idb_put_rows(&self.handle, store, rows);
+        async move { settled(done).await.map(drop) }
     }
 
     /// In one readwrite transaction: puts `rows` (`[key, row]`) into `images`, then moves the

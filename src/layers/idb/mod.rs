@@ -8,6 +8,7 @@
 //! | `connection.rs` | the connection of one store: reopened once when lost, then given up on |
 //! | `driver.rs` | the IndexedDB calls, in JS: open within a time limit (`versionchange`/`close`/`blocked`, the upgrade), one function per kind of transaction |
 //! | `schema.rs` | stores, index, schema versions |
+//! | `records.rs` | [`records::IdbRecordStore`]: picture records in a database of their own, for the service worker (no localStorage) |
 //! | `lru_mirror.rs` | the in-memory LRU index of what is stored, and how it is rebuilt |
 //! | `codec.rs` | row values ⇄ [`StoredImage`], checked on every read |
 //!
@@ -53,6 +54,7 @@ mod connection;
 mod driver;
 mod lru_mirror;
 mod reads;
+pub mod records;
 mod schema;
 
 use std::cell::{Cell, RefCell};

@@ -21,15 +21,13 @@ use crate::collections::HashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Promise};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+use js_sys::Array;
+use wasm_bindgen::JsValue;
 
+use super::driver::Conn;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::key::Keys;
 use crate::layers::RecordStore;
 use crate::policy::presign::unsigned_url;
@@ -46,7 +44,7 @@ pub fn records_database_name(config: &Config) -> String {
 
 /// User → record over IndexedDB, read once at open, written through.
 pub struct IdbRecordStore {
-    db: IdbDatabase,
+    conn: Conn,
     keys: Keys,
     version: u32,
     clock: Rc<dyn Clock>,
@@ -59,54 +57,15 @@ pub struct IdbRecordStore {
 
 impl IdbRecordStore {
     /// Opens (creating) the records database of `config.namespace`, reads its current-version
-    /// rows and deletes the rest. Fails where IndexedDB is missing or refuses to open.
+    /// rows and deletes the rest. Fails where IndexedDB is missing, refuses to open or does
+    /// not open within `config.idb.open_timeout_ms`.
     pub async fn open(config: &Config, clock: Rc<dyn Clock>) -> Result<IdbRecordStore> {
-        let factory: IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or(Error::StorageUnavailable {
-                layer: Layer::IndexedDb,
-                reason: "indexedDB is missing".into(),
-            })?;
-        let open = factory
-            .open_with_u32(&records_database_name(config), 1)
-            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
-        let upgrading: IdbOpenDbRequest = open.clone();
-        let on_upgrade = Closure::once_into_js(move || {
-            if let Some(db) = upgrading
-                .result()
-                .ok()
-                .and_then(|r| r.dyn_into::<IdbDatabase>().ok())
-            {
-                if !db.object_store_names().contains(RECORDS_STORE) {
-                    let _ = db.create_object_store(RECORDS_STORE);
-                }
-            }
-        });
-        open.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let db: IdbDatabase = request_done(&open).await?.unchecked_into();
-        // Another context upgrading or deleting the database: let it, this copy keeps working.
-        let closer = db.clone();
-        let on_version = Closure::once_into_js(move || closer.close());
-        db.set_onversionchange(Some(on_version.unchecked_ref()));
-
+        let name = records_database_name(config);
+        let conn = Conn::open_records(&name, config.idb.open_timeout_ms).await?;
+        let (found_keys, found_values) = conn.all(RECORDS_STORE).await?;
         let keys = Keys::new(&config.namespace, config.version);
-        let tx = db
-            .transaction_with_str_and_mode(RECORDS_STORE, IdbTransactionMode::Readonly)
-            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
-        let store = tx
-            .object_store(RECORDS_STORE)
-            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
-        let all_keys = store
-            .get_all_keys()
-            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
-        let all_values = store
-            .get_all()
-            .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))?;
-        let found_keys: Array = request_done(&all_keys).await?.unchecked_into();
-        let found_values: Array = request_done(&all_values).await?.unchecked_into();
         let mut rows = HashMap::default();
-        let mut stale = Vec::new();
+        let stale = Array::new();
         for (key, value) in found_keys.iter().zip(found_values.iter()) {
             let current = key.as_string().filter(|k| {
                 keys.parse_any_version(k)
@@ -116,19 +75,21 @@ impl IdbRecordStore {
                 (Some(k), Some(v)) => {
                     rows.insert(k, v);
                 }
-                _ => stale.push(key),
+                _ => {
+                    stale.push(&Array::of1(&key));
+                }
             }
         }
         let store = IdbRecordStore {
-            db,
+            conn,
             keys,
             version: config.version,
             clock,
             rows: RefCell::new(rows),
             images_by_url: RefCell::new(None),
         };
-        for key in stale {
-            store.write(|s| s.delete(&key).map(drop));
+        if stale.length() > 0 {
+            store.write(stale);
         }
         Ok(store)
     }
@@ -156,17 +117,19 @@ impl IdbRecordStore {
         self.images_by_url.borrow().as_ref()?.get(unsigned).cloned()
     }
 
-    /// Runs `op` on the store in a readwrite transaction of its own; not awaited (the
-    /// connection runs its transactions in order). A failure is logged, never thrown.
-    fn write(&self, op: impl FnOnce(&web_sys::IdbObjectStore) -> std::result::Result<(), JsValue>) {
-        let result = self
-            .db
-            .transaction_with_str_and_mode(RECORDS_STORE, IdbTransactionMode::Readwrite)
-            .and_then(|tx| tx.object_store(RECORDS_STORE))
-            .and_then(|store| op(&store));
-        if let Err(e) = result {
-            web_sys::console::warn_2(&"[avatar-cache] record write failed".into(), &e);
-        }
+    /// Writes `rows` (see [`Conn::put_rows`]) in a readwrite transaction of its own, issued
+    /// now and not awaited (a connection runs its transactions in the order they were made).
+    /// A failure is logged, never thrown.
+    fn write(&self, rows: Array) {
+        let done = self.conn.put_rows(RECORDS_STORE, &rows);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = done.await {
+                web_sys::console::warn_2(
+                    &"[avatar-cache] record write failed:".into(),
+                    &JsValue::from_str(&e.to_string()),
+                );
+            }
+        });
     }
 }
 
@@ -192,7 +155,7 @@ impl RecordStore for IdbRecordStore {
         if let Some(index) = self.images_by_url.borrow_mut().as_mut() {
             index_record(index, record);
         }
-        self.write(|s| s.put_with_key(&text.into(), &key.into()).map(drop));
+        self.write(Array::of1(&Array::of2(&key.into(), &text.into())));
         Ok(())
     }
 
@@ -200,14 +163,14 @@ impl RecordStore for IdbRecordStore {
         let key = self.keys.record_key(user_id);
         self.rows.borrow_mut().remove(&key);
         *self.images_by_url.borrow_mut() = None;
-        self.write(|s| s.delete(&key.into()).map(drop));
+        self.write(Array::of1(&Array::of1(&key.into())));
         Ok(())
     }
 
     fn clear(&self) -> Result<()> {
         self.rows.borrow_mut().clear();
         *self.images_by_url.borrow_mut() = None;
-        self.write(|s| s.clear().map(drop));
+        self.write(Array::of1(&Array::of1(&JsValue::NULL)));
         Ok(())
     }
 
@@ -241,32 +204,4 @@ fn index_record(index: &mut HashMap<String, String>, record: &PictureRecord) {
     if let (Some(image), false) = (&record.image_id, record.opaque) {
         index.insert(unsigned_url(&record.remote_url), image.clone());
     }
-}
-
-/// Resolves with `request.result` on `success`, fails with the request's error otherwise.
-async fn request_done(request: &IdbRequest) -> Result<JsValue> {
-    let promise = Promise::new(&mut |resolve, reject| {
-        let ok = request.clone();
-        let on_success = Closure::once_into_js(move || {
-            let _ = resolve.call1(
-                &JsValue::UNDEFINED,
-                &ok.result().unwrap_or(JsValue::UNDEFINED),
-            );
-        });
-        let failed = request.clone();
-        let on_error = Closure::once_into_js(move || {
-            let error = failed
-                .error()
-                .ok()
-                .flatten()
-                .map(JsValue::from)
-                .unwrap_or_else(|| JsValue::from_str("IndexedDB request failed"));
-            let _ = reject.call1(&JsValue::UNDEFINED, &error);
-        });
-        request.set_onsuccess(Some(on_success.unchecked_ref()));
-        request.set_onerror(Some(on_error.unchecked_ref()));
-    });
-    JsFuture::from(promise)
-        .await
-        .map_err(|e| Error::from_storage_js(Layer::IndexedDb, &e))
 }
