@@ -90,6 +90,7 @@ for (const bindingsPath of [join(pkgDir, bindings), join(workerDir, workerBindin
   const lean = inlineSnippets(
     glue.replace(/^[ \t]*\/\*\*[\s\S]*?\*\/[ \t]*\r?\n/gm, "").replace(/^[ \t]*\/\/(?!#|@).*\r?\n/gm, ""),
     dirname(bindingsPath),
+    bindingsPath.replace(/\.js$/, "_bg.wasm"),
   );
   if (lean !== glue) writeFileSync(bindingsPath, lean);
 }
@@ -99,39 +100,65 @@ for (const bindingsPath of [join(pkgDir, bindings), join(workerDir, workerBindin
  * imports it from the glue) copied into the glue itself: without a bundler, each level of
  * imports is one more request in sequence before the .wasm is even asked for. A snippet is
  * inlined only when every top-level statement is an `export (async) function` named in the import and
- * the glue declares no such name; otherwise its import stays. Snippets no longer imported are
- * deleted.
+ * the glue declares no such name; otherwise its import stays. Only the functions this module
+ * uses are kept: those the glue imports by name, those the `.wasm` imports from the snippet,
+ * and those they call (a driver shared by the page's and the worker's modules has functions
+ * only one of them calls). Snippets no longer imported are deleted.
  */
-function inlineSnippets(glue, dir) {
+function inlineSnippets(glue, dir, wasmPath) {
   // wasm-bindgen imports a snippet by name (`import { f } from '…'`) when its functions need a
-  // shim, and as a namespace (`import * as importN from "…"`, one per function, handed to the
-  // instance as that module's imports) when the .wasm can call them as they are.
+  // shim, and as a namespace (`import * as importN from "…"`, once per function, each handed to
+  // the instance as that module's imports) when the .wasm can call them as they are.
   const importLine =
     /^import (?:\{ ([\w, ]+) \}|\* as (\w+)) from (['"])(\.\/snippets\/[\w.-]+\/inline\d+\.js)\3;?\r?\n/gm;
-  const inlined = new Set();
+  const fromWasm = new Map();
+  for (const { module, name } of WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmPath)))) {
+    if (!fromWasm.has(module)) fromWasm.set(module, new Set());
+    fromWasm.get(module).add(name);
+  }
+  // What each snippet must provide, over all of its import lines.
+  const roots = new Map();
+  for (const [, names, , , path] of glue.matchAll(importLine)) {
+    const wanted = roots.get(path) ?? new Set(fromWasm.get(path) ?? []);
+    for (const n of names ? names.split(",").map((n) => n.trim()) : []) wanted.add(n);
+    roots.set(path, wanted);
+  }
+  const inlined = new Map();
   const out = glue.replace(importLine, (line, names, namespace, _quote, path) => {
     const file = join(dir, path);
     if (!existsSync(file)) return line;
     // Comment lines are for the crate's readers; the glue ships without them.
     const code = readFileSync(file, "utf8").replace(/^[ \t]*\/\/.*\r?\n/gm, "");
-    const declared = [...code.matchAll(/^export (?:async )?function (\w+)\(/gm)].map((m) => m[1]);
-    const imported = names ? names.split(",").map((n) => n.trim()) : declared;
-    const onlyFunctions = code
-      .split(/^(?=export (?:async )?function )/m)
-      .every((part) => part.trim() === "" || /^export (?:async )?function /.test(part));
+    const parts = code.split(/^(?=export (?:async )?function )/m).filter((part) => part.trim() !== "");
+    const functions = new Map(parts.map((part) => [/^export (?:async )?function (\w+)\(/.exec(part)?.[1], part]));
+    const declared = [...functions.keys()];
+    const wanted = roots.get(path);
     const clash =
       !inlined.has(path) &&
       [...declared, ...(namespace ? [namespace] : [])].some((n) =>
         new RegExp(`\\b(function|const|let|var|class) ${n}\\b`).test(glue),
       );
-    if (!onlyFunctions || clash || imported.some((n) => !declared.includes(n))) {
+    if (functions.has(undefined) || clash || [...wanted].some((n) => !functions.has(n))) {
       console.warn(`[package-pkg] ${path}: kept as a module (not only exported functions, or a name clash)`);
       return line;
     }
-    const lean = code.replace(/^export (async )?function /gm, "$1function ");
-    const body = inlined.has(path) ? "" : `${lean.trimEnd()}\n`;
-    inlined.add(path);
-    return namespace ? `${body}const ${namespace} = { ${declared.join(", ")} };\n` : body;
+    let body = "";
+    if (!inlined.has(path)) {
+      // The functions wanted, then every function they name, until none is added.
+      const keep = new Set(wanted);
+      for (const name of keep) {
+        for (const other of declared) if (!keep.has(other) && new RegExp(`\\b${other}\\b`).test(functions.get(name))) keep.add(other);
+      }
+      const kept = declared.filter((n) => keep.has(n));
+      body = `${kept.map((n) => functions.get(n).replace(/^export (async )?function /, "$1function ").trimEnd()).join("\n")}\n`;
+      inlined.set(path, namespace ?? null);
+    }
+    if (!namespace) return body;
+    // The instance looks up only what the .wasm imports; one object serves every namespace line.
+    const first = inlined.get(path);
+    if (first && first !== namespace) return `${body}const ${namespace} = ${first};\n`;
+    if (!first) inlined.set(path, namespace);
+    return `${body}const ${namespace} = { ${[...(fromWasm.get(path) ?? [])].join(", ")} };\n`;
   });
   const snippets = join(dir, "snippets");
   if (existsSync(snippets) && !/^import .*\.\/snippets\//m.test(out)) rmSync(snippets, { recursive: true });
