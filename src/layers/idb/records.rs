@@ -4,7 +4,9 @@
 //! localStorage: every record of the namespace is read once when the store opens (records are
 //! small JSON strings), reads answer from that copy, and writes go to the copy at once and to
 //! IndexedDB in a transaction of their own (requests of one connection run in order, so nothing
-//! is awaited). Rows of another version are deleted when the store opens.
+//! is awaited). Rows of another version are deleted when the store opens. The database is
+//! opened, read and written through the layer's driver (`driver.rs`), with the images'
+//! database's time limit on the open.
 //!
 //! # Schema (database `<config.database_name()>:records`, version 1)
 //!
