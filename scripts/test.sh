@@ -55,8 +55,9 @@ wasm_suite() { # wasm_suite <engine>: the whole wasm test suite in one engine, a
   # next use of that cell panics "already borrowed"; the suites log every uncaught error with its
   # stack, so the first fault is in the log. One rerun of the suites that failed, said out loud:
   # a failure that repeats still fails the step.
-  local failed_suites
+  local failed_suites never_started
   failed_suites=$(grep -o 'to rerun pass `--test [a-z_]*`\|^    `--test [a-z_]*`' "$log" | grep -o -- '--test [a-z_]*' | sort -u | tr '\n' ' ')
+  never_started=$(suites_never_started "$log")
   rm -f "$log"
   if [ "$engine" = webkit ] && [ -n "$failed_suites" ]; then
     echo "[webkit] failed: $failed_suites; rerunning those once (the failure above stays in the log)" >&2
@@ -64,7 +65,37 @@ wasm_suite() { # wasm_suite <engine>: the whole wasm test suite in one engine, a
     env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown $failed_suites
     return
   fi
+  # A suite run inside a service worker (tests/service_worker.rs) sometimes never starts in
+  # Firefox: the runner's page registers the worker, the worker's install fails (the page then
+  # sees a registration with no worker at all) and the runner times out without a line of the
+  # suite's output. Measured here with fresh browsers against the runner's own server: 2 to 3
+  # runs in 14 hang that way; 0 in 14 with the same page and worker served through a plain
+  # Node proxy in front of that server, so it is the runner's serving, not the suite. A suite
+  # that never ran is run again, up to twice, said out loud; a suite that started and then hung
+  # or failed still fails the step.
+  local attempt
+  for attempt in 2 3; do
+    [ -n "$never_started" ] && [ "$never_started" = "$failed_suites" ] || return 1
+    echo "[$engine] never started (the service worker running it did not install): $never_started; attempt $attempt" >&2
+    log=$(mktemp -t avatar-wasm-suite.XXXXXX)
+    # shellcheck disable=SC2086
+    if env "${env_vars[@]}" "${wrap[@]}" cargo test --target wasm32-unknown-unknown --no-fail-fast $never_started 2>&1 | tee "$log"; then
+      rm -f "$log"
+      return 0
+    fi
+    failed_suites=$(grep -o 'to rerun pass `--test [a-z_]*`\|^    `--test [a-z_]*`' "$log" | grep -o -- '--test [a-z_]*' | sort -u | tr '\n' ' ')
+    never_started=$(suites_never_started "$log")
+    rm -f "$log"
+  done
   return 1
+}
+
+suites_never_started() { # suites_never_started <log>: `--test NAME` of each suite that timed out before printing a line
+  awk '
+    /^     Running tests\/[a-z_]+\.rs / { suite = $2; sub(/^tests\//, "", suite); sub(/\.rs$/, "", suite); started = 0; next }
+    /^running [0-9]+ tests?$/ { started = 1 }
+    /^Failed to detect test as having been run/ { if (suite != "" && !started) print "--test " suite }
+  ' "$1" | sort -u | tr '\n' ' '
 }
 
 lint() {
