@@ -4,7 +4,16 @@
 //! A message names the namespace and version it was sent under; tabs running another namespace
 //! or version ignore it. Received changes are applied without being sent again, so there are no
 //! echo loops. Where `BroadcastChannel` is missing, the cache works per tab.
+//!
+//! Pages keep records in localStorage, their service worker in IndexedDB (a worker has no
+//! localStorage). So that neither asks the backend for a user the other already fetched, each
+//! record written from the backend also goes out as a *learned* message: from the worker to the
+//! pages, and from a page to the worker when one controls it; and a worker that starts says
+//! hello, to which pages answer with the records they hold (the first visit's, fetched before
+//! the worker was installed). Tabs share localStorage and ignore what other tabs learned. A
+//! learned record is kept, not announced: no subscriber is told.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -16,53 +25,157 @@ use crate::hierarchy::{Change, Hierarchy};
 use crate::js_object::{field, number_field, string_field, JsObject};
 use crate::record::PictureRecord;
 
-/// One message on the channel: `{ namespace, version, userId, record? }`.
-#[derive(Debug, Clone, PartialEq)]
-struct Message {
-    namespace: String,
-    version: u32,
-    /// The user whose picture changed; `None` when everything was cleared.
-    user_id: Option<String>,
-    /// The user's new record (JSON, as localStorage holds it), when there is one. Decoded as
-    /// untrusted on arrival.
-    record: Option<String>,
+/// Which side of the channel a cache is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A page (`AvatarCache`): records in localStorage.
+    Page,
+    /// The service worker (`AvatarWorker`): records in IndexedDB.
+    Worker,
 }
 
-impl Message {
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Page => "page",
+            Role::Worker => "worker",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Role> {
+        match text {
+            "page" => Some(Role::Page),
+            "worker" => Some(Role::Worker),
+            _ => None,
+        }
+    }
+}
+
+/// One message on the channel. Three shapes, told apart by their fields:
+///
+/// - a change, `{ namespace, version, userId, record? }` (`userId: null`: everything cleared);
+/// - records fetched from the backend, `{ namespace, learned: version, by, users, records }`
+///   (`by`: `"page"` or `"worker"`; `records[i]` is the JSON of `users[i]`'s record);
+/// - a service worker that started, `{ namespace, hello: version }`: pages answer with the
+///   records they hold.
+///
+/// The last two carry no `version` field, so a release that knows only changes ignores them.
+#[derive(Debug, Clone, PartialEq)]
+enum Message {
+    /// A change made in a tab.
+    Change {
+        /// The user whose picture changed; `None` when everything was cleared.
+        user_id: Option<String>,
+        /// The user's new record (JSON, as localStorage holds it), when there is one. Decoded
+        /// as untrusted on arrival.
+        record: Option<String>,
+    },
+    /// Records fetched from the backend by `by`: `(user, record JSON)`.
+    Learned {
+        by: Role,
+        records: Vec<(String, String)>,
+    },
+    /// The service worker started: whoever holds records, say so.
+    Hello,
+}
+
+/// A message with the namespace and version it was sent under.
+#[derive(Debug, Clone, PartialEq)]
+struct Envelope {
+    namespace: String,
+    version: u32,
+    message: Message,
+}
+
+impl Envelope {
     fn to_js(&self) -> JsValue {
-        JsObject::new()
-            .set("namespace", self.namespace.as_str())
-            .set("version", self.version)
-            .set(
-                "userId",
-                self.user_id.as_deref().map_or(JsValue::NULL, JsValue::from),
-            )
-            .set_some("record", self.record.as_deref())
-            .into()
+        let out = JsObject::new().set("namespace", self.namespace.as_str());
+        match &self.message {
+            Message::Change { user_id, record } => out
+                .set("version", self.version)
+                .set(
+                    "userId",
+                    user_id.as_deref().map_or(JsValue::NULL, JsValue::from),
+                )
+                .set_some("record", record.as_deref()),
+            Message::Learned { by, records } => {
+                let (users, texts): (js_sys::Array, js_sys::Array) = (
+                    records
+                        .iter()
+                        .map(|(u, _)| JsValue::from(u.as_str()))
+                        .collect(),
+                    records
+                        .iter()
+                        .map(|(_, r)| JsValue::from(r.as_str()))
+                        .collect(),
+                );
+                out.set("learned", self.version)
+                    .set("by", by.as_str())
+                    .set("users", users)
+                    .set("records", texts)
+            }
+            Message::Hello => out.set("hello", self.version),
+        }
+        .into()
     }
 
     /// The message in `data`, if it is one (anything else on the channel is ignored).
-    fn from_js(data: &JsValue) -> Option<Message> {
-        let version = number_field(data, "version")?;
-        let user_id = field(data, "userId");
-        let record = field(data, "record");
-        Some(Message {
-            namespace: string_field(data, "namespace")?,
-            version: (version.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&version))
-                .then_some(version as u32)?,
-            user_id: match user_id.as_string() {
-                Some(user) => Some(user),
-                None if user_id.is_null() || user_id.is_undefined() => None,
-                None => return None,
-            },
-            record: match record.as_string() {
-                Some(text) => Some(text),
-                None if record.is_null() || record.is_undefined() => None,
-                None => return None,
-            },
+    fn from_js(data: &JsValue) -> Option<Envelope> {
+        let namespace = string_field(data, "namespace")?;
+        let version_in = |name: &'static str| {
+            number_field(data, name).and_then(|v| {
+                (v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v)).then_some(v as u32)
+            })
+        };
+        let (version, message) = if let Some(version) = version_in("hello") {
+            (version, Message::Hello)
+        } else if let Some(version) = version_in("learned") {
+            let by = Role::parse(&string_field(data, "by")?)?;
+            let (users, texts) = (field(data, "users"), field(data, "records"));
+            let (users, texts) = (
+                users.dyn_ref::<js_sys::Array>()?,
+                texts.dyn_ref::<js_sys::Array>()?,
+            );
+            if users.length() != texts.length() || users.length() > MAX_LEARNED {
+                return None;
+            }
+            let mut records = Vec::with_capacity(users.length() as usize);
+            for i in 0..users.length() {
+                records.push((users.get(i).as_string()?, texts.get(i).as_string()?));
+            }
+            (version, Message::Learned { by, records })
+        } else {
+            let version = number_field(data, "version")?;
+            let user_id = field(data, "userId");
+            let record = field(data, "record");
+            let version = (version.fract() == 0.0
+                && (0.0..=f64::from(u32::MAX)).contains(&version))
+            .then_some(version as u32)?;
+            let change = Message::Change {
+                user_id: match user_id.as_string() {
+                    Some(user) => Some(user),
+                    None if user_id.is_null() || user_id.is_undefined() => None,
+                    None => return None,
+                },
+                record: match record.as_string() {
+                    Some(text) => Some(text),
+                    None if record.is_null() || record.is_undefined() => None,
+                    None => return None,
+                },
+            };
+            (version, change)
+        };
+        Some(Envelope {
+            namespace,
+            version,
+            message,
         })
     }
 }
+
+/// The most records one `learned` message may carry (a page answering a worker's hello sends
+/// what its localStorage holds, which its own limits keep far below this).
+const MAX_LEARNED: u32 = 10_000;
 
 /// A running cross-tab link. Dropping it does not stop it; call [`CrossTab::stop`].
 pub struct CrossTab {
@@ -76,38 +189,88 @@ pub fn channel_name(namespace: &str) -> String {
 }
 
 impl CrossTab {
-    /// Links `hierarchy` to the other tabs; `None` where `BroadcastChannel` is unavailable.
-    pub fn start<I: Clone + 'static>(config: &Config, hierarchy: Hierarchy<I>) -> Option<CrossTab> {
+    /// Links `hierarchy`, running as `role`, to the other tabs and the service worker; `None`
+    /// where `BroadcastChannel` is unavailable. A worker says hello at once.
+    pub fn start<I: Clone + 'static>(
+        config: &Config,
+        hierarchy: Hierarchy<I>,
+        role: Role,
+    ) -> Option<CrossTab> {
         let channel = BroadcastChannel::new(&channel_name(&config.namespace)).ok()?;
         let (namespace, version) = (config.namespace.clone(), config.version);
+        let post = {
+            let channel = channel.clone();
+            move |message: Message| {
+                let envelope = Envelope {
+                    namespace: namespace.clone(),
+                    version,
+                    message,
+                };
+                let _ = channel.post_message(&envelope.to_js());
+            }
+        };
 
+        // Whether a service worker said hello to this page: from then on it is listening, even
+        // before it controls the page (a first visit).
+        let worker_heard = Rc::new(Cell::new(false));
+        let heard = worker_heard.clone();
         let receiver = hierarchy.clone();
-        let (ns, v) = (namespace.clone(), version);
+        let answer = post.clone();
+        let ns = config.namespace.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(message) = Message::from_js(&event.data()) else {
+            let Some(envelope) = Envelope::from_js(&event.data()) else {
                 return;
             };
-            if message.namespace != ns || message.version != v || receiver.is_closed() {
+            if envelope.namespace != ns || envelope.version != version || receiver.is_closed() {
                 return;
             }
             let now = js_sys::Date::now();
-            let change = match (message.user_id, message.record) {
-                (Some(user), Some(text)) => match PictureRecord::decode(&text, &user, v, now) {
+            let change = match envelope.message {
+                // Only the other side keeps records elsewhere: tabs share localStorage.
+                Message::Learned { by, records } => {
+                    if by != role {
+                        for (user, text) in records {
+                            if let Ok(record) = PictureRecord::decode(&text, &user, version, now) {
+                                receiver.apply_learned(record);
+                            }
+                        }
+                    }
+                    return;
+                }
+                Message::Hello => {
+                    heard.set(true);
+                    if role == Role::Page {
+                        let records = receiver
+                            .local_records()
+                            .iter()
+                            .map(|r| (r.user_id.clone(), r.to_json()))
+                            .collect::<Vec<_>>();
+                        if !records.is_empty() {
+                            answer(Message::Learned { by: role, records });
+                        }
+                    }
+                    return;
+                }
+                Message::Change {
+                    user_id: Some(user),
+                    record: Some(text),
+                } => match PictureRecord::decode(&text, &user, version, now) {
                     Ok(record) => Change::Updated(record),
                     Err(_) => Change::User(user),
                 },
-                (Some(user), None) => Change::User(user),
-                (None, _) => Change::All,
+                Message::Change {
+                    user_id: Some(user),
+                    record: None,
+                } => Change::User(user),
+                Message::Change { user_id: None, .. } => Change::All,
             };
             receiver.apply_remote_change(&change);
         });
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
 
-        let sender = channel.clone();
+        let send = post.clone();
         hierarchy.set_change_hook(Some(Rc::new(move |change: &Change| {
-            let message = Message {
-                namespace: namespace.clone(),
-                version,
+            send(Message::Change {
                 user_id: match change {
                     Change::User(user) => Some(user.clone()),
                     Change::Updated(record) => Some(record.user_id.clone()),
@@ -117,9 +280,21 @@ impl CrossTab {
                     Change::Updated(record) => Some(record.to_json()),
                     _ => None,
                 },
-            };
-            let _ = sender.post_message(&message.to_js());
+            });
         })));
+        let send = post.clone();
+        hierarchy.set_learn_hook(Some(Rc::new(move |record: &PictureRecord| {
+            if role == Role::Page && !worker_heard.get() && !controlled_by_a_worker() {
+                return;
+            }
+            send(Message::Learned {
+                by: role,
+                records: vec![(record.user_id.clone(), record.to_json())],
+            });
+        })));
+        if role == Role::Worker {
+            post(Message::Hello);
+        }
         Some(CrossTab {
             channel,
             _on_message: on_message,
@@ -131,4 +306,12 @@ impl CrossTab {
         self.channel.set_onmessage(None);
         self.channel.close();
     }
+}
+
+/// Whether a service worker controls this page (`navigator.serviceWorker.controller`): then it
+/// listens for the records the page learns, even if it started before this page (no hello heard).
+fn controlled_by_a_worker() -> bool {
+    let navigator = field(&js_sys::global(), "navigator");
+    let controller = field(&field(&navigator, "serviceWorker"), "controller");
+    !controller.is_null() && !controller.is_undefined()
 }

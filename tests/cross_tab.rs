@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use futures::future::join_all;
 use serde_json::json;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -108,5 +109,125 @@ async fn tabs_asking_for_the_same_user_at_once_share_one_request() {
         backend.calls(Endpoint::Download),
         1,
         "one download for every tab"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_record_the_service_worker_fetched_is_kept_and_the_page_asks_the_api_nothing() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let page = open(config(&ns, &backend, json!({}))).await;
+    let (channel, heard) = listen(&ns);
+    channel
+        .post_message(&learned_message(&ns, "u1", "img-u1", "worker"))
+        .unwrap();
+    // What another page learned is not kept: that page wrote it to localStorage itself.
+    channel
+        .post_message(&learned_message(&ns, "u2", "img-u2", "page"))
+        .unwrap();
+    sleep(100).await;
+    let kept = page.get("u1").await;
+    assert_eq!(kept.image_id.as_deref(), Some("img-u1"));
+    assert_eq!(
+        backend.calls(Endpoint::User),
+        0,
+        "the worker's record answered: only its bytes were downloaded"
+    );
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+    let reloaded = open(config(&ns, &backend, json!({}))).await;
+    assert_eq!(
+        reloaded.get("u1").await.source,
+        "indexeddb",
+        "kept in localStorage"
+    );
+    page.get("u2").await;
+    assert_eq!(
+        backend.calls(Endpoint::User),
+        1,
+        "another page's record was ignored"
+    );
+    // A page no service worker controls announces nothing of what it fetched.
+    assert_eq!(learned_in(&heard), Vec::<(String, String)>::new());
+}
+
+#[wasm_bindgen_test]
+async fn a_page_answers_a_starting_service_workers_hello_with_its_records_and_hands_over_the_next()
+{
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let page = open(config(&ns, &backend, json!({}))).await;
+    page.get("u1").await;
+    page.get("u2").await;
+    let (channel, heard) = listen(&ns);
+    channel.post_message(&hello_message(&ns)).unwrap();
+    wait_until("the page's answer", 2_000, || {
+        !learned_in(&heard).is_empty()
+    })
+    .await;
+    let mut answered = learned_in(&heard);
+    answered.sort();
+    assert_eq!(
+        answered,
+        [
+            ("page".to_string(), "u1".to_string()),
+            ("page".to_string(), "u2".to_string())
+        ]
+    );
+    // From then on the worker is listening: what the page fetches next is handed over too,
+    // though no worker controls this page.
+    page.get("u3").await;
+    wait_until("u3 handed over", 2_000, || learned_in(&heard).len() == 3).await;
+    assert_eq!(
+        learned_in(&heard)[2],
+        ("page".to_string(), "u3".to_string())
+    );
+    // A hello of another namespace is not answered.
+    let other = namespace();
+    let (_other_channel, heard_other) = listen(&other);
+    channel.post_message(&hello_message(&other)).unwrap();
+    sleep(100).await;
+    assert_eq!(learned_in(&heard_other), Vec::<(String, String)>::new());
+    assert_eq!(learned_in(&heard).len(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn malformed_learned_messages_are_ignored() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let page = open(config(&ns, &backend, json!({}))).await;
+    let (channel, _heard) = listen(&ns);
+    let valid = learned_message(&ns, "u1", "img-u1", "worker");
+    let with = |name: &str, value: JsValue| {
+        let m = js_sys::JSON::parse(
+            &js_sys::JSON::stringify(&valid)
+                .unwrap()
+                .as_string()
+                .unwrap(),
+        )
+        .unwrap();
+        js_sys::Reflect::set(&m, &name.into(), &value).unwrap();
+        m
+    };
+    for bad in [
+        with(
+            "users",
+            js_sys::Array::of2(&"u1".into(), &"u2".into()).into(),
+        ),
+        with("users", js_sys::Array::of1(&"u2".into()).into()),
+        with("records", js_sys::Array::of1(&"{not json".into()).into()),
+        with("records", js_sys::Array::of1(&7.into()).into()),
+        with("by", "someone".into()),
+        with("learned", 2.into()),
+        with("users", "u1".into()),
+    ] {
+        channel.post_message(&bad).unwrap();
+    }
+    sleep(100).await;
+    page.get("u1").await;
+    page.get("u2").await;
+    assert_eq!(
+        backend.calls(Endpoint::User),
+        2,
+        "nothing was kept from a malformed message"
     );
 }

@@ -459,3 +459,53 @@ async fn a_storage_img_of_a_known_users_image_reuses_its_row() {
     assert_eq!(img.bytes, png("img-u1"));
     assert_eq!(backend.calls(Endpoint::Download), 1);
 }
+
+#[wasm_bindgen_test]
+async fn the_worker_and_its_pages_hand_each_other_the_records_they_fetched() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let (channel, heard) = listen(&ns);
+    let worker = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    let mut hello = false;
+    for _ in 0..100 {
+        hello = heard_hello(&heard);
+        if hello {
+            break;
+        }
+        sleep(10.0).await;
+    }
+    assert!(
+        hello,
+        "a worker that starts says hello, so that pages tell it what they hold"
+    );
+    let avatar = |user: &str| format!("{}/avatar/{user}", own_origin());
+    respond(&worker, &avatar("u1"), "image").await;
+    let mut learned = Vec::new();
+    for _ in 0..100 {
+        learned = learned_in(&heard);
+        if !learned.is_empty() {
+            break;
+        }
+        sleep(10.0).await;
+    }
+    assert_eq!(
+        learned,
+        [("worker".to_string(), "u1".to_string())],
+        "the pages are told of the record the worker fetched"
+    );
+
+    // A page fetched u2: the worker answers it without asking the API (only the bytes are
+    // downloaded, from the record's URL). What another worker fetched is not its business.
+    channel
+        .post_message(&learned_message(&ns, "u2", "img-u2", "page"))
+        .unwrap();
+    channel
+        .post_message(&learned_message(&ns, "u3", "img-u3", "worker"))
+        .unwrap();
+    sleep(100.0).await;
+    let answer = respond(&worker, &avatar("u2"), "image").await;
+    assert_eq!((answer.status, answer.bytes), (200, png("img-u2")));
+    assert_eq!(backend.calls(Endpoint::User), 1, "u2: no API call");
+    respond(&worker, &avatar("u3"), "image").await;
+    assert_eq!(backend.calls(Endpoint::User), 2, "u3: asked for");
+}

@@ -71,7 +71,7 @@ use previews::Previews;
 use revalidate::Revalidations;
 use slots::Slots;
 use subscribers::Subscribers;
-pub use subscribers::{ChangeHook, Listener};
+pub use subscribers::{ChangeHook, LearnHook, Listener};
 pub use telemetry::EventHook;
 use telemetry::Telemetry;
 use trace::Trace;
@@ -82,6 +82,12 @@ use write_behind::WriteBehind;
 /// store's LRU mirror (the metadata of every stored image): after the first burst of gets (a
 /// list mounting), not during it. A write, a touch or a removal before then loads it at once.
 pub const FIRST_USAGE_AFTER_MS: Millis = 500.0;
+
+/// How long after a `clear()` (here or announced by another tab) records learned by other
+/// contexts are not kept: one sent before the sender saw the clear would bring back what the
+/// clear removed (a logout undone). Messages take milliseconds; a load started after the clear
+/// and finished within this time is only asked for again.
+pub const LEARNED_QUIET_MS: Millis = 1_000.0;
 
 /// The layers a [`Hierarchy`] is built from. `local` and `images` are optional: a cache works
 /// without them (private mode, IndexedDB blocked).
@@ -122,6 +128,9 @@ struct Inner<I> {
     /// Bumped by `clear` and `close` (here or in another tab): work of an older session writes
     /// nothing and hands nothing out.
     session: Cell<u64>,
+    /// When the last session ended (monotonic): records other contexts learned are not kept
+    /// for a while after.
+    cleared_at: Cell<Option<Millis>>,
     closed: Cell<bool>,
 }
 
@@ -170,6 +179,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 idb_usage: Cell::new(None),
                 previews: Previews::default(),
                 session: Cell::new(0),
+                cleared_at: Cell::new(None),
                 closed: Cell::new(false),
                 batcher,
                 access,
@@ -387,6 +397,21 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Sets the hook told of changes made in this tab, to forward them to other tabs.
     pub fn set_change_hook(&self, hook: Option<ChangeHook>) {
         self.inner.subscribers.set_broadcast(hook);
+    }
+
+    /// Sets the hook told of every record this cache writes (fetched from the backend, or
+    /// uploaded), to hand it to a context that keeps records in a store of its own: a page and
+    /// its service worker each know what the other fetched, so neither asks the backend again.
+    pub fn set_learn_hook(&self, hook: Option<LearnHook>) {
+        self.inner.subscribers.set_learned(hook);
+    }
+
+    /// Keeps a record another context fetched (a page's service worker, or a page it serves):
+    /// written to this cache's record store and memory unless it is invalid, no newer than the
+    /// one held, or arrives within [`LEARNED_QUIET_MS`] of a `clear()`. Tells no subscriber and
+    /// forwards nothing. Whether it was kept.
+    pub fn apply_learned(&self, record: PictureRecord) -> bool {
+        self.keep_learned(record)
     }
 
     /// Stops the cache: revokes every object URL; later gets answer the default picture.

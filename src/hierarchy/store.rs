@@ -14,6 +14,7 @@ use crate::vocabulary::Layer;
 use super::previews::ROW_WAITS_FOR_HASH_MS;
 use super::trace::Trace;
 use super::Hierarchy;
+use super::LEARNED_QUIET_MS;
 
 impl<I: Clone + 'static> Hierarchy<I> {
     /// The record of `user_id` for the backend's answer, received at `now`.
@@ -70,9 +71,24 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         self.attach_preview(&mut record);
         let now = self.now();
+        self.write_local(&record);
+        self.inner
+            .memory
+            .borrow_mut()
+            .put_record(record.clone(), now);
+        self.inner.subscribers.learned(&record);
+        match (&record.thumbhash, &record.image_id) {
+            (Some(hash), Some(image)) if !record.opaque => self.hash_into_row(image, hash, trace),
+            _ => self.hash_in_background(&record, trace),
+        }
+    }
+
+    /// Writes a record to the record store (localStorage, or the service worker's IndexedDB
+    /// records), without its URL where the config says so. A failure is counted, not returned.
+    fn write_local(&self, record: &PictureRecord) {
         if let Some(local) = &self.inner.layers.local {
             let written = if self.inner.config.local.store_urls {
-                local.put(&record)
+                local.put(record)
             } else {
                 local.put(&record.without_url(&self.inner.config.default_image_url))
             };
@@ -80,14 +96,37 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 self.inner.telemetry.error(Layer::Local, &e);
             }
         }
-        self.inner
-            .memory
-            .borrow_mut()
-            .put_record(record.clone(), now);
-        match (&record.thumbhash, &record.image_id) {
-            (Some(hash), Some(image)) if !record.opaque => self.hash_into_row(image, hash, trace),
-            _ => self.hash_in_background(&record, trace),
+    }
+
+    /// Keeps a record another context wrote (see [`Hierarchy::apply_learned`]): to the record
+    /// store and memory, unless it is invalid, no newer than the one held, or arrives within
+    /// [`LEARNED_QUIET_MS`] of a `clear()` (it may come from a load that started before it).
+    pub(super) fn keep_learned(&self, record: PictureRecord) -> bool {
+        let now = self.now();
+        let after_clear = self
+            .inner
+            .cleared_at
+            .get()
+            .is_some_and(|at| self.inner.layers.clock.monotonic_ms() - at < LEARNED_QUIET_MS);
+        if self.inner.closed.get()
+            || after_clear
+            || record.version != self.inner.config.version
+            || record.check(Layer::Local, now).is_err()
+        {
+            return false;
         }
+        let held = self
+            .inner
+            .layers
+            .local
+            .as_ref()
+            .and_then(|local| local.get(&record.user_id).ok().flatten());
+        if held.is_some_and(|held| held.fetched_at >= record.fetched_at) {
+            return false;
+        }
+        self.write_local(&record);
+        self.inner.memory.borrow_mut().put_record(record, now);
+        true
     }
 
     /// Puts a record read from a lower layer into memory.
@@ -207,6 +246,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// are no longer joined, and their writes are refused.
     pub(super) fn end_session(&self) {
         self.inner.session.set(self.inner.session.get() + 1);
+        self.inner
+            .cleared_at
+            .set(Some(self.inner.layers.clock.monotonic_ms()));
         let urls = self.inner.memory.borrow_mut().clear();
         self.revoke(urls);
         if let Some(access) = &self.inner.access {

@@ -1,8 +1,10 @@
-//! The listeners of `subscribe`, and the hook that forwards this tab's changes to other tabs.
+//! The listeners of `subscribe`, and the hooks that forward this tab's changes and the records
+//! it learned to other tabs and to its service worker.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::record::PictureRecord;
 use crate::vocabulary::Change;
 
 /// A subscriber: told the user whose picture changed, or `None` when everything was cleared.
@@ -11,12 +13,17 @@ pub type Listener = Rc<dyn Fn(Option<&str>)>;
 /// Told of changes made in this tab, to forward them to other tabs.
 pub type ChangeHook = Rc<dyn Fn(&Change)>;
 
+/// Told of each record this cache wrote (from the backend, or an upload), to hand it to a
+/// context that keeps records in another store: a page's service worker, or the pages it serves.
+pub type LearnHook = Rc<dyn Fn(&PictureRecord)>;
+
 /// The subscribers of one cache.
 #[derive(Default)]
 pub(crate) struct Subscribers {
     listeners: RefCell<Vec<(u64, Listener)>>,
     next_id: Cell<u64>,
     broadcast: RefCell<Option<ChangeHook>>,
+    learned: RefCell<Option<LearnHook>>,
 }
 
 impl Subscribers {
@@ -48,6 +55,19 @@ impl Subscribers {
         let hook = self.broadcast.borrow().clone();
         if let Some(hook) = hook {
             hook(change);
+        }
+    }
+
+    /// Sets the hook that hands the records this cache wrote to other contexts.
+    pub fn set_learned(&self, hook: Option<LearnHook>) {
+        *self.learned.borrow_mut() = hook;
+    }
+
+    /// Hands `record`, just written, to other contexts.
+    pub fn learned(&self, record: &PictureRecord) {
+        let hook = self.learned.borrow().clone();
+        if let Some(hook) = hook {
+            hook(record);
         }
     }
 

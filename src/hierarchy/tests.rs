@@ -94,6 +94,36 @@ impl Harness {
         self.browser.page(&self.config, &self.images)
     }
 
+    /// The origin's service worker: the same IndexedDB images, locks and backend, records in a
+    /// store of its own (a worker has no localStorage).
+    fn worker(&self) -> Hierarchy<Bytes> {
+        Hierarchy::new(
+            self.config.clone(),
+            Layers {
+                local: Some(Rc::new(InMemoryRecordStore::new(
+                    &self.config,
+                    Rc::new(self.clock.clone()),
+                ))),
+                images: Some(Rc::new(self.images.clone())),
+                backend: Rc::new(self.backend.clone()),
+                urls: Rc::new(self.urls.clone()),
+                locks: Some(Rc::new(self.locks.clone())),
+                runtime: Rc::new(self.runtime.clone()),
+                clock: Rc::new(self.clock.clone()),
+            },
+        )
+    }
+
+    /// The records `cache` hands to other contexts, collected.
+    fn learned_by(&self, cache: &Hierarchy<Bytes>) -> Rc<RefCell<Vec<PictureRecord>>> {
+        let learned = Rc::new(RefCell::new(Vec::new()));
+        let into = learned.clone();
+        cache.set_learn_hook(Some(Rc::new(move |r: &PictureRecord| {
+            into.borrow_mut().push(r.clone())
+        })));
+        learned
+    }
+
     fn tab_with(&self, config: serde_json::Value) -> Hierarchy<Bytes> {
         let config = Rc::new(Config::from_json(config).unwrap());
         self.browser
@@ -994,4 +1024,164 @@ fn records_can_rest_without_their_presigned_url() {
     let again = h.get_in(&reloaded, "u1");
     assert_eq!(again.source, Source::NETWORK);
     assert_eq!(h.api_calls(), calls + 1, "one call to sign the URL again");
+}
+
+#[test]
+fn records_fetched_by_a_page_reach_its_worker_and_it_asks_the_backend_nothing() {
+    let h = Harness::new(defaults());
+    h.users(2);
+    let worker = h.worker();
+    let learned = h.learned_by(&h.cache);
+    h.get("u0");
+    h.get("u0");
+    assert_eq!(
+        learned
+            .borrow()
+            .iter()
+            .map(|r| r.user_id.as_str())
+            .collect::<Vec<_>>(),
+        ["u0"],
+        "told once, of the backend's record; a memory answer is not news"
+    );
+    assert!(worker.apply_learned(learned.borrow()[0].clone()));
+    let p = h.get_in(&worker, "u0");
+    assert_eq!(
+        (p.source, p.image_id.as_deref()),
+        (Source::INDEXED_DB, Some("img0"))
+    );
+    assert_eq!(
+        (h.api_calls(), h.downloads()),
+        (1, 1),
+        "the worker asked nothing"
+    );
+    assert_eq!(
+        h.get_in(&worker, "u1").source,
+        Source::NETWORK,
+        "a user it was not told of"
+    );
+}
+
+#[test]
+fn records_fetched_by_the_worker_reach_the_pages_record_store() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let worker = h.worker();
+    let learned = h.learned_by(&worker);
+    h.get_in(&worker, "u0");
+    assert!(
+        h.local.raw("profile_pic:local:u0:v1").is_none(),
+        "pages' store untouched so far"
+    );
+    assert!(h.cache.apply_learned(learned.borrow()[0].clone()));
+    assert!(
+        h.local.raw("profile_pic:local:u0:v1").is_some(),
+        "kept in the pages' store"
+    );
+    let reloaded = h.tab();
+    assert_eq!(h.get_in(&reloaded, "u0").source, Source::INDEXED_DB);
+    assert_eq!(h.api_calls(), 1);
+}
+
+#[test]
+fn a_learned_record_is_not_kept_when_older_invalid_closed_or_just_after_a_clear() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let worker = h.worker();
+    let learned = h.learned_by(&worker);
+    h.get_in(&worker, "u0");
+    let record = learned.borrow()[0].clone();
+    h.clock.advance(MINUTE);
+    h.get("u0");
+    assert!(
+        !h.cache.apply_learned(record.clone()),
+        "the page's own record is newer"
+    );
+
+    let other_version = PictureRecord {
+        version: 2,
+        ..record.clone()
+    };
+    let fresh = h.tab();
+    h.cache.invalidate("u0").unwrap();
+    assert!(!fresh.apply_learned(other_version), "another version");
+
+    let c = h.cache.clone();
+    h.run(async move { c.clear().await });
+    let newer = PictureRecord {
+        fetched_at: h.clock.now_ms(),
+        ..record.clone()
+    };
+    assert!(
+        !h.cache.apply_learned(newer.clone()),
+        "sent before the sender saw the clear, perhaps: not kept"
+    );
+    assert!(
+        h.local.raw("profile_pic:local:u0:v1").is_none(),
+        "the logout stands"
+    );
+    h.clock.advance(LEARNED_QUIET_MS);
+    assert!(
+        h.cache.apply_learned(newer.clone()),
+        "kept once the clear is past"
+    );
+
+    let closed = h.tab();
+    closed.close();
+    h.cache.invalidate("u0").unwrap();
+    assert!(!closed.apply_learned(newer), "a closed cache keeps nothing");
+}
+
+#[test]
+fn a_learned_record_is_not_announced_to_subscribers_or_handed_on() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let worker = h.worker();
+    let learned = h.learned_by(&worker);
+    h.get_in(&worker, "u0");
+    let heard = Rc::new(RefCell::new(0));
+    let count = heard.clone();
+    h.cache
+        .subscribe(Rc::new(move |_: Option<&str>| *count.borrow_mut() += 1));
+    let changes = Rc::new(RefCell::new(0));
+    let sent = changes.clone();
+    h.cache
+        .set_change_hook(Some(Rc::new(move |_: &Change| *sent.borrow_mut() += 1)));
+    let handed_on = h.learned_by(&h.cache);
+    assert!(h.cache.apply_learned(learned.borrow()[0].clone()));
+    assert_eq!(
+        (*heard.borrow(), *changes.borrow(), handed_on.borrow().len()),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn a_page_and_its_worker_asking_at_once_ask_the_backend_once_per_user() {
+    let h = Harness::new(defaults());
+    let users = h.users(3);
+    let worker = h.worker();
+    for (from, to) in [
+        (h.cache.clone(), worker.clone()),
+        (worker.clone(), h.cache.clone()),
+    ] {
+        from.set_learn_hook(Some(Rc::new(move |r: &PictureRecord| {
+            to.apply_learned(r.clone());
+        })));
+    }
+    let gets = users.iter().flat_map(|u| {
+        let (page, worker, user) = (h.cache.clone(), worker.clone(), u.clone());
+        [async move { page.get(&user, None).await }.boxed_local(), {
+            let user = u.clone();
+            async move { worker.get(&user, None).await }.boxed_local()
+        }]
+    });
+    let gets: Vec<_> = gets.collect();
+    let answers = h.run(join_all(gets));
+    assert!(answers
+        .iter()
+        .all(|p| p.as_ref().is_ok_and(|p| p.image_id.is_some())));
+    assert_eq!(
+        (h.api_calls(), h.downloads()),
+        (3, 3),
+        "the page asked for the three users (no batch endpoint here), the worker for nobody; each image downloaded once"
+    );
 }

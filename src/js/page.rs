@@ -21,7 +21,7 @@ use crate::layers::resilient::ResilientBackend;
 use crate::layers::runtime::BrowserRuntime;
 use crate::layers::thumbnail::BrowserThumbnails;
 use crate::layers::{Backend, ImageStore, Locks, RecordStore};
-use crate::sync::CrossTab;
+use crate::sync::{CrossTab, Role};
 use crate::vocabulary::Layer;
 
 use super::convert::{
@@ -173,7 +173,8 @@ impl AvatarCache {
             hierarchy.note_error(layer, &e);
         }
         if config.cross_tab {
-            *shared.cross_tab.borrow_mut() = CrossTab::start(&config, hierarchy.clone());
+            *shared.cross_tab.borrow_mut() =
+                CrossTab::start(&config, hierarchy.clone(), Role::Page);
         }
         let cache = AvatarCache { shared };
         cache.expose_globally();

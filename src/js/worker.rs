@@ -32,7 +32,7 @@ use crate::record::{ImageMeta, StoredImage};
 use crate::sw::{
     refresh_sweep_ms, Route, WorkerOptions, ANSWER_CACHE_CONTROL, WORKER_BATCH_WINDOW_MS,
 };
-use crate::sync::CrossTab;
+use crate::sync::{CrossTab, Role};
 use crate::vocabulary::Layer;
 
 use super::convert::{event_to_js, js_error, read_config};
@@ -130,7 +130,7 @@ impl AvatarWorker {
             }));
         }
         let cross_tab = if config.cross_tab {
-            CrossTab::start(&config, hierarchy.clone())
+            CrossTab::start(&config, hierarchy.clone(), Role::Worker)
         } else {
             None
         };

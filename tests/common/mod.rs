@@ -86,6 +86,69 @@ pub async fn wait_until(what: &str, timeout_ms: u32, mut condition: impl FnMut()
     }
 }
 
+// ----- the channel between tabs and the service worker ---------------------------------------
+
+/// Every message on the namespace's channel (`avatar-cache:<namespace>`), as another tab or the
+/// service worker would receive them. Keep the channel alive while listening.
+pub fn listen(namespace: &str) -> (web_sys::BroadcastChannel, Rc<RefCell<Vec<JsValue>>>) {
+    let channel = web_sys::BroadcastChannel::new(&format!("avatar-cache:{namespace}")).unwrap();
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let sink = heard.clone();
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            sink.borrow_mut().push(event.data())
+        });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    (channel, heard)
+}
+
+/// The record a page (`by` = `"page"`) or the service worker (`"worker"`) fetched for `user`,
+/// whose image `image` is on the fake bucket, as it hands it over on the channel.
+pub fn learned_message(namespace: &str, user: &str, image: &str, by: &str) -> JsValue {
+    let now = now_ms();
+    let record = json!({
+        "userId": user, "imageId": image,
+        "remoteUrl": format!("{BUCKET}/{image}.png?X-Amz-Signature=learned"),
+        "urlExpiresAt": now + 3_600_000.0, "fetchedAt": now, "version": 1,
+    });
+    let message = json!({
+        "namespace": namespace, "learned": 1, "by": by,
+        "users": [user], "records": [record.to_string()],
+    });
+    JSON::parse(&message.to_string()).unwrap()
+}
+
+/// A service worker's hello on the channel (it started: pages answer with their records).
+pub fn hello_message(namespace: &str) -> JsValue {
+    JSON::parse(&json!({ "namespace": namespace, "hello": 1 }).to_string()).unwrap()
+}
+
+/// What `learned` messages among `heard` handed over, as `(by, userId)`, in order.
+pub fn learned_in(heard: &RefCell<Vec<JsValue>>) -> Vec<(String, String)> {
+    let get = |m: &JsValue, name: &str| Reflect::get(m, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    heard
+        .borrow()
+        .iter()
+        .filter(|m| get(m, "learned").as_f64().is_some())
+        .flat_map(|m| {
+            let by = get(m, "by").as_string().unwrap_or_default();
+            Array::from(&get(m, "users"))
+                .iter()
+                .map(move |u| (by.clone(), u.as_string().unwrap_or_default()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether `heard` holds a service worker's hello.
+pub fn heard_hello(heard: &RefCell<Vec<JsValue>>) -> bool {
+    heard
+        .borrow()
+        .iter()
+        .any(|m| Reflect::get(m, &"hello".into()).is_ok_and(|v| v.as_f64() == Some(1.0)))
+}
+
 // ----- PNG bytes -----------------------------------------------------------------------------
 
 /// A valid 1×1 PNG that carries `image_id` in a `tEXt` chunk, so every image id has distinct

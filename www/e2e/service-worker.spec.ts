@@ -2,7 +2,7 @@
 // the app's module service worker from the same store as the pages. A visit after the first is
 // a navigation to the same URL, not a reload: Firefox's WebDriver refresh loads the page without
 // its service worker (controller null), as a forced reload does.
-import { expect, namespaceFor, test } from "./helpers";
+import { expect, FRIEND_IDS, namespaceFor, picturesReady, test, tid } from "./helpers";
 
 const PLAIN = '[data-testid="plain-avatars"] img';
 
@@ -145,4 +145,23 @@ test("a page of 50 plain <img>s of unseen users costs the worker one batch call,
   expect(batches.length, "batch calls asking about the 50").toBeLessThanOrEqual(engine === "chromium" ? 1 : 2);
   expect(inBatches, "users asked in the batch call").toBeGreaterThanOrEqual(48);
   for (const id of ids) expect(stats.apiByUser[id] ?? 0, `API calls for user ${id}`).toBe(1);
+});
+
+test("the worker knows what the pages fetched: over a first visit and the next, no user is asked for twice", async ({ session, backend }, testInfo) => {
+  const ns = namespaceFor(testInfo);
+  const page = await session.newTab();
+  // The first visit: the app's lists ask the API through the page's cache while the worker
+  // installs; the plain <img>s are answered by the server's redirect (no worker yet).
+  await page.goto(`/?ns=${ns}`);
+  expect(await controlled(page)).toBe(true);
+  await plainReady(page, 12);
+  await picturesReady(page, tid("friends"), FRIEND_IDS.length);
+  await picturesReady(page, tid("me"), 1);
+  // The next: the worker answers the plain <img>s, from the records the page handed it.
+  await page.goto(`/?ns=${ns}`);
+  await plainReady(page, 12);
+  const stats = await backend.stats();
+  const twice = Object.entries(stats.apiByUser).filter(([, n]) => n > 1).map(([id, n]) => `${id}×${n}`);
+  testInfo.annotations.push({ type: "figure", description: `first visit and the next, pages and worker: ${Object.keys(stats.apiByUser).length} users asked, ${twice.length} of them more than once (${twice.join(" ") || "none"})` });
+  expect(twice, "users the API was asked about more than once").toEqual([]);
 });
