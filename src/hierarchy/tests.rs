@@ -47,13 +47,24 @@ impl std::ops::Deref for Harness {
 
 impl Browser {
     fn page(&self, config: &Rc<Config>, images: &InMemoryImageStore) -> Hierarchy<Bytes> {
+        let local = config
+            .local
+            .enabled
+            .then(|| Rc::new(self.local.view(config)) as Rc<dyn RecordStore>);
+        self.cache(config, images, local)
+    }
+
+    /// A cache over this browser's images, backend, locks and clock, with `local` for records.
+    fn cache(
+        &self,
+        config: &Rc<Config>,
+        images: &InMemoryImageStore,
+        local: Option<Rc<dyn RecordStore>>,
+    ) -> Hierarchy<Bytes> {
         Hierarchy::new(
             config.clone(),
             Layers {
-                local: config
-                    .local
-                    .enabled
-                    .then(|| Rc::new(self.local.view(config)) as Rc<dyn RecordStore>),
+                local,
                 images: config
                     .idb
                     .enabled
@@ -97,21 +108,9 @@ impl Harness {
     /// The origin's service worker: the same IndexedDB images, locks and backend, records in a
     /// store of its own (a worker has no localStorage).
     fn worker(&self) -> Hierarchy<Bytes> {
-        Hierarchy::new(
-            self.config.clone(),
-            Layers {
-                local: Some(Rc::new(InMemoryRecordStore::new(
-                    &self.config,
-                    Rc::new(self.clock.clone()),
-                ))),
-                images: Some(Rc::new(self.images.clone())),
-                backend: Rc::new(self.backend.clone()),
-                urls: Rc::new(self.urls.clone()),
-                locks: Some(Rc::new(self.locks.clone())),
-                runtime: Rc::new(self.runtime.clone()),
-                clock: Rc::new(self.clock.clone()),
-            },
-        )
+        let records = InMemoryRecordStore::new(&self.config, Rc::new(self.clock.clone()));
+        self.browser
+            .cache(&self.config, &self.images, Some(Rc::new(records)))
     }
 
     /// The records `cache` hands to other contexts, collected.
