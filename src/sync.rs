@@ -181,6 +181,8 @@ const MAX_LEARNED: u32 = 10_000;
 pub struct CrossTab {
     channel: BroadcastChannel,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    /// A page's `controllerchange` listener on `navigator.serviceWorker`.
+    on_control: Option<(JsValue, Closure<dyn FnMut()>)>,
 }
 
 /// The channel name for a namespace: one channel per namespace, whatever the version.
@@ -210,12 +212,29 @@ impl CrossTab {
             }
         };
 
-        // Whether a service worker said hello to this page: from then on it is listening, even
-        // before it controls the page (a first visit).
+        // Whether a service worker said hello to this page or took control of it: from then on
+        // it is listening, even before it controls the page (a first visit).
         let worker_heard = Rc::new(Cell::new(false));
-        let heard = worker_heard.clone();
+        // A page greeting a worker: every record it holds, and from now on each it learns.
+        let hand_over = {
+            let (post, hierarchy, heard) = (post.clone(), hierarchy.clone(), worker_heard.clone());
+            Rc::new(move || {
+                heard.set(true);
+                let records = hierarchy
+                    .local_records()
+                    .iter()
+                    .map(|r| (r.user_id.clone(), r.to_json()))
+                    .collect::<Vec<_>>();
+                if !records.is_empty() {
+                    post(Message::Learned {
+                        by: Role::Page,
+                        records,
+                    });
+                }
+            })
+        };
         let receiver = hierarchy.clone();
-        let answer = post.clone();
+        let greet = hand_over.clone();
         let ns = config.namespace.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(envelope) = Envelope::from_js(&event.data()) else {
@@ -238,16 +257,8 @@ impl CrossTab {
                     return;
                 }
                 Message::Hello => {
-                    heard.set(true);
                     if role == Role::Page {
-                        let records = receiver
-                            .local_records()
-                            .iter()
-                            .map(|r| (r.user_id.clone(), r.to_json()))
-                            .collect::<Vec<_>>();
-                        if !records.is_empty() {
-                            answer(Message::Learned { by: role, records });
-                        }
+                        greet();
                     }
                     return;
                 }
@@ -292,12 +303,33 @@ impl CrossTab {
                 records: vec![(record.user_id.clone(), record.to_json())],
             });
         })));
-        if role == Role::Worker {
-            post(Message::Hello);
-        }
+        // A worker that takes control of this page may have said hello before the page listened
+        // (its install raced the page's start): greet it then.
+        let on_control = match role {
+            Role::Worker => {
+                post(Message::Hello);
+                None
+            }
+            Role::Page => {
+                let container = field(&field(&js_sys::global(), "navigator"), "serviceWorker");
+                let on_control = Closure::<dyn FnMut()>::new(move || hand_over());
+                container
+                    .dyn_ref::<web_sys::EventTarget>()
+                    .and_then(|target| {
+                        target
+                            .add_event_listener_with_callback(
+                                "controllerchange",
+                                on_control.as_ref().unchecked_ref(),
+                            )
+                            .ok()
+                    })
+                    .map(|()| (container, on_control))
+            }
+        };
         Some(CrossTab {
             channel,
             _on_message: on_message,
+            on_control,
         })
     }
 
@@ -305,6 +337,13 @@ impl CrossTab {
     pub fn stop(self) {
         self.channel.set_onmessage(None);
         self.channel.close();
+        if let Some((container, listener)) = &self.on_control {
+            let target: &web_sys::EventTarget = container.unchecked_ref();
+            let _ = target.remove_event_listener_with_callback(
+                "controllerchange",
+                listener.as_ref().unchecked_ref(),
+            );
+        }
     }
 }
 
