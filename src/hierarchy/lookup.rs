@@ -330,12 +330,25 @@ impl<I: Clone + 'static> Hierarchy<I> {
     }
 
     /// Puts an image read from IndexedDB into memory (its object URL is made when first asked
-    /// for); `false` if memory could not keep it (larger than the whole memory budget).
+    /// for); `false` if memory could not keep it (larger than the whole memory budget). An image
+    /// memory already holds stays as it is: it came in another way during the read, or for
+    /// another user in the same burst, and its URL may be handed out already (replacing it
+    /// would revoke that URL before the app had shown it).
     pub(super) fn adopt_stored(&self, stored: StoredImage<I>, now: Millis, trace: &Trace) -> bool {
         if !self.is_current(trace) {
             return false;
         }
         let meta = stored.meta;
+        if self
+            .inner
+            .memory
+            .borrow()
+            .image_untouched(&meta.image_id)
+            .is_some()
+        {
+            self.used(&meta.image_id, now);
+            return true;
+        }
         let image = MemoryImage {
             url: None,
             body: stored.body,

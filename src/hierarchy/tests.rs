@@ -1184,3 +1184,30 @@ fn a_page_and_its_worker_asking_at_once_ask_the_backend_once_per_user() {
         "the page asked for the three users (no batch endpoint here), the worker for nobody; each image downloaded once"
     );
 }
+
+#[test]
+fn users_sharing_an_image_after_a_reload_keep_the_url_they_were_given() {
+    let h = Harness::new(defaults());
+    let shared = fake_png("team", 2_000);
+    for user in ["a", "b", "c"] {
+        h.backend
+            .set_user(user, Some("team-logo"), Some(shared.clone()));
+        h.get(user);
+    }
+    let reloaded = h.tab();
+    let cache = reloaded.clone();
+    let pictures = h.run(join_all(["a", "b", "c"].map(move |user| {
+        let cache = cache.clone();
+        async move { cache.get(user, None).await.unwrap() }
+    })));
+    for p in &pictures {
+        assert_eq!(p.source, Source::INDEXED_DB);
+        assert!(
+            !h.urls.is_revoked(&p.url),
+            "{} was handed a revoked URL",
+            p.user_id
+        );
+    }
+    assert_eq!(pictures[0].url, pictures[2].url, "one image, one URL");
+    assert_eq!(h.downloads(), 1);
+}
