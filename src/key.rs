@@ -42,6 +42,12 @@ impl Keys {
         self.key("local", user_id)
     }
 
+    /// What every current-version record key starts and ends with: `<ns>:local:` and `:v<version>`
+    /// (the escaped user id goes between).
+    pub fn record_key_bounds(&self) -> (String, &str) {
+        (format!("{}:local:", self.namespace), &self.suffix)
+    }
+
     /// The IndexedDB key of `image_id`'s bytes.
     pub fn image_key(&self, image_id: &str) -> String {
         self.key("idb", image_id)
@@ -210,6 +216,18 @@ fn escapes_are_canonical(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_keys_lie_between_their_bounds() {
+        let keys = Keys::new("profile_pic", 3);
+        let (prefix, suffix) = keys.record_key_bounds();
+        for user in ["u1", "a:b", "é/?"] {
+            let key = keys.record_key(user);
+            assert!(key.starts_with(&prefix) && key.ends_with(suffix), "{key}");
+        }
+        assert_eq!((prefix.as_str(), suffix), ("profile_pic:local:", ":v3"));
+        assert!(!keys.image_key("u1").starts_with(&prefix));
+    }
 
     #[test]
     fn only_canonical_keys_are_own_keys() {

@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use futures::future::join_all;
+use js_sys::JSON;
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -188,6 +189,112 @@ async fn a_page_answers_a_starting_service_workers_hello_with_its_records_and_ha
     sleep(100).await;
     assert_eq!(learned_in(&heard_other), Vec::<(String, String)>::new());
     assert_eq!(learned_in(&heard).len(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn a_worker_that_holds_records_is_sent_only_the_newer_ones() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let page = open(config(&ns, &backend, json!({}))).await;
+    page.get("u1").await;
+    sleep(5).await;
+    let worker_holds_up_to = now_ms();
+    sleep(5).await;
+    // Another tab wrote u9 since (a record this page did not learn itself: that tab answers
+    // for it).
+    let u9 = json!({
+        "userId": "u9", "imageId": "img-u9", "remoteUrl": "https://bucket.test/img-u9.png",
+        "urlExpiresAt": now_ms() + 3_600_000.0, "fetchedAt": now_ms(), "version": 1,
+    });
+    storage()
+        .set_item(&local_key(&ns, "u9", 1), &u9.to_string())
+        .unwrap();
+    let (channel, heard) = listen(&ns);
+    // The worker holds everything this page fetched: the page does not even look.
+    channel
+        .post_message(&hello_since(&ns, worker_holds_up_to))
+        .unwrap();
+    sleep(100).await;
+    assert_eq!(learned_messages(&heard), 0, "nothing newer to send");
+    // Fetched after the worker's newest record (while it was stopped, say): the page looks, and
+    // sends what is newer than the worker's, with no second copy of u1.
+    page.get("u2").await;
+    channel
+        .post_message(&hello_since(&ns, worker_holds_up_to))
+        .unwrap();
+    wait_until("the page's answer", 2_000, || learned_in(&heard).len() >= 3).await;
+    sleep(50).await;
+    let mut answer = learned_in(&heard).split_off(1);
+    answer.sort();
+    assert_eq!(
+        learned_in(&heard)[0],
+        ("page".to_string(), "u2".to_string()),
+        "u2 as it was learned (the worker had been heard)"
+    );
+    assert_eq!(
+        answer,
+        [
+            ("page".to_string(), "u2".to_string()),
+            ("page".to_string(), "u9".to_string())
+        ],
+        "then the answer"
+    );
+    // A `since` that is no time asks for everything.
+    for since in [json!("yesterday"), json!(-5), json!(null)] {
+        let before = learned_in(&heard).len();
+        let hello = json!({ "namespace": ns, "hello": 1, "since": since });
+        channel
+            .post_message(&JSON::parse(&hello.to_string()).unwrap())
+            .unwrap();
+        wait_until("the page's answer", 2_000, || {
+            learned_in(&heard).len() >= before + 3
+        })
+        .await;
+        sleep(50).await;
+        assert_eq!(learned_in(&heard).len(), before + 3, "u1, u2 and u9 again");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_new_worker_is_sent_thousands_of_records_in_bounded_messages() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let now = now_ms();
+    for i in 0..1_234 {
+        let user = format!("m{i}");
+        let record = json!({
+            "userId": user, "imageId": format!("img-{user}"),
+            "remoteUrl": format!("https://bucket.test/img-{user}.png"),
+            "urlExpiresAt": now + 3_600_000.0, "fetchedAt": now - 1_000.0, "version": 1,
+        });
+        storage()
+            .set_item(&local_key(&ns, &user, 1), &record.to_string())
+            .unwrap();
+    }
+    // Not this namespace's records, or not records at all: never sent.
+    storage()
+        .set_item(&local_key(&ns, "garbage", 1), "{not json")
+        .unwrap();
+    storage().set_item(&local_key(&ns, "old", 2), "{}").unwrap();
+    let page = open(config(&ns, &backend, json!({}))).await;
+    let (channel, heard) = listen(&ns);
+    channel.post_message(&hello_message(&ns)).unwrap();
+    wait_until("every record handed over", 5_000, || {
+        learned_in(&heard).len() >= 1_234
+    })
+    .await;
+    sleep(50).await;
+    let mut users: Vec<String> = learned_in(&heard).into_iter().map(|(_, u)| u).collect();
+    users.sort();
+    users.dedup();
+    assert_eq!(users.len(), 1_234);
+    assert_eq!(learned_in(&heard).len(), 1_234, "each once");
+    assert_eq!(learned_messages(&heard), 3, "500 + 500 + 234");
+    assert_eq!(backend.calls(Endpoint::User), 0);
+    page.close();
+    for i in 0..1_234 {
+        let _ = storage().remove_item(&local_key(&ns, &format!("m{i}"), 1));
+    }
 }
 
 #[wasm_bindgen_test]

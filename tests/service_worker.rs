@@ -478,6 +478,11 @@ async fn the_worker_and_its_pages_hand_each_other_the_records_they_fetched() {
         hello,
         "a worker that starts says hello, so that pages tell it what they hold"
     );
+    assert_eq!(
+        hellos_in(&heard),
+        [None],
+        "a worker that holds nothing asks for all"
+    );
     let avatar = |user: &str| format!("{}/avatar/{user}", own_origin());
     respond(&worker, &avatar("u1"), "image").await;
     let mut learned = Vec::new();
@@ -508,4 +513,31 @@ async fn the_worker_and_its_pages_hand_each_other_the_records_they_fetched() {
     assert_eq!(backend.calls(Endpoint::User), 1, "u2: no API call");
     respond(&worker, &avatar("u3"), "image").await;
     assert_eq!(backend.calls(Endpoint::User), 2, "u3: asked for");
+}
+
+#[wasm_bindgen_test]
+async fn a_restarted_worker_asks_only_for_records_newer_than_its_own() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    let before = now_ms();
+    respond(&worker, &format!("{}/avatar/u1", own_origin()), "image").await;
+    let after = now_ms();
+    sleep(50.0).await; // its record's write to IndexedDB
+    call(&worker, "close", &[]);
+    // The browser stopped the worker; a fetch starts it again, with its records in IndexedDB.
+    let (_channel, heard) = listen(&ns);
+    let restarted = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    for _ in 0..200 {
+        if !hellos_in(&heard).is_empty() {
+            break;
+        }
+        sleep(10.0).await;
+    }
+    let since = hellos_in(&heard)[0].expect("a worker that holds records says since when");
+    assert!(
+        (before..=after).contains(&since),
+        "since is u1's fetchedAt: {before} <= {since} <= {after}"
+    );
+    call(&restarted, "close", &[]);
 }

@@ -487,6 +487,16 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .map_or_else(Vec::new, |l| l.records())
     }
 
+    /// `(user, JSON)` of the records the record store holds that were fetched after `since`
+    /// (see [`RecordStore::texts_since`]).
+    pub fn local_texts_since(&self, since: Millis) -> Vec<(String, String)> {
+        self.inner
+            .layers
+            .local
+            .as_ref()
+            .map_or_else(Vec::new, |l| l.texts_since(since))
+    }
+
     /// Writes the batched last-access times to IndexedDB now (normally done a moment after the
     /// uses, in one transaction).
     pub async fn flush_touches(&self) {

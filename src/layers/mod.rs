@@ -67,6 +67,16 @@ pub trait RecordStore {
     fn bytes_used(&self) -> u64;
     /// Every readable record of the current version (for diagnostics).
     fn records(&self) -> Vec<PictureRecord>;
+    /// `(user, stored JSON)` of the current-version records fetched after `since`, for handing
+    /// to another context, which checks them as untrusted. By default from [`Self::records`];
+    /// a store may skip the checks to read many quickly.
+    fn texts_since(&self, since: Millis) -> Vec<(String, String)> {
+        self.records()
+            .into_iter()
+            .filter(|r| r.fetched_at > since)
+            .map(|r| (r.user_id.clone(), r.to_json()))
+            .collect()
+    }
 }
 
 /// What an image store holds, in sum.

@@ -124,6 +124,34 @@ pub fn hello_message(namespace: &str) -> JsValue {
     JSON::parse(&json!({ "namespace": namespace, "hello": 1 }).to_string()).unwrap()
 }
 
+/// A hello from a service worker that holds records fetched up to `since`.
+pub fn hello_since(namespace: &str, since: f64) -> JsValue {
+    JSON::parse(&json!({ "namespace": namespace, "hello": 1, "since": since }).to_string()).unwrap()
+}
+
+/// The `since` of each hello among `heard`, in order (`None`: the hello carried none).
+pub fn hellos_in(heard: &RefCell<Vec<JsValue>>) -> Vec<Option<f64>> {
+    heard
+        .borrow()
+        .iter()
+        .filter(|m| Reflect::get(m, &"hello".into()).is_ok_and(|v| v.as_f64() == Some(1.0)))
+        .map(|m| {
+            Reflect::get(m, &"since".into())
+                .ok()
+                .and_then(|v| v.as_f64())
+        })
+        .collect()
+}
+
+/// How many `learned` messages `heard` holds.
+pub fn learned_messages(heard: &RefCell<Vec<JsValue>>) -> usize {
+    heard
+        .borrow()
+        .iter()
+        .filter(|m| Reflect::get(m, &"learned".into()).is_ok_and(|v| v.as_f64().is_some()))
+        .count()
+}
+
 /// What `learned` messages among `heard` handed over, as `(by, userId)`, in order.
 pub fn learned_in(heard: &RefCell<Vec<JsValue>>) -> Vec<(String, String)> {
     let get = |m: &JsValue, name: &str| Reflect::get(m, &name.into()).unwrap_or(JsValue::UNDEFINED);
