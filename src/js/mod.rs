@@ -31,6 +31,7 @@ mod convert;
 #[cfg(feature = "page")]
 mod devtools;
 mod glue;
+pub(crate) use glue::local_texts_since;
 #[cfg(feature = "page")]
 mod page;
 #[cfg(feature = "page")]

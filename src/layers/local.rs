@@ -23,7 +23,6 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Array;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::clock::{Clock, Millis};
@@ -33,36 +32,6 @@ use crate::key::{validate_id, Keys};
 use crate::layers::RecordStore;
 use crate::record::PictureRecord;
 use crate::vocabulary::Layer;
-
-// The records of one namespace and version fetched after `since`, read in one call, as
-// `[users, texts]`: a service worker that starts asks every open page for what it lacks, and
-// reading and decoding 10,000 records in Rust took 200–300 ms of each page's main thread.
-// Unchecked beyond their `userId` and `fetchedAt`: the worker checks what it keeps.
-#[wasm_bindgen(inline_js = r#"
-export function localTextsSince(prefix, suffix, since) {
-  const users = [];
-  const texts = [];
-  try {
-    const storage = globalThis.localStorage;
-    for (let i = 0; i < storage.length; i++) {
-      const key = storage.key(i);
-      if (key === null || !key.startsWith(prefix) || !key.endsWith(suffix)) continue;
-      const text = storage.getItem(key);
-      let record = null;
-      try { record = JSON.parse(text); } catch {}
-      if (record && typeof record.userId === "string" && typeof record.fetchedAt === "number" && record.fetchedAt > since) {
-        users.push(record.userId);
-        texts.push(text);
-      }
-    }
-  } catch {}
-  return [users, texts];
-}
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = localTextsSince)]
-    fn local_texts_since(prefix: &str, suffix: &str, since: f64) -> Array;
-}
 
 /// The localStorage layer over `window.localStorage`.
 ///
@@ -275,10 +244,11 @@ impl RecordStore for LocalRecordStore {
             .collect()
     }
 
-    /// Read and filtered in JS, in one call, without decoding (see `localTextsSince`).
+    /// Read and filtered in JS, in one call, without decoding (`localTextsSince` in the
+    /// glue, [`crate::js::local_texts_since`]).
     fn texts_since(&self, since: Millis) -> Vec<(String, String)> {
         let (prefix, suffix) = self.keys.record_key_bounds();
-        let found = local_texts_since(&prefix, suffix, since);
+        let found = crate::js::local_texts_since(&prefix, suffix, since);
         let (users, texts) = (Array::from(&found.get(0)), Array::from(&found.get(1)));
         (0..users.length().min(texts.length()))
             .filter_map(|i| Some((users.get(i).as_string()?, texts.get(i).as_string()?)))
