@@ -1,30 +1,38 @@
-//! Loads under way, one per user and image hint: concurrent gets for the same picture share
-//! one load instead of asking the layers (and the network) again.
+//! Work under way that concurrent callers share instead of doing again: loads, one per user and
+//! image hint (gets for the same picture ask the layers and the network once), and downloads,
+//! one per image (users sharing an image download it once and are handed one object URL).
 
 use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::hash::Hash;
 use std::rc::Rc;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
-use crate::vocabulary::Picture;
-
-/// A load shared by every get waiting for it: the shared future runs the load and leaves its
-/// picture in `picture`. It has no output of its own, so it is the type of shared future the
+/// Work shared by every caller waiting for it: the shared future runs the work and leaves its
+/// outcome in `outcome`. It has no output of its own, so it is the type of shared future the
 /// write-behind queue uses (its code is in the `.wasm` once).
-#[derive(Clone)]
-pub(crate) struct SharedLoad {
+pub(crate) struct SharedWork<T> {
     done: Shared<LocalBoxFuture<'static, ()>>,
-    picture: Rc<RefCell<Option<Picture>>>,
+    outcome: Rc<RefCell<Option<T>>>,
 }
 
-impl SharedLoad {
-    /// Waits for the load to finish and answers its picture.
-    pub async fn picture(self) -> Picture {
+impl<T> Clone for SharedWork<T> {
+    fn clone(&self) -> Self {
+        SharedWork {
+            done: self.done.clone(),
+            outcome: self.outcome.clone(),
+        }
+    }
+}
+
+impl<T: Clone> SharedWork<T> {
+    /// Waits for the work to finish and answers its outcome.
+    pub async fn outcome(self) -> T {
         self.done.await;
-        let picture = self.picture.borrow().clone();
-        picture.expect("a finished load left its picture")
+        let outcome = self.outcome.borrow().clone();
+        outcome.expect("finished work left its outcome")
     }
 }
 
@@ -36,68 +44,84 @@ pub(crate) struct LoadKey {
     pub image_hint: Option<String>,
 }
 
-/// Which load of a key this is: a key's load that finishes after a newer one started (after a
+/// Which work of a key this is: a key's work that finishes after newer work started (after a
 /// clear) must not remove the newer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LoadId(u64);
+pub(crate) struct WorkId(u64);
 
-/// The loads under way.
-#[derive(Default)]
-pub(crate) struct InFlight {
-    loads: RefCell<HashMap<LoadKey, (LoadId, SharedLoad)>>,
+/// The work under way, by key, each with the outcome `T` its callers share.
+pub(crate) struct InFlight<K, T> {
+    works: RefCell<HashMap<K, (WorkId, SharedWork<T>)>>,
     next: Cell<u64>,
 }
 
-impl InFlight {
-    /// The load for `key` if one is under way.
-    pub fn joined(&self, key: &LoadKey) -> Option<SharedLoad> {
-        self.loads.borrow().get(key).map(|(_, load)| load.clone())
+impl<K, T> Default for InFlight<K, T> {
+    fn default() -> Self {
+        InFlight {
+            works: RefCell::default(),
+            next: Cell::new(0),
+        }
+    }
+}
+
+impl<K: Eq + Hash, T: 'static> InFlight<K, T> {
+    /// The work for `key` if some is under way.
+    pub fn joined<Q>(&self, key: &Q) -> Option<SharedWork<T>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        self.works.borrow().get(key).map(|(_, work)| work.clone())
     }
 
-    /// The id the next started load gets: the load itself calls [`InFlight::finished`] with it.
-    pub fn next_id(&self) -> LoadId {
+    /// The id the next started work gets: the work itself calls [`InFlight::finished`] with it.
+    pub fn next_id(&self) -> WorkId {
         let id = self.next.get();
         self.next.set(id + 1);
-        LoadId(id)
+        WorkId(id)
     }
 
-    /// Starts sharing `load` under `key`.
+    /// Starts sharing `work` under `key`.
     pub fn start(
         &self,
-        key: LoadKey,
-        id: LoadId,
-        load: impl Future<Output = Picture> + 'static,
-    ) -> SharedLoad {
-        let picture = Rc::new(RefCell::new(None));
-        let slot = picture.clone();
+        key: K,
+        id: WorkId,
+        work: impl Future<Output = T> + 'static,
+    ) -> SharedWork<T> {
+        let outcome = Rc::new(RefCell::new(None));
+        let slot = outcome.clone();
         let done = async move {
-            let answer = load.await;
+            let answer = work.await;
             *slot.borrow_mut() = Some(answer);
         }
         .boxed_local()
         .shared();
-        let shared = SharedLoad { done, picture };
-        self.loads.borrow_mut().insert(key, (id, shared.clone()));
+        let shared = SharedWork { done, outcome };
+        self.works.borrow_mut().insert(key, (id, shared.clone()));
         shared
     }
 
-    /// Removes load `id` of `key` (it finished), unless a newer load took its place.
-    pub fn finished(&self, key: &LoadKey, id: LoadId) {
-        let mut loads = self.loads.borrow_mut();
-        if loads.get(key).is_some_and(|(current, _)| *current == id) {
-            loads.remove(key);
+    /// Removes work `id` of `key` (it finished), unless newer work took its place.
+    pub fn finished<Q>(&self, key: &Q, id: WorkId)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        let mut works = self.works.borrow_mut();
+        if works.get(key).is_some_and(|(current, _)| *current == id) {
+            works.remove(key);
         }
     }
 
-    /// Forgets every load under way: gets made from now on start their own (after a clear).
-    /// Loads already awaited still finish for their callers.
+    /// Forgets all work under way: callers from now on start their own (after a clear). Work
+    /// already awaited still finishes for its callers.
     pub fn forget_all(&self) {
-        self.loads.borrow_mut().clear();
+        self.works.borrow_mut().clear();
     }
 
-    /// Loads under way.
+    /// Work under way.
     pub fn len(&self) -> usize {
-        self.loads.borrow().len()
+        self.works.borrow().len()
     }
 }
 

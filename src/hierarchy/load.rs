@@ -28,8 +28,19 @@ pub(super) struct Completed {
     pub bytes: u64,
 }
 
+/// Why an image's bytes are fetched.
+#[derive(Clone, Copy)]
+enum Need<'a> {
+    /// Storage did not hold them when the load looked (memory may have received them since).
+    Missing,
+    /// Storage holds them past their freshness: ask object storage whether they changed
+    /// (conditionally on their ETag, if they came with one).
+    Stale(Option<&'a str>),
+}
+
 /// The outcome of a download, once the bytes are live.
-enum Fetched {
+#[derive(Clone)]
+pub(super) enum Fetched {
     Image {
         url: String,
         bytes: u64,
@@ -115,7 +126,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
         trace.asked(Layer::Network);
         let now = self.now();
         if let Some(record) = miss.known {
-            if let Some((url, bytes, etag)) = self.download_image(&record, None, now, &trace).await
+            if let Some((url, bytes, etag)) = self
+                .download_image(&record, Need::Missing, now, &trace)
+                .await
             {
                 let record = PictureRecord {
                     etag: etag.or(record.etag.clone()),
@@ -211,7 +224,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             // Stored bytes past their freshness: ask object storage whether they changed.
             if found.stale {
                 if let Some((url, bytes, etag)) = self
-                    .download_image(&done.record, found.etag.as_deref(), now, trace)
+                    .download_image(&done.record, Need::Stale(found.etag.as_deref()), now, trace)
                     .await
                 {
                     done.record.etag = etag;
@@ -221,7 +234,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             self.store_record(done.record.clone(), trace);
             return Ok(done);
         }
-        let done = match self.fetch_bytes(&record, None, now, trace).await? {
+        let done = match self.fetch_bytes(&record, Need::Missing, now, trace).await? {
             Fetched::Image { url, bytes, etag } => Completed {
                 record: PictureRecord { etag, ..record },
                 url,
@@ -243,16 +256,16 @@ impl<I: Clone + 'static> Hierarchy<I> {
         Ok(done)
     }
 
-    /// Downloads the bytes of `record` (conditionally on `etag`). `None` on failure (counted)
-    /// or when the bytes cannot be read.
+    /// Fetches the bytes of `record`. `None` on failure (counted) or when the bytes cannot be
+    /// read.
     async fn download_image(
         &self,
         record: &PictureRecord,
-        etag: Option<&str>,
+        need: Need<'_>,
         now: Millis,
         trace: &Trace,
     ) -> Option<(String, u64, Option<String>)> {
-        match self.fetch_bytes(record, etag, now, trace).await {
+        match self.fetch_bytes(record, need, now, trace).await {
             Ok(Fetched::Image { url, bytes, etag }) => Some((url, bytes, etag)),
             Ok(Fetched::Opaque) => None,
             Err(e) => {
@@ -262,18 +275,69 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Downloads the bytes of `record` within a network slot and makes them live: new bytes are
-    /// stored (memory now, IndexedDB behind); a 304 renews the stored ones.
+    /// The bytes of `record`'s image, live: one download per image at a time. Users sharing
+    /// an image (a team logo) asked for at once wait for the same download, or find its bytes
+    /// in memory when it finished since they looked, and are handed the same object URL: a
+    /// second download would replace memory's copy and revoke the URL the first was handed.
     async fn fetch_bytes(
         &self,
         record: &PictureRecord,
-        etag: Option<&str>,
+        need: Need<'_>,
         now: Millis,
         trace: &Trace,
     ) -> Result<Fetched> {
         let image_id = record.image_id.clone().ok_or_else(|| Error::BadResponse {
             reason: "no image to download".into(),
         })?;
+        let downloads = &self.inner.downloads;
+        if let Some(download) = downloads.joined(image_id.as_str()) {
+            // Nothing was downloaded for this caller.
+            return match download.outcome().await? {
+                Fetched::Image { url, etag, .. } => Ok(Fetched::Image {
+                    url,
+                    bytes: 0,
+                    etag,
+                }),
+                Fetched::Opaque => Ok(Fetched::Opaque),
+            };
+        }
+        let etag = match need {
+            Need::Stale(etag) => etag.map(str::to_string),
+            Need::Missing => match self.live_image(&image_id, now, Source::MEMORY) {
+                Some(held) => {
+                    self.used(&image_id, now);
+                    return Ok(Fetched::Image {
+                        url: held.url,
+                        bytes: 0,
+                        etag: held.etag,
+                    });
+                }
+                None => None,
+            },
+        };
+        let id = downloads.next_id();
+        let (this, record, trace) = (self.clone(), record.clone(), *trace);
+        let key = image_id.clone();
+        let download = async move {
+            let fetched = this
+                .download_bytes(&record, &image_id, etag.as_deref(), now, &trace)
+                .await;
+            this.inner.downloads.finished(image_id.as_str(), id);
+            fetched
+        };
+        downloads.start(key, id, download).outcome().await
+    }
+
+    /// Downloads the bytes of `record` (image `image_id`) within a network slot and makes them
+    /// live: new bytes are stored (memory now, IndexedDB behind); a 304 renews the stored ones.
+    async fn download_bytes(
+        &self,
+        record: &PictureRecord,
+        image_id: &str,
+        etag: Option<&str>,
+        now: Millis,
+        trace: &Trace,
+    ) -> Result<Fetched> {
         let download = {
             let _slot = self.inner.slots.acquire().await;
             self.inner.telemetry.download();
@@ -294,11 +358,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 etag,
             } => {
                 self.inner.telemetry.downloaded(bytes);
-                let meta = self.image_meta(&image_id, mime, bytes, etag.clone(), now);
+                let meta = self.image_meta(image_id, mime, bytes, etag.clone(), now);
                 self.store_image(StoredImage { meta, body }, false, trace)
                     .await;
                 let live = self
-                    .live_image(&image_id, now, Source::NETWORK)
+                    .live_image(image_id, now, Source::NETWORK)
                     .ok_or_else(unusable)?;
                 Ok(Fetched::Image {
                     url: live.url,
@@ -311,7 +375,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     reason: "304 without stored bytes".into(),
                 };
                 let images = self.available_images().ok_or_else(no_bytes)?;
-                let stored = images.get(&image_id).await?.ok_or_else(no_bytes)?;
+                let stored = images.get(image_id).await?.ok_or_else(no_bytes)?;
                 // The stored bytes are current: they count as fresh from now on.
                 let renewed = StoredImage {
                     meta: ImageMeta {
@@ -321,11 +385,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     },
                     body: stored.body,
                 };
-                if !self.inner.memory.borrow_mut().renew_image(&image_id, now) {
+                if !self.inner.memory.borrow_mut().renew_image(image_id, now) {
                     self.adopt_stored(renewed.clone(), now, trace);
                 }
                 let live = self
-                    .live_image(&image_id, now, Source::NETWORK)
+                    .live_image(image_id, now, Source::NETWORK)
                     .ok_or_else(unusable)?;
                 let etag = renewed.meta.etag.clone();
                 self.write_behind_image(renewed, trace);

@@ -8,7 +8,7 @@
 //!
 //! | component | file | owns |
 //! |---|---|---|
-//! | [`InFlight`](in_flight) | `in_flight.rs` | the loads under way, shared by concurrent gets |
+//! | [`InFlight`](in_flight) | `in_flight.rs` | the loads (per user) and downloads (per image) under way, shared by concurrent gets |
 //! | [`Batcher`](batcher) | `batcher.rs` | user requests waiting to go out as one batch call |
 //! | [`WriteBehind`](write_behind) | `write_behind.rs` | IndexedDB writes running behind answers |
 //! | [`AccessQueue`](access_queue) | `access_queue.rs` | image uses waiting to move up the IndexedDB LRU |
@@ -114,7 +114,8 @@ struct Inner<I> {
     layers: Layers<I>,
     keys: Keys,
     memory: RefCell<MemoryLayer<I>>,
-    in_flight: InFlight,
+    in_flight: InFlight<LoadKey, Picture>,
+    downloads: InFlight<String, Result<load::Fetched>>,
     batcher: Rc<Batcher<I>>,
     write_behind: WriteBehind,
     access: Option<Rc<AccessQueue<I>>>,
@@ -173,6 +174,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 keys: Keys::new(&config.namespace, config.version),
                 memory: RefCell::new(MemoryLayer::new(&config)),
                 in_flight: InFlight::default(),
+                downloads: InFlight::default(),
                 write_behind: WriteBehind::new(layers.runtime.clone()),
                 revalidations: Revalidations::default(),
                 subscribers: Subscribers::default(),
@@ -281,7 +283,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             image_hint: hint.map(str::to_string),
         };
         if let Some(load) = self.inner.in_flight.joined(&key) {
-            return load.picture().await;
+            return load.outcome().await;
         }
         let id = self.inner.in_flight.next_id();
         let this = self.clone();
@@ -293,7 +295,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             this.inner.in_flight.finished(&owned, id);
             picture
         };
-        self.inner.in_flight.start(key, id, load).picture().await
+        self.inner.in_flight.start(key, id, load).outcome().await
     }
 
     /// Forgets the record of `user_id` in every layer (its image bytes stay: if the user still

@@ -255,6 +255,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
             access.forget_all();
         }
         self.inner.in_flight.forget_all();
+        self.inner.downloads.forget_all();
         self.inner.previews.forget_all();
     }
 

@@ -1211,3 +1211,49 @@ fn users_sharing_an_image_after_a_reload_keep_the_url_they_were_given() {
     assert_eq!(pictures[0].url, pictures[2].url, "one image, one URL");
     assert_eq!(h.downloads(), 1);
 }
+
+/// Three users whose records name one image that is not stored, asked for at once: one
+/// download, one object URL, never revoked while handed out. With `latency`, their downloads
+/// would overlap (they share one); without, each finishes before the next user looks (the next
+/// finds the bytes in memory).
+fn users_sharing_an_image_never_stored(latency: Option<Millis>) {
+    let h = Harness::new(defaults());
+    if let Some(ms) = latency {
+        h.backend.set_latency(Rc::new(h.runtime.clone()), ms);
+    }
+    let shared = fake_png("team", 2_000);
+    for user in ["a", "b", "c"] {
+        h.backend
+            .set_user(user, Some("team-logo"), Some(shared.clone()));
+    }
+    let cache = h.cache.clone();
+    let pictures = h.run(join_all(["a", "b", "c"].map(move |user| {
+        let cache = cache.clone();
+        async move { cache.get(user, None).await.unwrap() }
+    })));
+    for p in &pictures {
+        assert_eq!(p.source, Source::NETWORK);
+        assert!(
+            !h.urls.is_revoked(&p.url),
+            "{} was handed a revoked URL",
+            p.user_id
+        );
+    }
+    assert_eq!(pictures[0].url, pictures[2].url, "one image, one URL");
+    assert_eq!(h.downloads(), 1, "one image, one download");
+    let again = h.get("b");
+    assert_eq!(
+        (again.source, again.url),
+        (Source::MEMORY, pictures[0].url.clone())
+    );
+}
+
+#[test]
+fn users_sharing_an_image_never_stored_get_one_download_and_a_live_url() {
+    users_sharing_an_image_never_stored(None);
+}
+
+#[test]
+fn users_sharing_an_image_downloading_at_once_share_the_download() {
+    users_sharing_an_image_never_stored(Some(80.0));
+}
