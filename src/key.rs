@@ -48,6 +48,13 @@ impl Keys {
         (format!("{}:local:", self.namespace), &self.suffix)
     }
 
+    /// The localStorage key of the users whose records were learned since the service worker
+    /// last started (`<ns>:handover`, one per namespace: it holds user ids, not records, and is
+    /// not a key [`Keys::parse_any_version`] takes apart).
+    pub fn handover_key(&self) -> String {
+        format!("{}:handover", self.namespace)
+    }
+
     /// The IndexedDB key of `image_id`'s bytes.
     pub fn image_key(&self, image_id: &str) -> String {
         self.key("idb", image_id)

@@ -57,9 +57,10 @@ impl Role {
 /// - a change, `{ namespace, version, userId, record? }` (`userId: null`: everything cleared);
 /// - records fetched from the backend, `{ namespace, learned: version, by, users, records }`
 ///   (`by`: `"page"` or `"worker"`; `records[i]` is the JSON of `users[i]`'s record);
-/// - a service worker that started, `{ namespace, hello: version, since? }`: pages answer with
-///   the records they hold that were fetched after `since` (the newest `fetchedAt` the worker
-///   holds; absent or 0: all of them), in messages of at most [`HANDOVER_CHUNK`] records.
+/// - a service worker that started, `{ namespace, hello: version, since? }` (`since`: the newest
+///   `fetchedAt` it holds; absent or 0 when it holds none): pages answer with every record they
+///   hold when it holds none, else with those learned from the backend since a worker last
+///   started, in messages of at most [`HANDOVER_CHUNK`] records.
 ///
 /// The last two carry no `version` field, so a release that knows only changes ignores them.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +79,7 @@ enum Message {
         records: Vec<(String, String)>,
     },
     /// The service worker started, holding records fetched up to `since` (ms since epoch; 0
-    /// when it holds none): whoever holds newer ones, say so.
+    /// when it holds none): pages hand it what it lacks.
     Hello { since: Millis },
 }
 
@@ -227,22 +228,17 @@ impl CrossTab {
         // Whether a service worker said hello to this page or took control of it: from then on
         // it is listening, even before it controls the page (a first visit).
         let worker_heard = Rc::new(Cell::new(false));
-        // The newest `fetchedAt` of the records this context learned from the backend.
-        let newest_learned = Rc::new(Cell::new(0.0));
-        // A page greeting a worker: the records it holds that were fetched after `since` (read
-        // without decoding them: the worker checks what it keeps), and from now on each it
-        // learns. A worker that holds records (`since` > 0) lacks only what pages learned while
-        // it was stopped: a page that learned nothing newer has nothing to scan for, and the
-        // scan is what costs (10,000 records: 40–130 ms of the page's main thread in Chromium).
+        // A page greeting a worker: the records it lacks, and from now on each the page
+        // learns. A worker that holds none (`since` 0) is sent every record (read without
+        // decoding them: the worker checks what it keeps); one that holds records lacks only
+        // what was learned while it was stopped, which every tab notes in localStorage (see
+        // `Hierarchy::texts_to_hand_over`): a few point reads instead of a scan of every record
+        // (10,000 records: 40–130 ms of the page's main thread in Chromium).
         let hand_over = {
             let (post, hierarchy, heard) = (post.clone(), hierarchy.clone(), worker_heard.clone());
-            let newest = newest_learned.clone();
             Rc::new(move |since: Millis| {
                 heard.set(true);
-                if since > 0.0 && newest.get() <= since {
-                    return;
-                }
-                let records = hierarchy.local_texts_since(since);
+                let records = hierarchy.texts_to_hand_over(since);
                 for chunk in records.chunks(HANDOVER_CHUNK) {
                     post(Message::Learned {
                         by: Role::Page,
@@ -313,7 +309,6 @@ impl CrossTab {
         })));
         let send = post.clone();
         hierarchy.set_learn_hook(Some(Rc::new(move |record: &PictureRecord| {
-            newest_learned.set(newest_learned.get().max(record.fetched_at));
             if role == Role::Page && !worker_heard.get() && !controlled_by_a_worker() {
                 return;
             }

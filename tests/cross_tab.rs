@@ -192,55 +192,54 @@ async fn a_page_answers_a_starting_service_workers_hello_with_its_records_and_ha
 }
 
 #[wasm_bindgen_test]
-async fn a_worker_that_holds_records_is_sent_only_the_newer_ones() {
+async fn a_restarted_worker_is_sent_what_pages_learned_while_it_was_stopped_even_after_a_reload() {
     let ns = namespace();
     let backend = FakeBackend::new();
+    // No worker listens: what the page learns is noted, not announced.
     let page = open(config(&ns, &backend, json!({}))).await;
     page.get("u1").await;
-    sleep(5).await;
-    let worker_holds_up_to = now_ms();
-    sleep(5).await;
-    // Another tab wrote u9 since (a record this page did not learn itself: that tab answers
-    // for it).
-    let u9 = json!({
-        "userId": "u9", "imageId": "img-u9", "remoteUrl": "https://bucket.test/img-u9.png",
-        "urlExpiresAt": now_ms() + 3_600_000.0, "fetchedAt": now_ms(), "version": 1,
-    });
-    storage()
-        .set_item(&local_key(&ns, "u9", 1), &u9.to_string())
-        .unwrap();
+    page.call("close", &[]).unwrap();
+    // The page is reloaded, and another tab learns u2.
+    let page = open(config(&ns, &backend, json!({}))).await;
+    let tab = open(config(&ns, &backend, json!({}))).await;
+    tab.get("u2").await;
     let (channel, heard) = listen(&ns);
-    // The worker holds everything this page fetched: the page does not even look.
-    channel
-        .post_message(&hello_since(&ns, worker_holds_up_to))
-        .unwrap();
+    // A worker restarts holding records newer than both (another page's, say): it still lacks
+    // u1 and u2. One of the tabs answers, with those two only.
+    let since = now_ms() + 60_000.0;
+    channel.post_message(&hello_since(&ns, since)).unwrap();
+    wait_until("the answer", 2_000, || learned_in(&heard).len() >= 2).await;
     sleep(100).await;
-    assert_eq!(learned_messages(&heard), 0, "nothing newer to send");
-    // Fetched after the worker's newest record (while it was stopped, say): the page looks, and
-    // sends what is newer than the worker's, with no second copy of u1.
-    page.get("u2").await;
-    channel
-        .post_message(&hello_since(&ns, worker_holds_up_to))
-        .unwrap();
-    wait_until("the page's answer", 2_000, || learned_in(&heard).len() >= 3).await;
-    sleep(50).await;
-    let mut answer = learned_in(&heard).split_off(1);
+    let mut answer = learned_in(&heard);
     answer.sort();
-    assert_eq!(
-        learned_in(&heard)[0],
-        ("page".to_string(), "u2".to_string()),
-        "u2 as it was learned (the worker had been heard)"
-    );
     assert_eq!(
         answer,
         [
-            ("page".to_string(), "u2".to_string()),
-            ("page".to_string(), "u9".to_string())
-        ],
-        "then the answer"
+            ("page".to_string(), "u1".to_string()),
+            ("page".to_string(), "u2".to_string())
+        ]
     );
-    // A `since` that is no time asks for everything.
-    for since in [json!("yesterday"), json!(-5), json!(null)] {
+    // Nothing learned since: the next hello costs no read and sends nothing.
+    channel.post_message(&hello_since(&ns, since)).unwrap();
+    sleep(100).await;
+    assert_eq!(learned_messages(&heard), 1, "nothing to send");
+    // Learned now: announced at once (a worker was heard), and at the next hello in case it
+    // had stopped meanwhile.
+    page.get("u3").await;
+    wait_until("u3 announced", 2_000, || learned_in(&heard).len() >= 3).await;
+    channel.post_message(&hello_since(&ns, since)).unwrap();
+    wait_until("the answer", 2_000, || learned_in(&heard).len() >= 4).await;
+    sleep(100).await;
+    assert_eq!(
+        learned_in(&heard)[2..],
+        [
+            ("page".to_string(), "u3".to_string()),
+            ("page".to_string(), "u3".to_string())
+        ]
+    );
+    // A worker holding nothing, or a `since` that is no time, is sent everything.
+    tab.call("close", &[]).unwrap();
+    for since in [json!(0), json!("yesterday"), json!(-5), json!(null)] {
         let before = learned_in(&heard).len();
         let hello = json!({ "namespace": ns, "hello": 1, "since": since });
         channel
@@ -251,8 +250,12 @@ async fn a_worker_that_holds_records_is_sent_only_the_newer_ones() {
         })
         .await;
         sleep(50).await;
-        assert_eq!(learned_in(&heard).len(), before + 3, "u1, u2 and u9 again");
+        assert_eq!(learned_in(&heard).len(), before + 3, "u1, u2 and u3 again");
     }
+    // Logging out leaves no user id behind in the notes.
+    page.get("u4").await;
+    page.call_async("clear", &[]).await.unwrap();
+    assert_eq!(storage().get_item(&format!("{ns}:handover")).unwrap(), None);
 }
 
 #[wasm_bindgen_test]

@@ -489,14 +489,23 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .map_or_else(Vec::new, |l| l.records())
     }
 
-    /// `(user, JSON)` of the records the record store holds that were fetched after `since`
-    /// (see [`RecordStore::texts_since`]).
-    pub fn local_texts_since(&self, since: Millis) -> Vec<(String, String)> {
-        self.inner
-            .layers
-            .local
-            .as_ref()
-            .map_or_else(Vec::new, |l| l.texts_since(since))
+    /// `(user, JSON)` of the records a service worker that started holding records fetched up
+    /// to `since` (0: none) should be handed: every record when it holds none, or when more were
+    /// learned than the record store notes; else the records of the users learned from the
+    /// backend since a worker last started (noted by every tab, across reloads, whatever their
+    /// age: a stopped worker missed them). Taking them forgets the notes.
+    pub fn texts_to_hand_over(&self, since: Millis) -> Vec<(String, String)> {
+        let Some(local) = &self.inner.layers.local else {
+            return Vec::new();
+        };
+        match local.take_noted() {
+            Some(users) if since > 0.0 => users
+                .iter()
+                .filter_map(|user| local.get(user).ok().flatten())
+                .map(|record| (record.user_id.clone(), record.to_json()))
+                .collect(),
+            _ => local.texts(),
+        }
     }
 
     /// Writes the batched last-access times to IndexedDB now (normally done a moment after the

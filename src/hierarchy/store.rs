@@ -77,6 +77,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .borrow_mut()
             .put_record(record.clone(), now);
         self.inner.subscribers.learned(&record);
+        if let Some(local) = &self.inner.layers.local {
+            local.note_learned(&record.user_id);
+        }
         match (&record.thumbhash, &record.image_id) {
             (Some(hash), Some(image)) if !record.opaque => self.hash_into_row(image, hash, trace),
             _ => self.hash_in_background(&record, trace),

@@ -1257,3 +1257,72 @@ fn users_sharing_an_image_never_stored_get_one_download_and_a_live_url() {
 fn users_sharing_an_image_downloading_at_once_share_the_download() {
     users_sharing_an_image_never_stored(Some(80.0));
 }
+
+fn users_in(texts: &[(String, String)]) -> Vec<&str> {
+    let mut users: Vec<&str> = texts.iter().map(|(user, _)| user.as_str()).collect();
+    users.sort();
+    users
+}
+
+#[test]
+fn a_restarted_worker_is_handed_what_any_tab_learned_since_it_last_started_even_after_a_reload() {
+    let h = Harness::new(defaults());
+    for user in ["u1", "u2", "u3", "u4"] {
+        let image = format!("img-{user}");
+        h.backend
+            .set_user(user, Some(&image), Some(fake_png(&image, 300)));
+    }
+    let since = START + 10.0 * MINUTE; // a worker that holds records
+    h.get("u1");
+    h.get("u1"); // from memory: nothing new learned
+    let other = h.tab();
+    h.get_in(&other, "u2");
+    // This page is reloaded before any worker starts: the notes outlive it.
+    let reloaded = h.tab();
+    let handed = reloaded.texts_to_hand_over(since);
+    assert_eq!(users_in(&handed), ["u1", "u2"], "learned in either tab");
+    for (user, text) in &handed {
+        let record = PictureRecord::decode(text, user, 1, START).unwrap();
+        assert_eq!(record.image_id.as_deref(), Some(&*format!("img-{user}")));
+    }
+    assert!(h.cache.texts_to_hand_over(since).is_empty(), "taken once");
+    h.get("u3");
+    assert_eq!(users_in(&other.texts_to_hand_over(since)), ["u3"]);
+    // A worker that holds nothing is handed every record.
+    h.get("u4");
+    assert_eq!(
+        users_in(&h.cache.texts_to_hand_over(0.0)),
+        ["u1", "u2", "u3", "u4"]
+    );
+    assert!(
+        h.cache.texts_to_hand_over(since).is_empty(),
+        "the notes went too"
+    );
+    // Logging out leaves no user id behind, in the records or in the notes.
+    h.backend
+        .set_user("u5", Some("img-u5"), Some(fake_png("u5", 300)));
+    h.get("u5");
+    let c = h.cache.clone();
+    h.run(async move { c.clear().await });
+    assert_eq!(
+        h.local.raw_keys(),
+        Vec::<String>::new(),
+        "clear() forgets the notes"
+    );
+}
+
+#[test]
+fn past_the_notes_limit_a_restarted_worker_is_handed_every_record() {
+    use crate::layers::handover_notes::NOTED_MAX;
+    let h = Harness::new(defaults());
+    let users: Vec<String> = (0..=NOTED_MAX).map(|i| format!("m{i}")).collect();
+    for user in &users {
+        h.backend.set_user(user, None, None);
+        h.get(user);
+    }
+    assert_eq!(
+        h.cache.texts_to_hand_over(START + MINUTE).len(),
+        users.len()
+    );
+    assert!(h.cache.texts_to_hand_over(START + MINUTE).is_empty());
+}

@@ -63,13 +63,13 @@ export function devtoolsRoot(version) {
   return root;
 }
 
-// The records of one namespace and version fetched at or after `since`, read in one call, as
-// `[users, texts]` (`src/layers/local.rs`, `texts_since`): a service worker that starts asks
-// every open page for what it lacks, and reading and decoding 10,000 records in Rust took
-// 200–290 ms of each page's main thread. Unchecked beyond their `userId` and `fetchedAt`: the
-// worker checks what it keeps. Here rather than in a snippet of its own: the test runner's
-// page stops loading in Chromium with a fifth snippet.
-export function localTextsSince(prefix, suffix, since) {
+// Every record of one namespace and version, read in one call, as `[users, texts]`
+// (`src/layers/local.rs`, `texts`): a service worker that starts holding nothing asks every open
+// page for its records, and reading and decoding 10,000 records in Rust took 200–290 ms of each
+// page's main thread. Unchecked beyond their `userId` and `fetchedAt`: the worker checks what it
+// keeps. Here rather than in a snippet of its own: the test runner's page stops loading in
+// Chromium with a fifth snippet.
+export function localTexts(prefix, suffix) {
   const users = [];
   const texts = [];
   try {
@@ -80,7 +80,7 @@ export function localTextsSince(prefix, suffix, since) {
       const text = storage.getItem(key);
       let record = null;
       try { record = JSON.parse(text); } catch {}
-      if (record && typeof record.userId === "string" && typeof record.fetchedAt === "number" && record.fetchedAt >= since) {
+      if (record && typeof record.userId === "string" && typeof record.fetchedAt === "number") {
         users.push(record.userId);
         texts.push(text);
       }
@@ -90,9 +90,9 @@ export function localTextsSince(prefix, suffix, since) {
 }
 "#)]
 extern "C" {
-    /// See `localTextsSince` above: `[users, texts]`.
-    #[wasm_bindgen(js_name = localTextsSince)]
-    pub(crate) fn local_texts_since(prefix: &str, suffix: &str, since: f64) -> js_sys::Array;
+    /// See `localTexts` above: `[users, texts]`.
+    #[wasm_bindgen(js_name = localTexts)]
+    pub(crate) fn local_texts(prefix: &str, suffix: &str) -> js_sys::Array;
 
     #[wasm_bindgen(js_name = picture)]
     pub(super) fn new_picture(

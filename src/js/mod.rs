@@ -31,7 +31,7 @@ mod convert;
 #[cfg(feature = "page")]
 mod devtools;
 mod glue;
-pub(crate) use glue::local_texts_since;
+pub(crate) use glue::local_texts;
 #[cfg(feature = "page")]
 mod page;
 #[cfg(feature = "page")]

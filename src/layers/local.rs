@@ -29,7 +29,7 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::key::{validate_id, Keys};
-use crate::layers::RecordStore;
+use crate::layers::{handover_notes, RecordStore};
 use crate::record::PictureRecord;
 use crate::vocabulary::Layer;
 
@@ -210,7 +210,8 @@ impl RecordStore for LocalRecordStore {
 
     fn clear(&self) -> Result<()> {
         let mut first_error = None;
-        for key in self.own_keys() {
+        let handover = self.keys.handover_key();
+        for key in self.own_keys().into_iter().chain([handover]) {
             if let Err(e) = self.storage.remove_item(&key) {
                 first_error.get_or_insert(js_error(e));
             }
@@ -244,11 +245,30 @@ impl RecordStore for LocalRecordStore {
             .collect()
     }
 
+    /// A failed write (storage full) loses the note: the worker then asks the backend for that
+    /// user once, as it would have without the notes.
+    fn note_learned(&self, user_id: &str) {
+        let key = self.keys.handover_key();
+        let held = self.read(&key).ok().flatten();
+        if let Some(text) = handover_notes::noting(held.as_deref(), user_id) {
+            let _ = self.storage.set_item(&key, &text);
+        }
+    }
+
+    fn take_noted(&self) -> Option<Vec<String>> {
+        let key = self.keys.handover_key();
+        let held = self.read(&key).ok().flatten();
+        if held.is_some() {
+            let _ = self.storage.remove_item(&key);
+        }
+        handover_notes::users(held.as_deref())
+    }
+
     /// Read and filtered in JS, in one call, without decoding (`localTextsSince` in the
-    /// glue, [`crate::js::local_texts_since`]).
-    fn texts_since(&self, since: Millis) -> Vec<(String, String)> {
+    /// glue, [`crate::js::local_texts`]).
+    fn texts(&self) -> Vec<(String, String)> {
         let (prefix, suffix) = self.keys.record_key_bounds();
-        let found = crate::js::local_texts_since(&prefix, suffix, since);
+        let found = crate::js::local_texts(&prefix, suffix);
         let (users, texts) = (Array::from(&found.get(0)), Array::from(&found.get(1)));
         (0..users.length().min(texts.length()))
             .filter_map(|i| Some((users.get(i).as_string()?, texts.get(i).as_string()?)))

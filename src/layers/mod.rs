@@ -19,6 +19,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::record::{PictureRecord, StoredImage};
 
+pub mod handover_notes;
 #[cfg(any(test, feature = "testing"))]
 pub mod in_memory;
 pub mod memory;
@@ -67,15 +68,24 @@ pub trait RecordStore {
     fn bytes_used(&self) -> u64;
     /// Every readable record of the current version (for diagnostics).
     fn records(&self) -> Vec<PictureRecord>;
-    /// `(user, stored JSON)` of the current-version records fetched after `since`, for handing
-    /// to another context, which checks them as untrusted. By default from [`Self::records`];
-    /// a store may skip the checks to read many quickly.
-    fn texts_since(&self, since: Millis) -> Vec<(String, String)> {
+    /// `(user, stored JSON)` of every current-version record, for handing to another context,
+    /// which checks them as untrusted. By default from [`Self::records`]; a store may skip the
+    /// checks to read many quickly.
+    fn texts(&self) -> Vec<(String, String)> {
         self.records()
             .into_iter()
-            .filter(|r| r.fetched_at > since)
             .map(|r| (r.user_id.clone(), r.to_json()))
             .collect()
+    }
+    /// Notes that the record of `user_id` was learned from the backend, to be handed to the
+    /// service worker when it next starts (it may have been stopped and missed it): the notes
+    /// outlive the page and are shared by its tabs (see [`handover_notes`]). The default
+    /// keeps none (the stores of contexts that never answer a worker).
+    fn note_learned(&self, _user_id: &str) {}
+    /// Takes the users noted since the last take, and forgets them; `None` when more were
+    /// noted than are kept, or the notes are unreadable (then hand over every record).
+    fn take_noted(&self) -> Option<Vec<String>> {
+        Some(Vec::new())
     }
 }
 

@@ -24,7 +24,7 @@ use std::rc::Rc;
 
 use futures::future::FutureExt;
 
-use super::{ImageStore, LocalFuture, RecordStore, StoreUsage};
+use super::{handover_notes, ImageStore, LocalFuture, RecordStore, StoreUsage};
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -159,8 +159,23 @@ impl RecordStore for InMemoryRecordStore {
     }
 
     fn clear(&self) -> Result<()> {
-        self.map.borrow_mut().retain(|k, _| !self.keys.is_own(k));
+        let handover = self.keys.handover_key();
+        self.map
+            .borrow_mut()
+            .retain(|k, _| !self.keys.is_own(k) && *k != handover);
         Ok(())
+    }
+
+    fn note_learned(&self, user_id: &str) {
+        let key = self.keys.handover_key();
+        if let Some(text) = handover_notes::noting(self.raw(&key).as_deref(), user_id) {
+            self.map.borrow_mut().insert(key, text);
+        }
+    }
+
+    fn take_noted(&self) -> Option<Vec<String>> {
+        let held = self.map.borrow_mut().remove(&self.keys.handover_key());
+        handover_notes::users(held.as_deref())
     }
 
     fn bytes_used(&self) -> u64 {

@@ -1,0 +1,98 @@
+//! The users whose records were learned since the service worker last started, as a record
+//! store keeps them under [`crate::key::Keys::handover_key`]: a JSON array of user ids, or
+//! [`EVERYTHING`] once more than [`NOTED_MAX`] were noted or the text is unreadable. A page
+//! answers the worker's next hello with these users' records (point reads), whatever their
+//! age: a worker that was stopped missed them, even those older than the newest it holds.
+
+use crate::json;
+
+/// The users noted at most: past this, the notes say "everything".
+pub const NOTED_MAX: usize = 500;
+
+/// The notes once they name too many users to list, or could not be read.
+pub const EVERYTHING: &str = "*";
+
+/// The text to store after noting `user_id` in `held` (the text stored now, if any), or `None`
+/// when nothing changes (already noted, or already everything).
+pub fn noting(held: Option<&str>, user_id: &str) -> Option<String> {
+    let Some(mut users) = users(held) else {
+        return (held != Some(EVERYTHING)).then(|| EVERYTHING.to_string());
+    };
+    if users.iter().any(|u| u == user_id) {
+        return None;
+    }
+    if users.len() >= NOTED_MAX {
+        return Some(EVERYTHING.to_string());
+    }
+    users.push(user_id.to_string());
+    Some(json::string_array(&users))
+}
+
+/// The users `held` names (none when nothing is stored); `None` for everything.
+pub fn users(held: Option<&str>) -> Option<Vec<String>> {
+    let Some(text) = held else {
+        return Some(Vec::new());
+    };
+    let value = json::parse(text.as_bytes()).ok()?;
+    value
+        .as_array()?
+        .iter()
+        .map(|user| user.as_str().filter(|u| !u.is_empty()).map(str::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note_all(users: impl IntoIterator<Item = String>) -> Option<String> {
+        let mut held: Option<String> = None;
+        for user in users {
+            if let Some(text) = noting(held.as_deref(), &user) {
+                held = Some(text);
+            }
+        }
+        held
+    }
+
+    #[test]
+    fn users_are_noted_once_each_in_the_order_learned() {
+        let held = note_all(["b", "a", "b", "c:1\"\n"].map(String::from));
+        assert_eq!(
+            users(held.as_deref()),
+            Some(vec!["b".into(), "a".into(), "c:1\"\n".into()])
+        );
+        assert_eq!(noting(held.as_deref(), "a"), None, "already noted");
+    }
+
+    #[test]
+    fn nothing_stored_is_nobody() {
+        assert_eq!(users(None), Some(vec![]));
+    }
+
+    #[test]
+    fn past_the_limit_the_notes_say_everything_and_stay_small() {
+        let held = note_all((0..NOTED_MAX).map(|i| format!("u{i}")));
+        assert_eq!(users(held.as_deref()).map(|u| u.len()), Some(NOTED_MAX));
+        let full = noting(held.as_deref(), "one more");
+        assert_eq!(full.as_deref(), Some(EVERYTHING));
+        assert_eq!(users(full.as_deref()), None);
+        assert_eq!(noting(full.as_deref(), "and another"), None, "no write");
+    }
+
+    #[test]
+    fn unreadable_notes_mean_everything() {
+        for garbage in [
+            "",
+            "[",
+            "{\"a\":1}",
+            "[1,2]",
+            "[\"a\",null]",
+            "[\"\"]",
+            "nope",
+        ] {
+            assert_eq!(users(Some(garbage)), None, "{garbage:?}");
+            assert_eq!(noting(Some(garbage), "u").as_deref(), Some(EVERYTHING));
+        }
+    }
+}
