@@ -123,6 +123,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         mut trace: Trace,
         miss: Box<Miss>,
     ) -> Picture {
+        if !self.is_current(&trace) {
+            // A load of a session that ended (a clear, a close) asks the network nothing: its
+            // answer would be thrown away, and gets made since start their own loads.
+            return self.fallback(user_id, &trace, None);
+        }
         trace.asked(Layer::Network);
         let now = self.now();
         if let Some(record) = miss.known {
@@ -148,6 +153,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         };
         match outcome {
             Ok(done) => self.network_answer(done, &trace),
+            Err(Error::Closed) => self.fallback(user_id, &trace, miss.fallback),
             Err(e) => {
                 self.inner.telemetry.error(Layer::Network, &e);
                 self.fallback(user_id, &trace, miss.fallback)
@@ -267,7 +273,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     ) -> Option<(String, u64, Option<String>)> {
         match self.fetch_bytes(record, need, now, trace).await {
             Ok(Fetched::Image { url, bytes, etag }) => Some((url, bytes, etag)),
-            Ok(Fetched::Opaque) => None,
+            Ok(Fetched::Opaque) | Err(Error::Closed) => None,
             Err(e) => {
                 self.inner.telemetry.error(Layer::Network, &e);
                 None
@@ -289,6 +295,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let image_id = record.image_id.clone().ok_or_else(|| Error::BadResponse {
             reason: "no image to download".into(),
         })?;
+        if !self.is_current(trace) {
+            // The session ended while this load asked the backend: a download it started now
+            // would be joined by the loads of the next session, and store nothing for them.
+            return Err(Error::Closed);
+        }
         let downloads = &self.inner.downloads;
         if let Some(download) = downloads.joined(image_id.as_str()) {
             // Nothing was downloaded for this caller.
@@ -301,6 +312,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 Fetched::Opaque => Ok(Fetched::Opaque),
             };
         }
+        let stale = matches!(need, Need::Stale(_));
         let etag = match need {
             Need::Stale(etag) => etag.map(str::to_string),
             Need::Missing => match self.live_image(&image_id, now, Source::MEMORY) {
@@ -320,7 +332,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let key = image_id.clone();
         let download = async move {
             let fetched = this
-                .download_bytes(&record, &image_id, etag.as_deref(), now, &trace)
+                .download_bytes(&record, &image_id, etag.as_deref(), stale, now, &trace)
                 .await;
             this.inner.downloads.finished(image_id.as_str(), id);
             fetched
@@ -328,13 +340,15 @@ impl<I: Clone + 'static> Hierarchy<I> {
         downloads.start(key, id, download).outcome().await
     }
 
-    /// Downloads the bytes of `record` (image `image_id`) within a network slot and makes them
-    /// live: new bytes are stored (memory now, IndexedDB behind); a 304 renews the stored ones.
+    /// Downloads the bytes of `record` (image `image_id`; `stale`: revalidating stored bytes,
+    /// conditionally on `etag`) within a network slot and makes them live: new bytes are stored
+    /// (memory now, IndexedDB behind); a 304 renews the stored ones.
     async fn download_bytes(
         &self,
         record: &PictureRecord,
         image_id: &str,
         etag: Option<&str>,
+        stale: bool,
         now: Millis,
         trace: &Trace,
     ) -> Result<Fetched> {
@@ -359,8 +373,27 @@ impl<I: Clone + 'static> Hierarchy<I> {
             } => {
                 self.inner.telemetry.downloaded(bytes);
                 let meta = self.image_meta(image_id, mime, bytes, etag.clone(), now);
-                self.store_image(StoredImage { meta, body }, false, trace)
-                    .await;
+                // Memory may have received the same image while this download ran (read from
+                // IndexedDB after another tab wrote it, for another user): its URL may be
+                // handed out already, so it stays. Bytes that changed replace it.
+                let held = self
+                    .inner
+                    .memory
+                    .borrow()
+                    .image_untouched(image_id)
+                    .map(|i| !stale || (i.etag.is_some() && i.etag == etag));
+                match held {
+                    Some(true) => {
+                        if stale {
+                            self.inner.memory.borrow_mut().renew_image(image_id, now);
+                            self.write_behind_image(StoredImage { meta, body }, trace);
+                        }
+                    }
+                    _ => {
+                        self.store_image(StoredImage { meta, body }, false, trace)
+                            .await;
+                    }
+                }
                 let live = self
                     .live_image(image_id, now, Source::NETWORK)
                     .ok_or_else(unusable)?;

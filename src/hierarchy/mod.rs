@@ -126,6 +126,9 @@ struct Inner<I> {
     slots: Rc<Slots>,
     idb_usage: Cell<Option<StoreUsage>>,
     previews: Previews<I>,
+    /// Users learned from the backend this turn, noted for the service worker together at the
+    /// turn's end (one read and write of the notes, not one per record).
+    learned_this_turn: RefCell<Vec<String>>,
     /// Bumped by `clear` and `close` (here or in another tab): work of an older session writes
     /// nothing and hands nothing out.
     session: Cell<u64>,
@@ -180,6 +183,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 subscribers: Subscribers::default(),
                 idb_usage: Cell::new(None),
                 previews: Previews::default(),
+                learned_this_turn: RefCell::default(),
                 session: Cell::new(0),
                 cleared_at: Cell::new(None),
                 closed: Cell::new(false),
@@ -349,6 +353,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
             }
             Change::All => {
                 self.end_session();
+                // Notes written here before this tab heard of the clear would outlive it.
+                if let Some(local) = &self.inner.layers.local {
+                    local.forget_noted();
+                }
                 // The other tab cleared the store; what this tab was still writing would land
                 // after that clear: remove it once written.
                 if !self.inner.write_behind.is_empty() {

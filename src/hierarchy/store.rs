@@ -77,12 +77,36 @@ impl<I: Clone + 'static> Hierarchy<I> {
             .borrow_mut()
             .put_record(record.clone(), now);
         self.inner.subscribers.learned(&record);
-        if let Some(local) = &self.inner.layers.local {
-            local.note_learned(&record.user_id);
-        }
+        self.note_learned(&record.user_id);
         match (&record.thumbhash, &record.image_id) {
             (Some(hash), Some(image)) if !record.opaque => self.hash_into_row(image, hash, trace),
             _ => self.hash_in_background(&record, trace),
+        }
+    }
+
+    /// Notes `user_id` for the service worker's next start (see
+    /// [`RecordStore::note_learned`](crate::layers::RecordStore::note_learned)), with every
+    /// other user learned this turn.
+    fn note_learned(&self, user_id: &str) {
+        if self.inner.layers.local.is_none() {
+            return;
+        }
+        let first = {
+            let mut learned = self.inner.learned_this_turn.borrow_mut();
+            learned.push(user_id.to_string());
+            learned.len() == 1
+        };
+        if first {
+            let this = self.clone();
+            self.inner.layers.runtime.spawn(
+                async move {
+                    let learned = this.inner.learned_this_turn.take();
+                    if let (Some(local), false) = (&this.inner.layers.local, learned.is_empty()) {
+                        local.note_learned(&learned);
+                    }
+                }
+                .boxed_local(),
+            );
         }
     }
 
@@ -260,6 +284,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.inner.in_flight.forget_all();
         self.inner.downloads.forget_all();
         self.inner.previews.forget_all();
+        self.inner.learned_this_turn.borrow_mut().clear();
     }
 
     /// Revokes object URLs that fell out of memory: they are never handed out again.

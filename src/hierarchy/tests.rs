@@ -1267,41 +1267,40 @@ fn users_in(texts: &[(String, String)]) -> Vec<&str> {
 #[test]
 fn a_restarted_worker_is_handed_what_any_tab_learned_since_it_last_started_even_after_a_reload() {
     let h = Harness::new(defaults());
-    for user in ["u1", "u2", "u3", "u4"] {
+    for user in ["u1", "u2", "u3", "u4", "u5"] {
         let image = format!("img-{user}");
         h.backend
             .set_user(user, Some(&image), Some(fake_png(&image, 300)));
     }
+    let handover = h.cache.inner.keys.handover_key();
     let since = START + 10.0 * MINUTE; // a worker that holds records
     h.get("u1");
-    h.get("u1"); // from memory: nothing new learned
+    assert_eq!(h.local.raw(&handover), None, "no worker yet: nothing noted");
+    // A worker starts for the first time: it is handed every record, and notes begin.
+    assert_eq!(users_in(&h.cache.texts_to_hand_over(0.0)), ["u1"]);
+    h.get("u2");
+    h.get("u2"); // from memory: nothing new learned
     let other = h.tab();
-    h.get_in(&other, "u2");
-    // This page is reloaded before any worker starts: the notes outlive it.
+    h.get_in(&other, "u3");
+    // This page is reloaded while the worker is stopped: the notes outlive it.
     let reloaded = h.tab();
     let handed = reloaded.texts_to_hand_over(since);
-    assert_eq!(users_in(&handed), ["u1", "u2"], "learned in either tab");
+    assert_eq!(users_in(&handed), ["u2", "u3"], "learned in either tab");
     for (user, text) in &handed {
         let record = PictureRecord::decode(text, user, 1, START).unwrap();
         assert_eq!(record.image_id.as_deref(), Some(&*format!("img-{user}")));
     }
     assert!(h.cache.texts_to_hand_over(since).is_empty(), "taken once");
-    h.get("u3");
-    assert_eq!(users_in(&other.texts_to_hand_over(since)), ["u3"]);
-    // A worker that holds nothing is handed every record.
     h.get("u4");
+    assert_eq!(users_in(&other.texts_to_hand_over(since)), ["u4"]);
+    // A worker that holds nothing is handed every record.
     assert_eq!(
         users_in(&h.cache.texts_to_hand_over(0.0)),
         ["u1", "u2", "u3", "u4"]
     );
-    assert!(
-        h.cache.texts_to_hand_over(since).is_empty(),
-        "the notes went too"
-    );
     // Logging out leaves no user id behind, in the records or in the notes.
-    h.backend
-        .set_user("u5", Some("img-u5"), Some(fake_png("u5", 300)));
     h.get("u5");
+    assert!(h.local.raw(&handover).unwrap().contains("u5"));
     let c = h.cache.clone();
     h.run(async move { c.clear().await });
     assert_eq!(
@@ -1309,12 +1308,19 @@ fn a_restarted_worker_is_handed_what_any_tab_learned_since_it_last_started_even_
         Vec::<String>::new(),
         "clear() forgets the notes"
     );
+    // Another tab noted a user before it heard of the clear: it forgets the notes when it does.
+    assert!(other.texts_to_hand_over(since).is_empty());
+    h.get_in(&other, "u5");
+    assert!(h.local.raw(&handover).unwrap().contains("u5"));
+    other.apply_remote_change(&Change::All);
+    assert_eq!(h.local.raw(&handover), None);
 }
 
 #[test]
 fn past_the_notes_limit_a_restarted_worker_is_handed_every_record() {
     use crate::layers::handover_notes::NOTED_MAX;
     let h = Harness::new(defaults());
+    h.cache.texts_to_hand_over(0.0); // a worker started
     let users: Vec<String> = (0..=NOTED_MAX).map(|i| format!("m{i}")).collect();
     for user in &users {
         h.backend.set_user(user, None, None);
@@ -1325,4 +1331,78 @@ fn past_the_notes_limit_a_restarted_worker_is_handed_every_record() {
         users.len()
     );
     assert!(h.cache.texts_to_hand_over(START + MINUTE).is_empty());
+}
+
+#[test]
+fn a_get_after_clear_never_joins_a_download_of_the_session_before() {
+    let h = Harness::new(defaults());
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+    let shared = fake_png("team", 2_000);
+    for user in ["a", "b"] {
+        h.backend
+            .set_user(user, Some("team-logo"), Some(shared.clone()));
+    }
+    let (a, clear, b) = (h.cache.clone(), h.cache.clone(), h.cache.clone());
+    let runtime = h.runtime.clone();
+    let (_, _, after) = h.run(async move {
+        futures::join!(
+            async move { a.get("a", None).await.unwrap() },
+            async {
+                runtime.sleep(50.0).await;
+                clear.clear().await;
+            },
+            async {
+                // Asked for after the clear; its API answer comes while the download of a's
+                // load (of the ended session) is still under way.
+                runtime.sleep(60.0).await;
+                b.get("b", None).await.unwrap()
+            }
+        )
+    });
+    assert_eq!(after.source, Source::NETWORK, "{after:?}");
+    assert!(!h.urls.is_revoked(&after.url));
+    assert_eq!(
+        h.downloads(),
+        1,
+        "the ended session's load downloads nothing"
+    );
+}
+
+#[test]
+fn a_download_that_ends_after_another_tab_stored_its_image_keeps_the_url_handed_out_meanwhile() {
+    let h = Harness::new(defaults());
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+    let shared = fake_png("team", 2_000);
+    for user in ["a", "b"] {
+        h.backend
+            .set_user(user, Some("team-logo"), Some(shared.clone()));
+    }
+    let (here, there) = (h.cache.clone(), h.tab());
+    let (here_too, runtime, later) = (here.clone(), h.runtime.clone(), h.runtime.clone());
+    let (a, b) = h.run(async move {
+        let other_tab = async move {
+            // The other tab fetches b: its record and the image are stored at ~200 ms.
+            there.get("b", None).await.unwrap();
+        };
+        let a = async move {
+            // Here, a's download runs from ~150 to ~250 ms: the image was not stored when
+            // a's load looked.
+            runtime.sleep(50.0).await;
+            here.get("a", None).await.unwrap()
+        };
+        let b = async move {
+            // b is asked for here at 220 ms: record and image from storage, a URL handed out.
+            later.sleep(220.0).await;
+            here_too.get("b", None).await.unwrap()
+        };
+        let ((), a, b) = futures::join!(other_tab, a, b);
+        (a, b)
+    });
+    assert_eq!(b.source, Source::INDEXED_DB, "{b:?}");
+    assert_eq!(a.source, Source::NETWORK, "{a:?}");
+    assert!(
+        !h.urls.is_revoked(&b.url),
+        "b was handed a URL revoked since"
+    );
+    assert!(!h.urls.is_revoked(&a.url));
 }

@@ -3,6 +3,9 @@
 //! [`EVERYTHING`] once more than [`NOTED_MAX`] were noted or the text is unreadable. A page
 //! answers the worker's next hello with these users' records (point reads), whatever their
 //! age: a worker that was stopped missed them, even those older than the newest it holds.
+//!
+//! The notes exist only once a worker of the namespace has said hello (taking the notes leaves
+//! [`NONE_YET`]): an app without a service worker, or a store just cleared, notes nothing.
 
 use crate::json;
 
@@ -12,20 +15,29 @@ pub const NOTED_MAX: usize = 500;
 /// The notes once they name too many users to list, or could not be read.
 pub const EVERYTHING: &str = "*";
 
-/// The text to store after noting `user_id` in `held` (the text stored now, if any), or `None`
-/// when nothing changes (already noted, or already everything).
-pub fn noting(held: Option<&str>, user_id: &str) -> Option<String> {
+/// The notes right after a worker's hello was answered: nobody yet.
+pub const NONE_YET: &str = "[]";
+
+/// The text to store after noting `learned` in `held` (the text stored now, if any), or `None`
+/// when nothing changes (no notes kept, all already noted, or already everything).
+pub fn noting(held: Option<&str>, learned: &[String]) -> Option<String> {
+    held?;
     let Some(mut users) = users(held) else {
         return (held != Some(EVERYTHING)).then(|| EVERYTHING.to_string());
     };
-    if users.iter().any(|u| u == user_id) {
-        return None;
+    let before = users.len();
+    for user in learned {
+        if !users.contains(user) {
+            users.push(user.clone());
+        }
     }
-    if users.len() >= NOTED_MAX {
-        return Some(EVERYTHING.to_string());
+    if users.len() == before {
+        None
+    } else if users.len() > NOTED_MAX {
+        Some(EVERYTHING.to_string())
+    } else {
+        Some(json::string_array(&users))
     }
-    users.push(user_id.to_string());
-    Some(json::string_array(&users))
 }
 
 /// The users `held` names (none when nothing is stored); `None` for everything.
@@ -46,13 +58,17 @@ mod tests {
     use super::*;
 
     fn note_all(users: impl IntoIterator<Item = String>) -> Option<String> {
-        let mut held: Option<String> = None;
+        let mut held = Some(NONE_YET.to_string());
         for user in users {
-            if let Some(text) = noting(held.as_deref(), &user) {
+            if let Some(text) = noting(held.as_deref(), &[user]) {
                 held = Some(text);
             }
         }
         held
+    }
+
+    fn ids(users: &[&str]) -> Vec<String> {
+        users.iter().map(|u| u.to_string()).collect()
     }
 
     #[test]
@@ -62,22 +78,39 @@ mod tests {
             users(held.as_deref()),
             Some(vec!["b".into(), "a".into(), "c:1\"\n".into()])
         );
-        assert_eq!(noting(held.as_deref(), "a"), None, "already noted");
+        assert_eq!(
+            noting(held.as_deref(), &ids(&["a", "b"])),
+            None,
+            "already noted"
+        );
+        let more = noting(held.as_deref(), &ids(&["d", "a", "e"]));
+        assert_eq!(
+            users(more.as_deref()).unwrap()[3..],
+            ["d".to_string(), "e".to_string()]
+        );
     }
 
     #[test]
-    fn nothing_stored_is_nobody() {
+    fn no_notes_are_kept_before_a_worker_said_hello() {
         assert_eq!(users(None), Some(vec![]));
+        assert_eq!(noting(None, &ids(&["u"])), None);
+        assert_eq!(users(Some(NONE_YET)), Some(vec![]));
     }
 
     #[test]
     fn past_the_limit_the_notes_say_everything_and_stay_small() {
         let held = note_all((0..NOTED_MAX).map(|i| format!("u{i}")));
         assert_eq!(users(held.as_deref()).map(|u| u.len()), Some(NOTED_MAX));
-        let full = noting(held.as_deref(), "one more");
+        let full = noting(held.as_deref(), &ids(&["one more"]));
         assert_eq!(full.as_deref(), Some(EVERYTHING));
         assert_eq!(users(full.as_deref()), None);
-        assert_eq!(noting(full.as_deref(), "and another"), None, "no write");
+        assert_eq!(
+            noting(full.as_deref(), &ids(&["another"])),
+            None,
+            "no write"
+        );
+        let burst: Vec<String> = (0..=NOTED_MAX).map(|i| format!("b{i}")).collect();
+        assert_eq!(noting(Some(NONE_YET), &burst).as_deref(), Some(EVERYTHING));
     }
 
     #[test]
@@ -92,7 +125,10 @@ mod tests {
             "nope",
         ] {
             assert_eq!(users(Some(garbage)), None, "{garbage:?}");
-            assert_eq!(noting(Some(garbage), "u").as_deref(), Some(EVERYTHING));
+            assert_eq!(
+                noting(Some(garbage), &ids(&["u"])).as_deref(),
+                Some(EVERYTHING)
+            );
         }
     }
 }

@@ -6,8 +6,9 @@
 //! removed once, when the store is opened ([`LocalRecordStore::new`]): the sweep costs one pass
 //! over the keys, and after it no old-version key of this namespace is left to find.
 //!
-//! The store only ever removes keys of its own namespace ([`Keys::is_own`]): the app's keys and
-//! other caches' keys are never touched, not even to make room when storage is full.
+//! The store only ever removes keys of its own namespace ([`Keys::is_own`], and its notes for the
+//! service worker, [`Keys::handover_key`]): the app's keys and other caches' keys are never
+//! touched, not even to make room when storage is full.
 //!
 //! # Why raw `web_sys::Storage` and not `gloo_storage::LocalStorage`
 //!
@@ -245,26 +246,32 @@ impl RecordStore for LocalRecordStore {
             .collect()
     }
 
-    /// A failed write (storage full) loses the note: the worker then asks the backend for that
-    /// user once, as it would have without the notes.
-    fn note_learned(&self, user_id: &str) {
+    /// When the list cannot be written (storage full), the notes say "everything" (one
+    /// character); if even that fails, the worker asks the backend for those users once.
+    fn note_learned(&self, users: &[String]) {
         let key = self.keys.handover_key();
         let held = self.read(&key).ok().flatten();
-        if let Some(text) = handover_notes::noting(held.as_deref(), user_id) {
-            let _ = self.storage.set_item(&key, &text);
+        if let Some(text) = handover_notes::noting(held.as_deref(), users) {
+            if self.storage.set_item(&key, &text).is_err() {
+                let _ = self.storage.set_item(&key, handover_notes::EVERYTHING);
+            }
         }
     }
 
     fn take_noted(&self) -> Option<Vec<String>> {
         let key = self.keys.handover_key();
         let held = self.read(&key).ok().flatten();
-        if held.is_some() {
-            let _ = self.storage.remove_item(&key);
+        if held.as_deref() != Some(handover_notes::NONE_YET) {
+            let _ = self.storage.set_item(&key, handover_notes::NONE_YET);
         }
         handover_notes::users(held.as_deref())
     }
 
-    /// Read and filtered in JS, in one call, without decoding (`localTextsSince` in the
+    fn forget_noted(&self) {
+        let _ = self.storage.remove_item(&self.keys.handover_key());
+    }
+
+    /// Read in JS, in one call, without decoding (`localTexts` in the
     /// glue, [`crate::js::local_texts`]).
     fn texts(&self) -> Vec<(String, String)> {
         let (prefix, suffix) = self.keys.record_key_bounds();

@@ -77,16 +77,21 @@ pub trait RecordStore {
             .map(|r| (r.user_id.clone(), r.to_json()))
             .collect()
     }
-    /// Notes that the record of `user_id` was learned from the backend, to be handed to the
-    /// service worker when it next starts (it may have been stopped and missed it): the notes
-    /// outlive the page and are shared by its tabs (see [`handover_notes`]). The default
-    /// keeps none (the stores of contexts that never answer a worker).
-    fn note_learned(&self, _user_id: &str) {}
-    /// Takes the users noted since the last take, and forgets them; `None` when more were
-    /// noted than are kept, or the notes are unreadable (then hand over every record).
+    /// Notes that the records of `users` were learned from the backend, to be handed to the
+    /// service worker when it next starts (it may have been stopped and missed them): the
+    /// notes outlive the page and are shared by its tabs (see [`handover_notes`]). Best effort:
+    /// a note lost (storage full, two tabs writing at once) costs the worker one API call.
+    /// The default keeps none (the stores of contexts that never answer a worker).
+    fn note_learned(&self, _users: &[String]) {}
+    /// Takes the users noted since the last take (a worker's hello), and starts the notes
+    /// afresh: from the first take on, learned users are noted. `None` when more were noted
+    /// than are kept, or the notes are unreadable (then hand over every record).
     fn take_noted(&self) -> Option<Vec<String>> {
         Some(Vec::new())
     }
+    /// Removes the notes (another tab cleared the cache): nothing is noted until a worker's
+    /// next hello.
+    fn forget_noted(&self) {}
 }
 
 /// What an image store holds, in sum.

@@ -166,16 +166,24 @@ impl RecordStore for InMemoryRecordStore {
         Ok(())
     }
 
-    fn note_learned(&self, user_id: &str) {
+    fn note_learned(&self, users: &[String]) {
         let key = self.keys.handover_key();
-        if let Some(text) = handover_notes::noting(self.raw(&key).as_deref(), user_id) {
+        if let Some(text) = handover_notes::noting(self.raw(&key).as_deref(), users) {
             self.map.borrow_mut().insert(key, text);
         }
     }
 
     fn take_noted(&self) -> Option<Vec<String>> {
-        let held = self.map.borrow_mut().remove(&self.keys.handover_key());
+        let none_yet = handover_notes::NONE_YET.to_string();
+        let held = self
+            .map
+            .borrow_mut()
+            .insert(self.keys.handover_key(), none_yet);
         handover_notes::users(held.as_deref())
+    }
+
+    fn forget_noted(&self) {
+        self.map.borrow_mut().remove(&self.keys.handover_key());
     }
 
     fn bytes_used(&self) -> u64 {
