@@ -65,6 +65,13 @@ pub mod js_object;
 #[cfg(target_arch = "wasm32")]
 pub mod sync;
 
+/// The allocator of the `.wasm`: talc instead of the default dlmalloc, for a smaller module.
+/// A page's allocations are small and short-lived (records, ids, rows), so its speed matters
+/// little; the tests run under it in every engine.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[cfg(any(test, feature = "testing"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};

@@ -92,6 +92,12 @@ async function startFirefox(privateMode: boolean, prefs: Record<string, string |
   return { driver, stop: () => driver.quit() };
 }
 
+/** A WebKitWebDriver session not open within this is given up, and the driver started again. */
+const WEBKIT_SESSION_MS = 30_000;
+
+/** WebKitWebDriver did not open its session in time. */
+class SessionNotOpened extends Error {}
+
 async function startWebKit(): Promise<{ driver: WebDriverType; stop: () => Promise<void> }> {
   // WebKitWebDriver starts MiniBrowser in automation mode; it needs a display (xvfb-run -a).
   if (!process.env.DISPLAY) throw new Error("WebKitGTK needs a display: run under xvfb-run -a");
@@ -100,13 +106,17 @@ async function startWebKit(): Promise<{ driver: WebDriverType; stop: () => Promi
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await waitForDriver(url, child);
-    const driver = await webdriver.WebDriver.createSession(
+    const driver = webdriver.WebDriver.createSession(
       new http.Executor(new http.HttpClient(url)),
       new webdriver.Capabilities({ browserName: "MiniBrowser" }),
     );
-    await driver.manage().window().setRect(VIEWPORT);
+    const notOpened = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SessionNotOpened(`WebKitWebDriver opened no session in ${WEBKIT_SESSION_MS} ms`)), WEBKIT_SESSION_MS);
+    });
+    await Promise.race([driver.manage().window().setRect(VIEWPORT), notOpened]);
     return {
       driver,
       stop: async () => {
@@ -116,7 +126,25 @@ async function startWebKit(): Promise<{ driver: WebDriverType; stop: () => Promi
     };
   } catch (e) {
     child.kill();
+    if (e instanceof SessionNotOpened) throw new SessionNotOpened(`${e.message}\n${stderr}`);
     throw new Error(`${e}\n${stderr}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * WebKitGTK, started again once when its driver opens no session: now and then WebKitWebDriver
+ * never answers the new-session request, and the test timed out before it began (seen once in
+ * a CI run of the three engines here).
+ */
+async function startWebKitOnceMore(): Promise<{ driver: WebDriverType; stop: () => Promise<void> }> {
+  try {
+    return await startWebKit();
+  } catch (e) {
+    if (!(e instanceof SessionNotOpened)) throw e;
+    console.error(`[webkit] ${e.message.split("\n")[0]}: starting the driver again`);
+    return startWebKit();
   }
 }
 
@@ -128,7 +156,7 @@ export async function openWebDriverBrowser(
   testInfo: TestInfo,
 ): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const origin = new URL(baseURL).origin;
-  const { driver, stop } = engine === "firefox" ? await startFirefox(privateMode, firefoxPrefs) : await startWebKit();
+  const { driver, stop } = engine === "firefox" ? await startFirefox(privateMode, firefoxPrefs) : await startWebKitOnceMore();
   await driver.manage().setTimeouts({ script: SCRIPT_TIMEOUT_MS, pageLoad: 60_000 });
 
   // One command at a time, in the right window.
