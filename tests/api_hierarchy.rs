@@ -145,6 +145,38 @@ async fn fifty_concurrent_gets_share_one_api_call_and_one_download() {
 }
 
 #[wasm_bindgen_test]
+async fn users_sharing_an_image_asked_for_at_once_get_one_download_and_a_url_that_loads() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    backend.delay(Endpoint::Download, 30);
+    let team: Vec<String> = (0..6).map(|i| format!("t{i}")).collect();
+    for user in &team {
+        backend.set_user(user, Some("img-team"));
+    }
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    let gets: Vec<_> = team.iter().map(|user| cache.get_promise(user)).collect();
+    let pictures: Vec<Pic> = join_all(gets)
+        .await
+        .into_iter()
+        .map(|r| Pic::from_js(r.expect("get never rejects")))
+        .collect();
+    assert_eq!(
+        backend.calls(Endpoint::Download),
+        1,
+        "one image, one download"
+    );
+    for picture in &pictures {
+        assert_eq!(picture.source, "network");
+        assert_eq!(picture.url, pictures[0].url, "one image, one URL");
+    }
+    // The URL every user was handed still loads (none was revoked by a second copy).
+    assert_eq!(
+        fetch_bytes(&pictures[5].url).await.unwrap(),
+        png("img-team")
+    );
+}
+
+#[wasm_bindgen_test]
 async fn a_reloaded_prefetch_of_a_hundred_users_reads_them_all_from_indexeddb_without_requests() {
     let ns = namespace();
     let backend = FakeBackend::new();
