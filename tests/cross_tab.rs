@@ -271,16 +271,31 @@ async fn a_restarted_worker_is_sent_what_pages_learned_while_it_was_stopped_even
         sleep(50).await;
         assert_eq!(learned_in(&heard).len(), before + 4, "u0 to u3 again");
     }
-    // Logging out leaves no user id behind in the notes.
+    // Logging out leaves no user id behind in the notes: they say "everything" (the next hello
+    // is answered with every record learned after the logout).
     page.get("u4").await;
     sleep(20).await;
-    assert!(storage()
-        .get_item(&handover)
-        .unwrap()
-        .unwrap()
-        .contains("u4"));
+    let noted = storage().get_item(&handover).unwrap().unwrap();
+    assert!(noted.contains("u4"), "{noted}");
     page.call_async("clear", &[]).await.unwrap();
-    assert_eq!(storage().get_item(&handover).unwrap(), None);
+    assert_eq!(storage().get_item(&handover).unwrap().as_deref(), Some("*"));
+    let before = learned_in(&heard).len();
+    page.get("u5").await;
+    wait_until("u5 announced", 2_000, || learned_in(&heard).len() > before).await;
+    channel.post_message(&hello_since(&ns, since)).unwrap();
+    wait_until("the answer", 2_000, || {
+        learned_in(&heard).len() > before + 1
+    })
+    .await;
+    sleep(50).await;
+    assert_eq!(
+        learned_in(&heard)[before..],
+        [
+            ("page".to_string(), "u5".to_string()),
+            ("page".to_string(), "u5".to_string())
+        ],
+        "u5 announced, then the answer: the one record held since the logout"
+    );
 }
 
 #[wasm_bindgen_test]

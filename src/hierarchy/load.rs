@@ -143,6 +143,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 return self.network_answer(Completed { record, url, bytes }, &trace);
             }
         }
+        if !self.is_current(&trace) {
+            return self.fallback(user_id, &trace, None);
+        }
         let outcome = match self.describe(user_id, hint).await {
             Ok(remote) => {
                 let record = self.record_from_remote(user_id, remote, now);
@@ -153,7 +156,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         };
         match outcome {
             Ok(done) => self.network_answer(done, &trace),
-            Err(Error::Closed) => self.fallback(user_id, &trace, miss.fallback),
+            Err(_) if !self.is_current(&trace) => self.fallback(user_id, &trace, miss.fallback),
             Err(e) => {
                 self.inner.telemetry.error(Layer::Network, &e);
                 self.fallback(user_id, &trace, miss.fallback)
@@ -273,7 +276,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
     ) -> Option<(String, u64, Option<String>)> {
         match self.fetch_bytes(record, need, now, trace).await {
             Ok(Fetched::Image { url, bytes, etag }) => Some((url, bytes, etag)),
-            Ok(Fetched::Opaque) | Err(Error::Closed) => None,
+            Ok(Fetched::Opaque) => None,
+            // A session that ended during the download stored nothing: not a fault.
+            Err(_) if !self.is_current(trace) => None,
             Err(e) => {
                 self.inner.telemetry.error(Layer::Network, &e);
                 None
@@ -394,13 +399,18 @@ impl<I: Clone + 'static> Hierarchy<I> {
                             .await;
                     }
                 }
+                if !self.is_current(trace) {
+                    // Stored nothing: the session ended during the download.
+                    return Err(Error::Closed);
+                }
                 let live = self
                     .live_image(image_id, now, Source::NETWORK)
                     .ok_or_else(unusable)?;
                 Ok(Fetched::Image {
                     url: live.url,
                     bytes,
-                    etag,
+                    // The tag of the bytes handed out: memory's, when it kept its copy.
+                    etag: live.etag,
                 })
             }
             Download::NotModified => {

@@ -353,7 +353,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
             }
             Change::All => {
                 self.end_session();
-                // Notes written here before this tab heard of the clear would outlive it.
+                // Notes written here before this tab heard of the clear would name users of the
+                // session that ended.
                 if let Some(local) = &self.inner.layers.local {
                     local.forget_noted();
                 }
@@ -501,7 +502,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// to `since` (0: none) should be handed: every record when it holds none, or when more were
     /// learned than the record store notes; else the records of the users learned from the
     /// backend since a worker last started (noted by every tab, across reloads, whatever their
-    /// age: a stopped worker missed them). Taking them forgets the notes.
+    /// age: a stopped worker missed them). Taking them starts the notes afresh.
     pub fn texts_to_hand_over(&self, since: Millis) -> Vec<(String, String)> {
         let Some(local) = &self.inner.layers.local else {
             return Vec::new();

@@ -128,6 +128,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
                         .notify(&Change::User(user_id.to_string()));
                 }
             }
+            // A session that ended while the revalidation ran refused its writes: not a fault.
+            Err(_) if !self.is_current(trace) => {}
             Err(e) => self.inner.telemetry.error(Layer::Network, &e),
         }
     }

@@ -5,7 +5,9 @@
 //! age: a worker that was stopped missed them, even those older than the newest it holds.
 //!
 //! The notes exist only once a worker of the namespace has said hello (taking the notes leaves
-//! [`NONE_YET`]): an app without a service worker, or a store just cleared, notes nothing.
+//! [`NONE_YET`]): an app without a service worker notes nothing. A `clear()` (a logout) leaves
+//! [`EVERYTHING`], which names no user: the worker's next hello is then answered with every
+//! record, and notes go on.
 
 use crate::json;
 
@@ -38,6 +40,12 @@ pub fn noting(held: Option<&str>, learned: &[String]) -> Option<String> {
     } else {
         Some(json::string_array(&users))
     }
+}
+
+/// What the notes become when the users they name are forgotten (a `clear()`): none if there
+/// were none (no worker yet), else [`EVERYTHING`]; `None` when nothing changes.
+pub fn forgotten(held: Option<&str>) -> Option<&'static str> {
+    held.filter(|h| *h != EVERYTHING).map(|_| EVERYTHING)
 }
 
 /// The users `held` names (none when nothing is stored); `None` for everything.
@@ -111,6 +119,14 @@ mod tests {
         );
         let burst: Vec<String> = (0..=NOTED_MAX).map(|i| format!("b{i}")).collect();
         assert_eq!(noting(Some(NONE_YET), &burst).as_deref(), Some(EVERYTHING));
+    }
+
+    #[test]
+    fn forgotten_notes_name_no_user_and_still_say_a_worker_exists() {
+        let held = note_all(["alice"].map(String::from));
+        assert_eq!(forgotten(held.as_deref()), Some(EVERYTHING));
+        assert_eq!(forgotten(Some(EVERYTHING)), None);
+        assert_eq!(forgotten(None), None, "no worker yet: still no notes");
     }
 
     #[test]

@@ -6,9 +6,9 @@
 //! removed once, when the store is opened ([`LocalRecordStore::new`]): the sweep costs one pass
 //! over the keys, and after it no old-version key of this namespace is left to find.
 //!
-//! The store only ever removes keys of its own namespace ([`Keys::is_own`], and its notes for the
-//! service worker, [`Keys::handover_key`]): the app's keys and other caches' keys are never
-//! touched, not even to make room when storage is full.
+//! The store only ever removes keys of its own namespace ([`Keys::is_own`]; it also writes its
+//! notes for the service worker, [`Keys::handover_key`]): the app's keys and other caches' keys
+//! are never touched, not even to make room when storage is full.
 //!
 //! # Why raw `web_sys::Storage` and not `gloo_storage::LocalStorage`
 //!
@@ -211,12 +211,12 @@ impl RecordStore for LocalRecordStore {
 
     fn clear(&self) -> Result<()> {
         let mut first_error = None;
-        let handover = self.keys.handover_key();
-        for key in self.own_keys().into_iter().chain([handover]) {
+        for key in self.own_keys() {
             if let Err(e) = self.storage.remove_item(&key) {
                 first_error.get_or_insert(js_error(e));
             }
         }
+        self.forget_noted();
         first_error.map_or(Ok(()), Err)
     }
 
@@ -268,7 +268,12 @@ impl RecordStore for LocalRecordStore {
     }
 
     fn forget_noted(&self) {
-        let _ = self.storage.remove_item(&self.keys.handover_key());
+        let key = self.keys.handover_key();
+        if let Some(held) = handover_notes::forgotten(self.read(&key).ok().flatten().as_deref()) {
+            if self.storage.set_item(&key, held).is_err() {
+                let _ = self.storage.remove_item(&key);
+            }
+        }
     }
 
     /// Read in JS, in one call, without decoding (`localTexts` in the

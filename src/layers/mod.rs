@@ -89,8 +89,8 @@ pub trait RecordStore {
     fn take_noted(&self) -> Option<Vec<String>> {
         Some(Vec::new())
     }
-    /// Removes the notes (another tab cleared the cache): nothing is noted until a worker's
-    /// next hello.
+    /// Forgets the users noted (a `clear()`, here or in another tab): the notes then name no
+    /// user and say "everything" (see [`handover_notes::forgotten`]).
     fn forget_noted(&self) {}
 }
 

@@ -102,7 +102,16 @@ async function startWebKit(): Promise<{ driver: WebDriverType; stop: () => Promi
   // WebKitWebDriver starts MiniBrowser in automation mode; it needs a display (xvfb-run -a).
   if (!process.env.DISPLAY) throw new Error("WebKitGTK needs a display: run under xvfb-run -a");
   const port = await freePort();
-  const child = spawn(WEBKIT_DRIVER, [`--port=${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+  // In a process group of its own, so that stopping it stops the MiniBrowser it launched too
+  // (a session given up never had its browser quit).
+  const child = spawn(WEBKIT_DRIVER, [`--port=${port}`], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const kill = () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      child.kill();
+    }
+  };
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
@@ -121,11 +130,11 @@ async function startWebKit(): Promise<{ driver: WebDriverType; stop: () => Promi
       driver,
       stop: async () => {
         await driver.quit().catch(() => undefined);
-        child.kill();
+        kill();
       },
     };
   } catch (e) {
-    child.kill();
+    kill();
     if (e instanceof SessionNotOpened) throw new SessionNotOpened(`${e.message}\n${stderr}`);
     throw new Error(`${e}\n${stderr}`);
   } finally {
@@ -138,12 +147,14 @@ async function startWebKit(): Promise<{ driver: WebDriverType; stop: () => Promi
  * never answers the new-session request, and the test timed out before it began (seen once in
  * a CI run of the three engines here).
  */
-async function startWebKitOnceMore(): Promise<{ driver: WebDriverType; stop: () => Promise<void> }> {
+async function startWebKitOnceMore(testInfo: TestInfo): Promise<{ driver: WebDriverType; stop: () => Promise<void> }> {
   try {
     return await startWebKit();
   } catch (e) {
     if (!(e instanceof SessionNotOpened)) throw e;
     console.error(`[webkit] ${e.message.split("\n")[0]}: starting the driver again`);
+    // The time given up is not the test's.
+    testInfo.setTimeout(testInfo.timeout + WEBKIT_SESSION_MS);
     return startWebKit();
   }
 }
@@ -156,7 +167,7 @@ export async function openWebDriverBrowser(
   testInfo: TestInfo,
 ): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const origin = new URL(baseURL).origin;
-  const { driver, stop } = engine === "firefox" ? await startFirefox(privateMode, firefoxPrefs) : await startWebKitOnceMore();
+  const { driver, stop } = engine === "firefox" ? await startFirefox(privateMode, firefoxPrefs) : await startWebKitOnceMore(testInfo);
   await driver.manage().setTimeouts({ script: SCRIPT_TIMEOUT_MS, pageLoad: 60_000 });
 
   // One command at a time, in the right window.

@@ -159,10 +159,8 @@ impl RecordStore for InMemoryRecordStore {
     }
 
     fn clear(&self) -> Result<()> {
-        let handover = self.keys.handover_key();
-        self.map
-            .borrow_mut()
-            .retain(|k, _| !self.keys.is_own(k) && *k != handover);
+        self.map.borrow_mut().retain(|k, _| !self.keys.is_own(k));
+        self.forget_noted();
         Ok(())
     }
 
@@ -183,7 +181,10 @@ impl RecordStore for InMemoryRecordStore {
     }
 
     fn forget_noted(&self) {
-        self.map.borrow_mut().remove(&self.keys.handover_key());
+        let key = self.keys.handover_key();
+        if let Some(held) = handover_notes::forgotten(self.raw(&key).as_deref()) {
+            self.map.borrow_mut().insert(key, held.to_string());
+        }
     }
 
     fn bytes_used(&self) -> u64 {
