@@ -1187,29 +1187,47 @@ fn a_page_and_its_worker_asking_at_once_ask_the_backend_once_per_user() {
 
 #[test]
 fn users_sharing_an_image_after_a_reload_keep_the_url_they_were_given() {
-    let h = Harness::new(defaults());
-    let shared = fake_png("team", 2_000);
+    let h = team_sharing_one_image(&["a", "b", "c"], None);
     for user in ["a", "b", "c"] {
-        h.backend
-            .set_user(user, Some("team-logo"), Some(shared.clone()));
         h.get(user);
     }
-    let reloaded = h.tab();
-    let cache = reloaded.clone();
+    let pictures = the_team_at_once(&h, &h.tab(), Source::INDEXED_DB);
+    assert_eq!(pictures[0].url, pictures[2].url, "one image, one URL");
+    assert_eq!(h.downloads(), 1);
+}
+
+/// A harness whose `users` all have the image `team-logo` (one set of bytes), every backend
+/// answer taking `latency` ms of simulated time.
+fn team_sharing_one_image(users: &[&str], latency: Option<Millis>) -> Harness {
+    let h = Harness::new(defaults());
+    if let Some(ms) = latency {
+        h.backend.set_latency(Rc::new(h.runtime.clone()), ms);
+    }
+    let shared = fake_png("team", 2_000);
+    for user in users {
+        h.backend
+            .set_user(user, Some("team-logo"), Some(shared.clone()));
+    }
+    h
+}
+
+/// Users a, b and c asked for at once in `cache`: each answered from `source` with a URL that
+/// was not revoked.
+fn the_team_at_once(h: &Harness, cache: &Hierarchy<Bytes>, source: Source) -> Vec<Picture> {
+    let cache = cache.clone();
     let pictures = h.run(join_all(["a", "b", "c"].map(move |user| {
         let cache = cache.clone();
         async move { cache.get(user, None).await.unwrap() }
     })));
     for p in &pictures {
-        assert_eq!(p.source, Source::INDEXED_DB);
+        assert_eq!(p.source, source);
         assert!(
             !h.urls.is_revoked(&p.url),
             "{} was handed a revoked URL",
             p.user_id
         );
     }
-    assert_eq!(pictures[0].url, pictures[2].url, "one image, one URL");
-    assert_eq!(h.downloads(), 1);
+    pictures
 }
 
 /// Three users whose records name one image that is not stored, asked for at once: one
@@ -1217,28 +1235,8 @@ fn users_sharing_an_image_after_a_reload_keep_the_url_they_were_given() {
 /// would overlap (they share one); without, each finishes before the next user looks (the next
 /// finds the bytes in memory).
 fn users_sharing_an_image_never_stored(latency: Option<Millis>) {
-    let h = Harness::new(defaults());
-    if let Some(ms) = latency {
-        h.backend.set_latency(Rc::new(h.runtime.clone()), ms);
-    }
-    let shared = fake_png("team", 2_000);
-    for user in ["a", "b", "c"] {
-        h.backend
-            .set_user(user, Some("team-logo"), Some(shared.clone()));
-    }
-    let cache = h.cache.clone();
-    let pictures = h.run(join_all(["a", "b", "c"].map(move |user| {
-        let cache = cache.clone();
-        async move { cache.get(user, None).await.unwrap() }
-    })));
-    for p in &pictures {
-        assert_eq!(p.source, Source::NETWORK);
-        assert!(
-            !h.urls.is_revoked(&p.url),
-            "{} was handed a revoked URL",
-            p.user_id
-        );
-    }
+    let h = team_sharing_one_image(&["a", "b", "c"], latency);
+    let pictures = the_team_at_once(&h, &h.cache, Source::NETWORK);
     assert_eq!(pictures[0].url, pictures[2].url, "one image, one URL");
     assert_eq!(h.downloads(), 1, "one image, one download");
     let again = h.get("b");
@@ -1334,13 +1332,7 @@ fn past_the_notes_limit_a_restarted_worker_is_handed_every_record() {
 
 #[test]
 fn a_get_after_clear_never_joins_a_download_of_the_session_before() {
-    let h = Harness::new(defaults());
-    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
-    let shared = fake_png("team", 2_000);
-    for user in ["a", "b"] {
-        h.backend
-            .set_user(user, Some("team-logo"), Some(shared.clone()));
-    }
+    let h = team_sharing_one_image(&["a", "b"], Some(100.0));
     let (a, clear, b) = (h.cache.clone(), h.cache.clone(), h.cache.clone());
     let runtime = h.runtime.clone();
     let (_, _, after) = h.run(async move {
@@ -1369,13 +1361,7 @@ fn a_get_after_clear_never_joins_a_download_of_the_session_before() {
 
 #[test]
 fn a_download_that_ends_after_another_tab_stored_its_image_keeps_the_url_handed_out_meanwhile() {
-    let h = Harness::new(defaults());
-    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
-    let shared = fake_png("team", 2_000);
-    for user in ["a", "b"] {
-        h.backend
-            .set_user(user, Some("team-logo"), Some(shared.clone()));
-    }
+    let h = team_sharing_one_image(&["a", "b"], Some(100.0));
     let (here, there) = (h.cache.clone(), h.tab());
     let (here_too, runtime, later) = (here.clone(), h.runtime.clone(), h.runtime.clone());
     let (a, b) = h.run(async move {
