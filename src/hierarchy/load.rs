@@ -320,9 +320,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let stale = matches!(need, Need::Stale(_));
         let etag = match need {
             Need::Stale(etag) => etag.map(str::to_string),
-            Need::Missing => match self.live_image(&image_id, now, Source::MEMORY) {
+            Need::Missing => match self.held_image(&image_id, now) {
                 Some(held) => {
-                    self.used(&image_id, now);
                     return Ok(Fetched::Image {
                         url: held.url,
                         bytes: 0,

@@ -253,8 +253,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 etag: None,
             });
         }
-        if let Some(image) = self.live_image(image_id, now, Source::MEMORY) {
-            self.used(image_id, now);
+        if let Some(image) = self.held_image(image_id, now) {
             return Some(image);
         }
         self.available_images()?;
@@ -273,6 +272,13 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 None
             }
         }
+    }
+
+    /// The image memory holds, made into a URL, as a use of the stored image.
+    pub(super) fn held_image(&self, image_id: &str, now: Millis) -> Option<FoundImage> {
+        let image = self.live_image(image_id, now, Source::MEMORY)?;
+        self.used(image_id, now);
+        Some(image)
     }
 
     /// The URL memory can hand out for `record`, if it holds one.

@@ -428,6 +428,9 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Stops the cache: revokes every object URL; later gets answer the default picture.
     pub fn close(&self) {
         self.inner.closed.set(true);
+        // What this turn learned is noted now: the notes are for a worker that may start after
+        // this page is gone.
+        self.flush_learned();
         self.end_session();
         self.inner.subscribers.remove_all();
     }

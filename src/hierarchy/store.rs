@@ -98,15 +98,18 @@ impl<I: Clone + 'static> Hierarchy<I> {
         };
         if first {
             let this = self.clone();
-            self.inner.layers.runtime.spawn(
-                async move {
-                    let learned = this.inner.learned_this_turn.take();
-                    if let (Some(local), false) = (&this.inner.layers.local, learned.is_empty()) {
-                        local.note_learned(&learned);
-                    }
-                }
-                .boxed_local(),
-            );
+            self.inner
+                .layers
+                .runtime
+                .spawn(async move { this.flush_learned() }.boxed_local());
+        }
+    }
+
+    /// Notes the users learned this turn (see [`Hierarchy::note_learned`]) now.
+    pub(super) fn flush_learned(&self) {
+        let learned = self.inner.learned_this_turn.take();
+        if let (Some(local), false) = (&self.inner.layers.local, learned.is_empty()) {
+            local.note_learned(&learned);
         }
     }
 

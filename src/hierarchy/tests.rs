@@ -1391,3 +1391,17 @@ fn a_download_that_ends_after_another_tab_stored_its_image_keeps_the_url_handed_
     );
     assert!(!h.urls.is_revoked(&a.url));
 }
+
+#[test]
+fn a_page_closed_in_the_turn_it_learned_a_user_still_notes_it_for_the_worker() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.cache.texts_to_hand_over(0.0); // a worker started: notes begin
+    let c = h.cache.clone();
+    h.run(async move {
+        c.get("u0", None).await.unwrap();
+        c.close();
+    });
+    let handover = h.cache.inner.keys.handover_key();
+    assert_eq!(h.local.raw(&handover).as_deref(), Some(r#"["u0"]"#));
+}
