@@ -49,10 +49,21 @@ impl Keys {
     }
 
     /// The localStorage key of the users whose records were learned since the service worker
-    /// last started (`<ns>:handover`, one per namespace: it holds user ids, not records, and is
-    /// not a key [`Keys::parse_any_version`] takes apart).
+    /// last started (`<ns>:handover:v<version>`, one per namespace and version: during a rollout
+    /// the tabs of each version note for the worker of their own version, whose hello only they
+    /// answer). It holds user ids, not records, and is not a key [`Keys::parse_any_version`]
+    /// takes apart.
     pub fn handover_key(&self) -> String {
-        format!("{}:handover", self.namespace)
+        format!("{}:handover{}", self.namespace, self.suffix)
+    }
+
+    /// Whether `key` is the [`Keys::handover_key`] of this namespace under another version: left
+    /// by the tabs of an earlier release, removed with the old records and by a `clear()`.
+    pub fn is_old_handover_key(&self, key: &str) -> bool {
+        key.strip_prefix(&self.namespace)
+            .and_then(|rest| rest.strip_prefix(":handover:v"))
+            .and_then(canonical_version)
+            .is_some_and(|v| v != self.version)
     }
 
     /// The IndexedDB key of `image_id`'s bytes.
@@ -95,11 +106,7 @@ impl Keys {
             return None;
         }
         let id = percent_decode(escaped)?;
-        let digits = parts.next()?.strip_prefix('v')?;
-        let canonical = !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && (digits == "0" || !digits.starts_with('0'));
-        let version = digits.parse().ok().filter(|_| canonical)?;
+        let version = canonical_version(parts.next()?.strip_prefix('v')?)?;
         if parts.next().is_some() {
             return None;
         }
@@ -117,6 +124,14 @@ impl Keys {
     pub fn version(&self) -> u32 {
         self.version
     }
+}
+
+/// A version as keys write it: decimal digits, no sign, no leading zero.
+fn canonical_version(digits: &str) -> Option<u32> {
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    digits.parse().ok().filter(|_| canonical)
 }
 
 /// Checks that a user or image id is usable: ids must not be empty.
@@ -237,6 +252,22 @@ mod tests {
     }
 
     #[test]
+    fn each_version_notes_for_its_own_worker() {
+        let (v1, v2) = (Keys::new("profile_pic", 1), Keys::new("profile_pic", 2));
+        assert_eq!(v1.handover_key(), "profile_pic:handover:v1");
+        assert_ne!(v1.handover_key(), v2.handover_key());
+        assert!(v2.is_old_handover_key(&v1.handover_key()));
+        for not_old in [
+            v2.handover_key(),
+            "profile_pic:handover:v01".into(),
+            "other:handover:v1".into(),
+            "profile_pic:handover".into(),
+        ] {
+            assert!(!v2.is_old_handover_key(&not_old), "{not_old}");
+        }
+    }
+
+    #[test]
     fn only_canonical_keys_are_own_keys() {
         let keys = Keys::new("profile_pic", 1);
         for foreign in [
@@ -252,6 +283,10 @@ mod tests {
             assert!(!keys.is_own(foreign), "{foreign}");
         }
         assert!(keys.is_own("profile_pic:local:a%2Bb:v1"));
+        assert!(
+            !keys.is_own(&keys.handover_key()),
+            "the notes are not a record"
+        );
         assert!(keys.is_own("profile_pic:idb:x:v0"));
         assert!(keys.is_own("profile_pic:idb:x:v12"));
     }

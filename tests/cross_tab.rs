@@ -195,7 +195,7 @@ async fn a_page_answers_a_starting_service_workers_hello_with_its_records_and_ha
 async fn a_restarted_worker_is_sent_what_pages_learned_while_it_was_stopped_even_after_a_reload() {
     let ns = namespace();
     let backend = FakeBackend::new();
-    let handover = format!("{ns}:handover");
+    let handover = format!("{ns}:handover:v1");
     let page = open(config(&ns, &backend, json!({}))).await;
     page.get("u0").await;
     assert_eq!(

@@ -144,9 +144,13 @@ fn old_version_keys_are_removed_when_the_store_opens() {
     s.set_item(&v0, &old.to_json()).unwrap();
     s.set_item(&v7, "whatever").unwrap();
     s.set_item(&foreign, "not ours").unwrap();
+    // An earlier release's notes for its service worker: user ids, gone with its records.
+    let old_notes = Keys::new(&ns, 0).handover_key();
+    s.set_item(&old_notes, r#"["u"]"#).unwrap();
 
     let store = open(&ns);
-    assert_eq!(store.swept_old_versions(), 2);
+    assert_eq!(store.swept_old_versions(), 3);
+    assert_eq!(s.get_item(&old_notes).unwrap(), None);
     assert_eq!(s.get_item(&v0).unwrap(), None);
     assert_eq!(s.get_item(&v7).unwrap(), None);
     assert_eq!(store.get("u").unwrap(), None);
@@ -206,8 +210,12 @@ fn clear_removes_only_own_keys() {
     // Written by this namespace under another version after the store opened.
     s.set_item(&Keys::new(&ns, 9).record_key("c"), "old")
         .unwrap();
+    // And notes of that version's tabs: no user id survives a logout.
+    let old_notes = Keys::new(&ns, 9).handover_key();
+    s.set_item(&old_notes, r#"["c"]"#).unwrap();
 
     store.clear().unwrap();
+    assert_eq!(s.get_item(&old_notes).unwrap(), None);
 
     assert_eq!(store.get("a").unwrap(), None);
     assert_eq!(store.bytes_used(), 0);

@@ -413,32 +413,46 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 })
             }
             Download::NotModified => {
-                let no_bytes = || Error::BadResponse {
-                    reason: "304 without stored bytes".into(),
-                };
-                let images = self.available_images().ok_or_else(no_bytes)?;
-                let stored = images.get(image_id).await?.ok_or_else(no_bytes)?;
-                // The stored bytes are current: they count as fresh from now on.
-                let renewed = StoredImage {
-                    meta: ImageMeta {
-                        stored_at: now,
-                        last_access: now,
-                        ..stored.meta
+                // The bytes held are current: they count as fresh from now on. Memory's copy
+                // answers when it holds one (IndexedDB may be off or lost); IndexedDB's row is
+                // renewed behind it, or adopted when memory has none.
+                let in_memory = self.inner.memory.borrow_mut().renew_image(image_id, now);
+                let stored = match self.available_images() {
+                    None => None,
+                    Some(images) => match images.get(image_id).await {
+                        Ok(stored) => stored,
+                        Err(e) if in_memory => {
+                            self.inner.telemetry.error(Layer::IndexedDb, &e);
+                            None
+                        }
+                        Err(e) => return Err(e),
                     },
-                    body: stored.body,
                 };
-                if !self.inner.memory.borrow_mut().renew_image(image_id, now) {
-                    self.adopt_stored(renewed.clone(), now, trace);
+                if let Some(stored) = stored {
+                    let renewed = StoredImage {
+                        meta: ImageMeta {
+                            stored_at: now,
+                            last_access: now,
+                            ..stored.meta
+                        },
+                        body: stored.body,
+                    };
+                    if !in_memory {
+                        self.adopt_stored(renewed.clone(), now, trace);
+                    }
+                    self.write_behind_image(renewed, trace);
+                } else if !in_memory {
+                    return Err(Error::BadResponse {
+                        reason: "304 without stored bytes".into(),
+                    });
                 }
                 let live = self
                     .live_image(image_id, now, Source::NETWORK)
                     .ok_or_else(unusable)?;
-                let etag = renewed.meta.etag.clone();
-                self.write_behind_image(renewed, trace);
                 Ok(Fetched::Image {
                     url: live.url,
                     bytes: 0,
-                    etag,
+                    etag: live.etag,
                 })
             }
             Download::Opaque => Ok(Fetched::Opaque),

@@ -1405,3 +1405,44 @@ fn a_page_closed_in_the_turn_it_learned_a_user_still_notes_it_for_the_worker() {
     let handover = h.cache.inner.keys.handover_key();
     assert_eq!(h.local.raw(&handover).as_deref(), Some(r#"["u0"]"#));
 }
+
+/// Bytes that went stale where IndexedDB cannot hold them (off, or lost): a 304 renews memory's
+/// copy; the revalidation is not an error and is not asked again at every get.
+fn a_304_renews_what_memory_holds(config: serde_json::Value, lose_indexeddb: bool) {
+    let h = Harness::new(config);
+    h.users(1);
+    let first = h.get("u0");
+    if lose_indexeddb {
+        h.images.set_available(false);
+    }
+    h.clock.advance(61.0 * MINUTE);
+    let stale = h.get("u0");
+    assert_eq!(
+        (stale.stale, stale.url.as_str()),
+        (true, first.url.as_str())
+    );
+    let counts = h.backend.counts();
+    assert_eq!((counts.downloads, counts.not_modified), (1, 1));
+    let after = h.get("u0");
+    assert_eq!(
+        (after.source, after.stale, after.url.as_str()),
+        (Source::MEMORY, false, first.url.as_str()),
+        "the 304 made memory's bytes fresh"
+    );
+    h.get("u0");
+    assert_eq!(h.backend.counts().not_modified, 1, "not revalidated again");
+    assert_eq!(h.cache.stats().network.errors, 0, "a 304 is not a failure");
+}
+
+#[test]
+fn a_304_renews_the_bytes_memory_holds_when_indexeddb_is_off() {
+    a_304_renews_what_memory_holds(
+        json!({"idb": {"enabled": false, "ttlMs": 3_600_000}}),
+        false,
+    );
+}
+
+#[test]
+fn a_304_renews_the_bytes_memory_holds_when_indexeddb_was_lost() {
+    a_304_renews_what_memory_holds(json!({"idb": {"ttlMs": 3_600_000}}), true);
+}

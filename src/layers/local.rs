@@ -87,21 +87,25 @@ impl LocalRecordStore {
     /// Every key of the origin's localStorage that belongs to this namespace (any version).
     /// The list is taken before anything is removed, so removing while walking it is safe.
     fn own_keys(&self) -> Vec<String> {
+        self.keys_where(|k| self.keys.is_own(k))
+    }
+
+    /// The origin's localStorage keys that `wanted`, taken before anything is removed.
+    fn keys_where(&self, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         let len = self.storage.length().unwrap_or(0);
         (0..len)
             .filter_map(|i| self.storage.key(i).ok().flatten())
-            .filter(|k| self.keys.is_own(k))
+            .filter(|k| wanted(k))
             .collect()
     }
 
+    /// Removes the records and the handover notes of this namespace's other versions.
     fn sweep_old_versions(&self) -> usize {
-        let mut removed = 0;
-        for key in self.own_keys() {
-            if self.keys.is_old_version(&key) && self.storage.remove_item(&key).is_ok() {
-                removed += 1;
-            }
-        }
-        removed
+        let old = |k: &str| self.keys.is_old_version(k) || self.keys.is_old_handover_key(k);
+        self.keys_where(old)
+            .iter()
+            .filter(|key| self.storage.remove_item(key).is_ok())
+            .count()
     }
 
     fn read(&self, key: &str) -> Result<Option<String>> {
@@ -211,7 +215,8 @@ impl RecordStore for LocalRecordStore {
 
     fn clear(&self) -> Result<()> {
         let mut first_error = None;
-        for key in self.own_keys() {
+        let own = |k: &str| self.keys.is_own(k) || self.keys.is_old_handover_key(k);
+        for key in self.keys_where(own) {
             if let Err(e) = self.storage.remove_item(&key) {
                 first_error.get_or_insert(js_error(e));
             }

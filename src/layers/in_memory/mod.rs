@@ -159,7 +159,10 @@ impl RecordStore for InMemoryRecordStore {
     }
 
     fn clear(&self) -> Result<()> {
-        self.map.borrow_mut().retain(|k, _| !self.keys.is_own(k));
+        let keys = &self.keys;
+        self.map
+            .borrow_mut()
+            .retain(|k, _| !keys.is_own(k) && !keys.is_old_handover_key(k));
         self.forget_noted();
         Ok(())
     }
