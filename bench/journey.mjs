@@ -113,7 +113,7 @@ export function summarise(visits) {
   notes.push(`answers by source over all measured reloads: ${Object.entries(sources).map(([k, n]) => `${k} ×${n}`).join(", ")}`);
   const notBlob = visits.reduce((a, v) => a + (v.cache?.notBlobUrls ?? 0), 0);
   const failures = visits.reduce((a, v) => a + (v.cache?.decodeFailures ?? 0) + (v.floor?.decodeFailures ?? 0), 0);
-  if (notBlob) notes.push(`**${notBlob} answers were not blob: URLs** (the warm-up did not store them?)`);
+  if (notBlob) notes.push(`**${notBlob} answers were neither blob: nor data: URLs** (the warm-up did not store them?)`);
   if (failures) notes.push(`**${failures} images failed to decode**`);
   return { rows, context, notes };
 }

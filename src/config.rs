@@ -86,6 +86,9 @@ export interface AvatarCacheConfig {
   requestTimeoutMs?: number;
   /** Largest image accepted. Default 2 MiB. */
   maxImageBytes?: number;
+  /** Images up to this size are handed out as `data:` URLs, larger ones as object URLs (0: always
+   * object URLs, for a CSP without `img-src data:`). Default 32 KiB. */
+  dataUrlMaxBytes?: number;
   /** Most pixels an image's header may declare (pixel bombs). Default 16 777 216 (4096 x 4096). */
   maxImagePixels?: number;
   /** Image types that may become object URLs. Default png, jpeg, webp, gif, avif (no SVG). */
@@ -225,6 +228,8 @@ pub struct Config {
     pub request_timeout_ms: u32,
     /// The largest image accepted, in bytes.
     pub max_image_bytes: u64,
+    /// The largest image handed out as a `data:` URL rather than an object URL (0: none).
+    pub data_url_max_bytes: u64,
     /// The most pixels an image's header may declare.
     pub max_image_pixels: u64,
     /// MIME types that may become object URLs.
@@ -348,6 +353,7 @@ impl Config {
         });
         let request_timeout_ms = top.duration("requestTimeoutMs", 10_000.0, Zero::Refused) as u32;
         let max_image_bytes = top.count("maxImageBytes", 2 << 20, 1..=1 << 30);
+        let data_url_max_bytes = top.count("dataUrlMaxBytes", 32 << 10, 0..=1 << 20);
         let max_image_pixels = top.count("maxImagePixels", 4096 * 4096, 1..=1 << 36);
         let allowed_types = top.strings("allowedTypes").map_or_else(
             || {
@@ -406,6 +412,7 @@ impl Config {
             batch,
             request_timeout_ms,
             max_image_bytes,
+            data_url_max_bytes,
             max_image_pixels,
             allowed_types,
             cross_tab,
@@ -533,6 +540,7 @@ mod tests {
         assert_eq!(c.url_lifetime_ms, 3_600_000.0);
         assert_eq!(c.request_timeout_ms, 10_000);
         assert_eq!(c.max_image_bytes, 2 * 1024 * 1024);
+        assert_eq!(c.data_url_max_bytes, 32 * 1024);
         assert!(c.stale_while_revalidate && c.cross_tab && !c.debug);
         assert!(!c.allows_type("image/svg+xml") && c.allows_type("image/avif"));
     }

@@ -24,6 +24,46 @@ async fn wait_for_idb_entries(cache: &Cache, n: f64) {
 }
 
 #[wasm_bindgen_test]
+async fn images_over_the_data_url_limit_are_object_urls_owned_by_the_cache() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let size = png("img-u1").len() as u64;
+    let cache = open(config(
+        &ns,
+        &backend,
+        json!({ "dataUrlMaxBytes": size - 1 }),
+    ))
+    .await;
+    let first = cache.get("u1").await;
+    assert!(first.url.starts_with("blob:"), "{}", first.url);
+    assert_eq!(fetch_bytes(&first.url).await.unwrap(), png("img-u1"));
+    // After a reload, read back from IndexedDB: the same.
+    wait_for_idb_entries(&cache, 1.0).await;
+    cache.close();
+    let reloaded = open(config(
+        &ns,
+        &backend,
+        json!({ "dataUrlMaxBytes": size - 1 }),
+    ))
+    .await;
+    let again = reloaded.get("u1").await;
+    assert_eq!(again.source, "indexeddb");
+    assert!(again.url.starts_with("blob:"), "{}", again.url);
+    assert_eq!(fetch_bytes(&again.url).await.unwrap(), png("img-u1"));
+    // With the limit at the image's size, a data: URL of the same bytes.
+    reloaded.close();
+    let inline = open(config(&ns, &backend, json!({ "dataUrlMaxBytes": size }))).await;
+    let inlined = inline.get("u1").await;
+    assert!(
+        inlined.url.starts_with("data:image/png;base64,"),
+        "{}",
+        inlined.url
+    );
+    assert_eq!(fetch_bytes(&inlined.url).await.unwrap(), png("img-u1"));
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+}
+
+#[wasm_bindgen_test]
 async fn first_get_comes_from_the_network_then_from_memory_without_requests() {
     let ns = namespace();
     let backend = FakeBackend::new();
@@ -35,8 +75,8 @@ async fn first_get_comes_from_the_network_then_from_memory_without_requests() {
     assert_eq!(first.image_id.as_deref(), Some("img-u1"));
     assert!(!first.stale);
     assert!(
-        first.url.starts_with("blob:"),
-        "an object URL: {}",
+        first.url.starts_with("data:image/png;base64,"),
+        "a small image is a data: URL: {}",
         first.url
     );
     assert_eq!(fetch_bytes(&first.url).await.unwrap(), png("img-u1"));
@@ -65,10 +105,9 @@ async fn a_reopened_cache_answers_from_indexeddb_without_requests() {
     assert_eq!(after.source, "indexeddb");
     assert_eq!(after.image_id.as_deref(), Some("img-u1"));
     assert!(!after.stale);
-    assert!(after.url.starts_with("blob:"));
-    assert_ne!(
+    assert_eq!(
         after.url, before.url,
-        "a new object URL for the new instance"
+        "the same bytes, the same data: URL (an object URL of the closed instance is revoked)"
     );
     assert_eq!(fetch_bytes(&after.url).await.unwrap(), png("img-u1"));
     assert_eq!(
@@ -240,7 +279,7 @@ async fn an_image_stored_in_indexeddb_is_not_downloaded_again_after_invalidate()
     let reloaded = open(config(&ns, &backend, json!({}))).await;
     let again = reloaded.get("u1").await;
     assert_eq!(again.image_id.as_deref(), Some("img-u1"));
-    assert!(again.url.starts_with("blob:"));
+    assert!(again.url.starts_with("data:image/png;base64,"));
     assert_eq!(backend.calls(Endpoint::User), 2);
     assert_eq!(backend.calls(Endpoint::Download), 1);
     assert_eq!(fetch_bytes(&again.url).await.unwrap(), png("img-u1"));
@@ -531,7 +570,7 @@ async fn object_urls_are_bounded_revoked_on_eviction_and_never_handed_out_after(
     let cache = open(config(
         &ns,
         &backend,
-        json!({ "memory": { "maxEntries": 3 } }),
+        json!({ "memory": { "maxEntries": 3 }, "dataUrlMaxBytes": 0 }),
     ))
     .await;
     let users = ["o1", "o2", "o3", "o4", "o5"];
@@ -703,7 +742,7 @@ async fn on_event_hears_loads_with_their_source() {
 async fn close_revokes_every_object_url_and_later_gets_answer_the_default() {
     let ns = namespace();
     let backend = FakeBackend::new();
-    let cache = open(config(&ns, &backend, json!({}))).await;
+    let cache = open(config(&ns, &backend, json!({ "dataUrlMaxBytes": 0 }))).await;
     let url = cache.get("u1").await.url;
     let heard = cache.subscribe();
 
@@ -727,7 +766,7 @@ async fn clear_reaches_every_open_instance() {
     let ns = namespace();
     let backend = FakeBackend::new();
     let cache = open(config(&ns, &backend, json!({}))).await;
-    let other_tab = open(config(&ns, &backend, json!({}))).await;
+    let other_tab = open(config(&ns, &backend, json!({ "dataUrlMaxBytes": 0 }))).await;
     cache.get("u1").await;
     let there = other_tab.get("u1").await;
     let heard = other_tab.subscribe();

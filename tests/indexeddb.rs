@@ -8,6 +8,7 @@ mod common;
 use std::rc::Rc;
 
 use avatar_cache::key::Keys;
+use avatar_cache::layers::body::Body;
 use avatar_cache::layers::idb::{IdbImageStore, IMAGES_STORE, META_STORE, SCHEMA_VERSION};
 use avatar_cache::layers::{ImageStore, StoreUsage};
 use avatar_cache::record::{ImageMeta, StoredImage};
@@ -85,17 +86,31 @@ fn meta(id: &str, bytes: usize, last_access: f64) -> ImageMeta {
     }
 }
 
-fn image(id: &str, extra: usize, last_access: f64) -> StoredImage<Blob> {
+fn image(id: &str, extra: usize, last_access: f64) -> StoredImage<Body> {
     let bytes = png_bytes(extra);
     StoredImage {
         meta: meta(id, bytes.len(), last_access),
-        body: blob(&bytes, "image/png"),
+        body: Body::Blob(blob(&bytes, "image/png")),
     }
 }
 
-async fn read_blob(blob: &Blob) -> Vec<u8> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.unwrap();
-    Uint8Array::new(&buffer).to_vec()
+/// The bytes of a body, in whichever form it is held.
+async fn read_body(body: &Body) -> Vec<u8> {
+    match body {
+        Body::Bytes { bytes, .. } => bytes.to_vec(),
+        Body::Blob(blob) => {
+            let buffer = JsFuture::from(blob.array_buffer()).await.unwrap();
+            Uint8Array::new(&buffer).to_vec()
+        }
+    }
+}
+
+/// The MIME type of a body.
+fn body_type(body: &Body) -> String {
+    match body {
+        Body::Bytes { mime, .. } => mime.clone(),
+        Body::Blob(blob) => blob.type_(),
+    }
 }
 
 async fn ids_present(store: &IdbImageStore, ids: &[&str]) -> Vec<bool> {
@@ -271,8 +286,8 @@ async fn round_trip_of_a_real_image_blob() {
 
     let got = store.get("avatar-1").await.unwrap().unwrap();
     assert_eq!(got.meta, img.meta);
-    assert_eq!(got.body.type_(), "image/png");
-    assert_eq!(read_blob(&got.body).await, PNG);
+    assert_eq!(body_type(&got.body), "image/png");
+    assert_eq!(read_body(&got.body).await, PNG);
     assert_eq!(
         store.usage().await.unwrap(),
         StoreUsage {
@@ -329,7 +344,7 @@ async fn answers(store: &IdbImageStore, ids: &[String]) -> Vec<Option<(String, V
     let mut out = Vec::new();
     for found in store.get_many(ids).await.unwrap() {
         out.push(match found {
-            Some(image) => Some((image.meta.image_id, read_blob(&image.body).await)),
+            Some(image) => Some((image.meta.image_id, read_body(&image.body).await)),
             None => None,
         });
     }
@@ -761,7 +776,7 @@ async fn a_schema_1_database_is_migrated_on_open() {
     if has_blob {
         let got = store.get("kept").await.unwrap().unwrap();
         assert_eq!(got.meta, kept);
-        assert_eq!(read_blob(&got.body).await, bytes);
+        assert_eq!(read_body(&got.body).await, bytes);
         assert_eq!(
             raw_keys(&name, IMAGES_STORE).await,
             [key(&c.namespace, "kept")]
@@ -880,13 +895,13 @@ async fn the_bytes_fallback_round_trips() {
     let bytes = png_bytes(33);
     let img = StoredImage {
         meta: meta("b", bytes.len(), NOW),
-        body: blob(&bytes, "image/png"),
+        body: Body::Blob(blob(&bytes, "image/png")),
     };
     store.put(img.clone()).await.unwrap();
     let got = store.get("b").await.unwrap().unwrap();
     assert_eq!(got.meta, img.meta);
-    assert_eq!(got.body.type_(), "image/png");
-    assert_eq!(read_blob(&got.body).await, bytes);
+    assert_eq!(body_type(&got.body), "image/png");
+    assert_eq!(read_body(&got.body).await, bytes);
     let row = raw_get(&c.database_name(), IMAGES_STORE, &key(&c.namespace, "b")).await;
     assert!(Reflect::get(&row, &"blob".into()).unwrap().is_undefined());
     assert_eq!(
@@ -900,7 +915,7 @@ async fn the_bytes_fallback_round_trips() {
     drop(store);
     let store = open(&c).await;
     assert_eq!(
-        read_blob(&store.get("b").await.unwrap().unwrap().body).await,
+        read_body(&store.get("b").await.unwrap().unwrap().body).await,
         bytes
     );
 }
@@ -917,6 +932,36 @@ async fn rows_stored_as_bytes_read_back_through_a_range_read() {
     drop(store);
     let store = open(&c).await;
     assert_answers(&store, &ids, &ids).await;
+}
+
+/// During a rollout a tab of the old release stays open beside tabs of the new one: its
+/// writes (which reload the mirror after another tab wrote) remove rows of older versions only.
+#[wasm_bindgen_test]
+async fn a_tab_of_an_older_version_keeps_the_newer_versions_rows() {
+    let ns = namespace();
+    let v1 = config(&ns);
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    let old_tab = open(&v1).await;
+    old_tab.put(image("a", 0, NOW)).await.unwrap();
+    let new_tab = open(&v2).await;
+    new_tab.put(image("b", 1, NOW)).await.unwrap();
+    // The old tab writes once more, after the new one wrote.
+    old_tab.put(image("c", 2, NOW)).await.unwrap();
+    assert!(
+        new_tab.get("b").await.unwrap().is_some(),
+        "the newer version's row is kept"
+    );
+    assert_eq!(
+        old_tab.usage().await.unwrap().entries,
+        1,
+        "c (the new tab removed a, of an older version): b is not counted"
+    );
+    // The new tab's next write reloads its mirror too, and removes the old version's rows.
+    new_tab.put(image("e", 4, NOW)).await.unwrap();
+    assert_eq!(new_tab.usage().await.unwrap().entries, 2, "b and e");
+    assert!(old_tab.get("c").await.unwrap().is_none());
+    assert!(new_tab.get("b").await.unwrap().is_some());
 }
 
 #[wasm_bindgen_test]
@@ -967,7 +1012,7 @@ async fn unsafe_or_unusable_images_are_refused() {
             mime: "text/html".into(),
             ..meta("h", 5, NOW)
         },
-        body: blob(b"<b>x</b>", "text/html"),
+        body: Body::Blob(blob(b"<b>x</b>", "text/html")),
     };
     assert!(matches!(
         store.put(html).await,
@@ -975,7 +1020,7 @@ async fn unsafe_or_unusable_images_are_refused() {
     ));
     let empty = StoredImage {
         meta: meta("e", 0, NOW),
-        body: blob(&[], "image/png"),
+        body: Body::Blob(blob(&[], "image/png")),
     };
     assert!(matches!(
         store.put(empty).await,
@@ -1128,7 +1173,7 @@ async fn a_malformed_hash_in_a_row_costs_the_preview_not_the_image() {
     assert!(read.meta.thumbhash.is_none());
 }
 
-fn hashed_image(id: &str, extra: usize, shade: u8) -> StoredImage<Blob> {
+fn hashed_image(id: &str, extra: usize, shade: u8) -> StoredImage<Body> {
     let mut image = image(id, extra, NOW);
     image.meta.thumbhash = Some(a_hash(shade));
     image
@@ -1156,7 +1201,7 @@ async fn a_row_carries_its_metadata_so_a_get_reads_the_images_store_alone() {
         .await
         .unwrap()
         .expect("read from the row alone");
-    assert_eq!(read_blob(&read.body).await, png_bytes(3));
+    assert_eq!(read_body(&read.body).await, png_bytes(3));
     assert_eq!(read.meta.thumbhash, Some(a_hash(40)));
     assert_eq!(read.meta.etag.as_deref(), Some("\"etag-1\""));
 }
@@ -1195,7 +1240,7 @@ async fn a_row_written_by_earlier_code_reads_with_its_meta_row_and_gets_the_copy
             .expect("the copy");
     assert_eq!(copy.thumbhash, Some(a_hash(90)));
     let again = store.get("old").await.unwrap().unwrap();
-    assert_eq!(read_blob(&again.body).await, png_bytes(2));
+    assert_eq!(read_body(&again.body).await, png_bytes(2));
 }
 
 #[wasm_bindgen_test]
@@ -1251,5 +1296,5 @@ async fn a_hash_that_comes_after_the_write_reaches_the_copy_in_the_row() {
     raw_remove(&name, META_STORE, &k).await;
     let read = open(&c).await.get("late").await.unwrap().unwrap();
     assert_eq!(read.meta.thumbhash, Some(a_hash(7)));
-    assert_eq!(read_blob(&read.body).await, png_bytes(4));
+    assert_eq!(read_body(&read.body).await, png_bytes(4));
 }

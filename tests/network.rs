@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use std::rc::Rc;
 
 use avatar_cache::config::Config;
+use avatar_cache::layers::body::Body;
 use avatar_cache::layers::network::{is_opaque_response, FetchBackend};
 use avatar_cache::layers::object_url::BrowserObjectUrls;
 use avatar_cache::layers::{Backend, Download, ObjectUrls, RemotePicture};
@@ -16,7 +17,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Blob, Response};
+use web_sys::Response;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -150,7 +151,7 @@ fn expect_err<T: Debug>(result: Result<T>) -> Error {
     }
 }
 
-fn expect_image(result: Result<Download<Blob>>) -> (Blob, String, u64, Option<String>) {
+fn expect_image(result: Result<Download<Body>>) -> (Body, String, u64, Option<String>) {
     match result {
         Ok(Download::Image {
             body,
@@ -169,8 +170,9 @@ fn assert_not_an_image<T: Debug>(result: Result<T>) {
     }
 }
 
-async fn blob_bytes(blob: &Blob) -> Vec<u8> {
-    let response = Response::new_with_opt_blob(Some(blob)).unwrap();
+/// The bytes of a body, read through a `Response` whichever form it has.
+async fn blob_bytes(body: &Body) -> Vec<u8> {
+    let response = Response::new_with_opt_blob(Some(&body.to_blob().unwrap())).unwrap();
     let buffer = JsFuture::from(response.array_buffer().unwrap())
         .await
         .unwrap();
@@ -488,7 +490,7 @@ async fn body_that_stalls_times_out() {
 // ----- image downloads --------------------------------------------------------------------------
 
 #[wasm_bindgen_test]
-async fn png_download_is_a_blob_typed_by_the_sniffed_type() {
+async fn png_download_is_bytes_in_hand_typed_by_the_sniffed_type() {
     let fake = FakeFetch::answering(
         200,
         "data.png",
@@ -499,8 +501,13 @@ async fn png_download_is_a_blob_typed_by_the_sniffed_type() {
     assert_eq!(mime, "image/png");
     assert_eq!(bytes, PNG.len() as u64);
     assert_eq!(etag.as_deref(), Some("\"v1\""));
-    assert_eq!(blob.type_(), "image/png");
-    assert_eq!(blob.size(), PNG.len() as f64);
+    let Body::Bytes { bytes: held, mime } = &blob else {
+        panic!("a download's bytes stay in hand: no Blob is made of them");
+    };
+    assert_eq!(mime, "image/png");
+    assert_eq!(held.to_vec(), PNG);
+    assert_eq!(blob.size(), PNG.len() as u64);
+    assert_eq!(blob.to_blob().unwrap().type_(), "image/png");
     assert_eq!(blob_bytes(&blob).await, PNG);
 
     assert_eq!(fake.calls(), 1);
@@ -580,7 +587,7 @@ async fn svg_is_refused_by_default_and_accepted_when_allowed() {
     let backend = fake.backend(json!({ "allowedTypes": ["image/png", "image/svg+xml"] }));
     let (blob, mime, bytes, _) = expect_image(backend.download(IMAGE_URL, None).await);
     assert_eq!(mime, "image/svg+xml");
-    assert_eq!(blob.type_(), "image/svg+xml");
+    assert_eq!(blob.to_blob().unwrap().type_(), "image/svg+xml");
     assert_eq!(bytes, SVG.len() as u64);
 }
 
@@ -747,7 +754,8 @@ async fn read_object_url(url: &str) -> std::result::Result<String, JsValue> {
 async fn object_urls_are_counted_and_revoked() {
     let fake = FakeFetch::answering(200, "data.png", "{ 'Content-Type': 'image/png' }");
     let (blob, ..) = expect_image(fake.backend(json!({})).download(IMAGE_URL, None).await);
-    let urls = BrowserObjectUrls::new();
+    // Above the `data:` URL limit (67 bytes here, the image has 68): object URLs.
+    let urls = BrowserObjectUrls::new(PNG.len() as u64 - 1);
     assert_eq!(urls.live(), 0);
 
     let first = urls.create(&blob).unwrap();
@@ -770,4 +778,25 @@ async fn object_urls_are_counted_and_revoked() {
     urls.revoke_all();
     assert_eq!(urls.live(), 0);
     assert!(read_object_url(&second).await.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn small_images_in_hand_are_data_urls_that_load_and_need_no_revoking() {
+    let fake = FakeFetch::answering(200, "data.png", "{ 'Content-Type': 'image/png' }");
+    let (body, ..) = expect_image(fake.backend(json!({})).download(IMAGE_URL, None).await);
+    let urls = BrowserObjectUrls::new(PNG.len() as u64);
+    let url = urls.create(&body).unwrap();
+    assert!(
+        url.starts_with("data:image/png;base64,iVBORw0KGgo"),
+        "{url}"
+    );
+    assert_eq!(urls.live(), 0, "no object URL was made");
+    assert_eq!(read_object_url(&url).await.unwrap(), "image/png:68");
+    urls.revoke(&url);
+    assert_eq!(read_object_url(&url).await.unwrap(), "image/png:68");
+    // A Blob-backed body (a row stored as a Blob) is an object URL whatever its size.
+    let blob = Body::Blob(body.to_blob().unwrap());
+    assert!(urls.create(&blob).unwrap().starts_with("blob:"));
+    assert_eq!(urls.live(), 1);
+    urls.revoke_all();
 }

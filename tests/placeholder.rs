@@ -9,7 +9,8 @@
 
 mod common;
 
-use avatar_cache::layers::thumbnail::{decode_small, offer_bytes};
+use avatar_cache::layers::body::Body;
+use avatar_cache::layers::thumbnail::decode_small;
 use avatar_cache::policy::placeholder::{hash_rgba, render_data_url, DATA_URL_PREFIX};
 use avatar_cache::policy::png::encode_rgba;
 use common::*;
@@ -83,7 +84,7 @@ async fn without_global<F: std::future::Future<Output = ()>>(name: &str, body: F
 
 #[wasm_bindgen_test]
 async fn a_real_image_decodes_small_keeping_its_aspect_and_hashes() {
-    let small = decode_small(&blob(&gradient_png(128, 64), "image/png"))
+    let small = decode_small(&in_blob(&gradient_png(128, 64)))
         .await
         .expect("decoded");
     assert_eq!((small.width, small.height), (32, 16));
@@ -95,48 +96,34 @@ async fn a_real_image_decodes_small_keeping_its_aspect_and_hashes() {
     assert!(render_data_url(&hash).unwrap().starts_with(DATA_URL_PREFIX));
 }
 
-/// Bytes offered for a Blob are what its preview decodes (where `ImageDecoder` exists), once:
-/// offered red bytes for a blue Blob show red, then the Blob itself (blue) the next time.
-#[wasm_bindgen_test]
-async fn offered_bytes_are_decoded_instead_of_the_blob_once() {
-    let blue = blob(&solid_png(48, BLUE), "image/png");
-    offer_bytes(&blue, &Uint8Array::from(&solid_png(48, RED)[..]));
-    let first = decode_small(&blue).await.expect("decoded");
-    assert_eq!((first.width, first.height), (32, 32));
-    let expected = if has_image_decoder() { RED } else { BLUE };
-    assert!(near(middle(&first), expected), "{:?}", middle(&first));
-    let again = decode_small(&blue).await.expect("decoded");
-    assert!(near(middle(&again), BLUE), "{:?}", middle(&again));
+/// A 128 px PNG's bytes in hand, as a download or an upload holds them.
+fn in_hand(png: &[u8]) -> Body {
+    Body::bytes(Uint8Array::from(png), "image/png")
 }
 
-/// Bytes `ImageDecoder` refuses leave the Blob to `createImageBitmap`; without `ImageDecoder`
-/// the Blob is decoded too; only the newest 16 offers are kept.
+/// The same behind a Blob, as a row written by an earlier version holds them.
+fn in_blob(png: &[u8]) -> Body {
+    Body::Blob(blob(png, "image/png"))
+}
+
+/// Bytes in hand decode (with `ImageDecoder`, else `createImageBitmap` of a Blob made of them),
+/// and so do Blobs.
 #[wasm_bindgen_test]
-async fn undecodable_or_forgotten_offers_fall_back_to_the_blob() {
-    let blue = blob(&solid_png(8, BLUE), "image/png");
-    offer_bytes(
-        &blue,
-        &Uint8Array::from(&b"\x89PNG\r\n\x1a\nnot really"[..]),
-    );
-    let small = decode_small(&blue).await.expect("the Blob decodes");
-    assert!(near(middle(&small), BLUE), "{:?}", middle(&small));
-
-    offer_bytes(&blue, &Uint8Array::from(&solid_png(8, RED)[..]));
-    for _ in 0..16 {
-        let other = blob(&solid_png(4, RED), "image/png");
-        offer_bytes(&other, &Uint8Array::from(&solid_png(4, RED)[..]));
-    }
-    let small = decode_small(&blue).await.expect("the Blob decodes");
-    assert!(
-        near(middle(&small), BLUE),
-        "pushed out: {:?}",
-        middle(&small)
-    );
-
+async fn bytes_in_hand_and_blobs_both_decode_small() {
+    let red = decode_small(&in_hand(&solid_png(48, RED)))
+        .await
+        .expect("decoded");
+    assert_eq!((red.width, red.height), (32, 32));
+    assert!(near(middle(&red), RED), "{:?}", middle(&red));
+    let blue = decode_small(&in_blob(&solid_png(48, BLUE)))
+        .await
+        .expect("decoded");
+    assert!(near(middle(&blue), BLUE), "{:?}", middle(&blue));
     without_global("ImageDecoder", async {
-        offer_bytes(&blue, &Uint8Array::from(&solid_png(8, RED)[..]));
-        let small = decode_small(&blue).await.expect("the Blob decodes");
-        assert!(near(middle(&small), BLUE), "{:?}", middle(&small));
+        let red = decode_small(&in_hand(&solid_png(8, RED)))
+            .await
+            .expect("decoded");
+        assert!(near(middle(&red), RED), "{:?}", middle(&red));
     })
     .await;
 }
@@ -177,7 +164,8 @@ async fn an_image_that_does_not_decode_is_no_preview() {
     let len = broken.len();
     broken[40..len - 20].fill(0x55);
     for bytes in [broken, b"\x89PNG\r\n\x1a\nnot really".to_vec(), vec![]] {
-        assert!(decode_small(&blob(&bytes, "image/png")).await.is_none());
+        assert!(decode_small(&in_blob(&bytes)).await.is_none());
+        assert!(decode_small(&in_hand(&bytes)).await.is_none());
     }
 }
 
@@ -344,12 +332,8 @@ async fn a_computed_preview_is_an_event_and_a_performance_entry() {
 #[wasm_bindgen_test]
 async fn without_offscreen_canvas_there_is_no_preview_and_nothing_else_changes() {
     without_global("OffscreenCanvas", async {
-        assert!(decode_small(&blob(&gradient_png(8, 8), "image/png"))
-            .await
-            .is_none());
-        let offered = blob(&gradient_png(8, 8), "image/png");
-        offer_bytes(&offered, &Uint8Array::from(&gradient_png(8, 8)[..]));
-        assert!(decode_small(&offered).await.is_none());
+        assert!(decode_small(&in_blob(&gradient_png(8, 8))).await.is_none());
+        assert!(decode_small(&in_hand(&gradient_png(8, 8))).await.is_none());
         let ns = namespace();
         let backend = FakeBackend::new();
         backend.set_user("bob", Some("b1"));
@@ -373,9 +357,7 @@ async fn without_offscreen_canvas_there_is_no_preview_and_nothing_else_changes()
     })
     .await;
     without_global("createImageBitmap", async {
-        assert!(decode_small(&blob(&gradient_png(8, 8), "image/png"))
-            .await
-            .is_none());
+        assert!(decode_small(&in_blob(&gradient_png(8, 8))).await.is_none());
     })
     .await;
 }
@@ -420,7 +402,7 @@ async fn a_thumbhash_in_the_answer_is_used_and_a_malformed_one_ignored() {
         let cache = open(config).await;
         let picture = cache.get("tess").await;
         assert_eq!(picture.source, "network");
-        assert!(picture.url.starts_with("blob:"));
+        assert!(picture.url.starts_with("data:image/png;base64,"));
         if expect_given {
             assert_eq!(
                 field(&picture.js, "placeholder").as_string(),
@@ -450,8 +432,8 @@ async fn a_thumbhash_in_the_answer_is_used_and_a_malformed_one_ignored() {
 #[wasm_bindgen_test]
 async fn figures_hashing_a_download_and_rendering_a_preview() {
     let performance = web_sys::window().unwrap().performance().unwrap();
-    let png = blob(&gradient_png(128, 128), "image/png");
-    // Warm up, then time decode-at-small-size + hash of a 128×128 download.
+    let png = in_blob(&gradient_png(128, 128));
+    // Warm up, then time decode-at-small-size + hash of a 128×128 image stored as a Blob.
     decode_small(&png).await.unwrap();
     let runs = 40;
     let mut times = Vec::new();
@@ -463,13 +445,12 @@ async fn figures_hashing_a_download_and_rendering_a_preview() {
         times.push(performance.now() - start);
     }
     times.sort_by(f64::total_cmp);
-    // The same for a download whose bytes were offered as its Blob was made (the usual case).
-    let bytes = Uint8Array::from(&gradient_png(128, 128)[..]);
+    // The same for a download, whose bytes are in hand (the usual case).
+    let bytes = in_hand(&gradient_png(128, 128));
     let mut offered = Vec::new();
     for _ in 0..runs {
-        offer_bytes(&png, &bytes);
         let start = performance.now();
-        let small = decode_small(&png).await.unwrap();
+        let small = decode_small(&bytes).await.unwrap();
         hash_rgba(small.width, small.height, &small.rgba).unwrap();
         offered.push(performance.now() - start);
     }

@@ -201,3 +201,92 @@ async fn clear_removes_stored_images_even_when_indexeddb_failed_to_open_at_start
         "the logout removed the old images"
     );
 }
+
+/// A logout reaches the records a service worker keeps in IndexedDB even when the worker is
+/// stopped (it reads them back when it starts, and would answer the session before from them).
+#[wasm_bindgen_test]
+async fn clear_empties_the_records_of_a_service_worker_that_is_not_running() {
+    use avatar_cache::layers::idb::records::{records_database_name, IdbRecordStore};
+    use avatar_cache::layers::RecordStore;
+    use avatar_cache::record::PictureRecord;
+    use avatar_cache::{Config, ManualClock};
+    use std::rc::Rc;
+
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let worker_config = Config {
+        namespace: ns.clone(),
+        ..Config::default()
+    };
+    let now = js_sys::Date::now();
+    let clock = || Rc::new(ManualClock::new(now));
+    let worker_records = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
+    worker_records
+        .put(&PictureRecord {
+            user_id: "u1".into(),
+            image_id: Some("img-u1".into()),
+            remote_url: "https://s3.example/img-u1?X-Amz-Signature=abc".into(),
+            url_expires_at: now + 3_600_000.0,
+            fetched_at: now,
+            etag: None,
+            version: 1,
+            opaque: false,
+            thumbhash: None,
+        })
+        .unwrap();
+    wait_until("the worker's record written", 3_000, || {
+        !worker_records.is_empty()
+    })
+    .await;
+    drop(worker_records);
+    sleep(50).await;
+    assert_eq!(
+        IdbRecordStore::open(&worker_config, clock())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the stopped worker would start with the record"
+    );
+
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    cache.clear().await;
+    let restarted = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
+    assert!(
+        restarted.is_empty(),
+        "the logout reached the worker's records"
+    );
+    drop(restarted);
+    cache.close();
+
+    // A page whose origin never had a worker creates no records database.
+    let other = namespace();
+    let cache = open(config(&other, &backend, json!({}))).await;
+    cache.clear().await;
+    let names = database_names().await;
+    if let Some(names) = names {
+        let name = records_database_name(&Config {
+            namespace: other.clone(),
+            ..Config::default()
+        });
+        assert!(!names.contains(&name), "{name} was created by a clear()");
+    }
+    cache.close();
+}
+
+/// The names of the origin's IndexedDB databases, where `indexedDB.databases()` exists.
+async fn database_names() -> Option<Vec<String>> {
+    let factory = Reflect::get(&js_sys::global(), &"indexedDB".into()).ok()?;
+    let databases: Function = Reflect::get(&factory, &"databases".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let promise: js_sys::Promise = databases.call0(&factory).ok()?.dyn_into().ok()?;
+    let list = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    Some(
+        js_sys::Array::from(&list)
+            .iter()
+            .filter_map(|info| Reflect::get(&info, &"name".into()).ok()?.as_string())
+            .collect(),
+    )
+}

@@ -249,7 +249,8 @@ async function withCache() {
   const sources = {};
   for (const p of pictures) sources[p.source] = (sources[p.source] ?? 0) + 1;
   out.sources = sources;
-  out.notBlobUrls = pictures.filter((p) => !String(p.url).startsWith("blob:")).length;
+  // Stored pictures are object URLs, or `data:` URLs of small images (`dataUrlMaxBytes`).
+  out.notBlobUrls = pictures.filter((p) => !/^(blob:|data:image\/)/.test(String(p.url))).length;
   return { out, into, cache };
 }
 

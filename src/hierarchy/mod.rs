@@ -334,25 +334,40 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Applies a change announced by another tab: drops what memory holds so the next get reads
     /// the shared layers again, and tells this tab's subscribers. Sends nothing back.
     pub fn apply_remote_change(&self, change: &Change) {
+        // A record store of this context's own (the service worker's) hears of the change here;
+        // localStorage already holds what the other tab wrote.
+        let private = self.inner.layers.local.as_ref().filter(|l| !l.is_shared());
         match change {
             Change::User(user) => {
                 self.inner.memory.borrow_mut().remove_record(user);
+                if let Some(records) = private {
+                    let _ = records.remove(user);
+                }
             }
             // The record itself travels with the message: localStorage writes reach other
             // tabs with a delay (Chromium), so reading it back there could find the old one.
             Change::Updated(record) => {
                 let now = self.now();
                 let mut memory = self.inner.memory.borrow_mut();
-                if record.version == self.inner.config.version
-                    && record.check(Layer::Local, now).is_ok()
-                {
+                let usable = record.version == self.inner.config.version
+                    && record.check(Layer::Local, now).is_ok();
+                if usable {
                     memory.put_record(record.clone(), now);
                 } else {
                     memory.remove_record(&record.user_id);
                 }
+                if let Some(records) = private {
+                    let _ = match usable {
+                        true => records.put(record),
+                        false => records.remove(&record.user_id),
+                    };
+                }
             }
             Change::All => {
                 self.end_session();
+                if let Some(records) = private {
+                    let _ = records.clear();
+                }
                 // Notes written here before this tab heard of the clear would name users of the
                 // session that ended.
                 if let Some(local) = &self.inner.layers.local {

@@ -108,7 +108,7 @@ impl Harness {
     /// The origin's service worker: the same IndexedDB images, locks and backend, records in a
     /// store of its own (a worker has no localStorage).
     fn worker(&self) -> Hierarchy<Bytes> {
-        let records = InMemoryRecordStore::new(&self.config, Rc::new(self.clock.clone()));
+        let records = InMemoryRecordStore::private(&self.config, Rc::new(self.clock.clone()));
         self.browser
             .cache(&self.config, &self.images, Some(Rc::new(records)))
     }
@@ -1445,4 +1445,58 @@ fn a_304_renews_the_bytes_memory_holds_when_indexeddb_is_off() {
 #[test]
 fn a_304_renews_the_bytes_memory_holds_when_indexeddb_was_lost() {
     a_304_renews_what_memory_holds(json!({"idb": {"ttlMs": 3_600_000}}), true);
+}
+
+/// A service worker over `records`, a record store of its own that outlives it (IndexedDB).
+fn worker_over(h: &Harness, records: &InMemoryRecordStore) -> Hierarchy<Bytes> {
+    h.browser
+        .cache(&h.config, &h.images, Some(Rc::new(records.clone())))
+}
+
+#[test]
+fn a_worker_keeps_the_record_it_revalidated_across_a_restart() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let records = InMemoryRecordStore::private(&h.config, Rc::new(h.clock.clone()));
+    let worker = worker_over(&h, &records);
+    h.get_in(&worker, "u0");
+    h.backend
+        .set_user("u0", Some("img-new"), Some(fake_png("new", 3_000)));
+    h.clock.advance(46.0 * MINUTE);
+    assert!(
+        h.get_in(&worker, "u0").stale,
+        "revalidated behind the answer"
+    );
+    assert_eq!(h.api_calls(), 2);
+    worker.close();
+    let restarted = worker_over(&h, &records);
+    let p = h.get_in(&restarted, "u0");
+    assert_eq!(p.image_id.as_deref(), Some("img-new"));
+    assert_eq!(h.api_calls(), 2, "the revalidated record was kept");
+}
+
+#[test]
+fn changes_heard_from_a_page_reach_the_workers_own_records_but_not_localstorage() {
+    let h = Harness::new(defaults());
+    h.users(2);
+    let records = InMemoryRecordStore::private(&h.config, Rc::new(h.clock.clone()));
+    let worker = worker_over(&h, &records);
+    h.get_in(&worker, "u0");
+    h.get_in(&worker, "u1");
+    h.get("u0");
+    worker.apply_remote_change(&Change::User("u0".into()));
+    assert_eq!(records.get("u0").unwrap(), None, "the worker forgets it");
+    assert!(records.get("u1").unwrap().is_some());
+    let tab = h.tab();
+    tab.apply_remote_change(&Change::User("u0".into()));
+    assert!(
+        h.local.get("u0").unwrap().is_some(),
+        "localStorage holds what the other tab wrote"
+    );
+    worker.apply_remote_change(&Change::All);
+    assert_eq!(
+        records.get("u1").unwrap(),
+        None,
+        "a logout reaches the worker"
+    );
 }

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::hierarchy::{CacheEvent, Picture, PrefetchReport, Upload};
 use crate::js_object::{to_json_value, JsObject};
+use crate::layers::body::Body;
 use crate::stats::LayerCounters;
 
 use super::glue::new_picture;
@@ -221,30 +222,21 @@ pub(super) fn stats_to_js(shared: &Shared) -> JsValue {
         .into()
 }
 
-/// Reads an uploaded Blob and checks it once ([`Upload::check`]); the stored Blob is typed
-/// with the sniffed MIME type.
-pub(super) async fn checked_upload(blob: &Blob, config: &Config) -> Result<Upload<Blob>, Error> {
-    Upload::<Blob>::check_size(blob.size() as u64, config)?;
+/// Reads an uploaded Blob and checks it once ([`Upload::check`]); the cache keeps its bytes,
+/// typed with the sniffed MIME type (no second Blob is made).
+pub(super) async fn checked_upload(blob: &Blob, config: &Config) -> Result<Upload<Body>, Error> {
+    Upload::<Body>::check_size(blob.size() as u64, config)?;
     let buffer = JsFuture::from(blob.array_buffer())
         .await
         .map_err(|e| Error::InvalidArgument {
             name: "image",
             reason: Error::from_js(&e).to_string(),
         })?;
-    let bytes = Uint8Array::new(&buffer).to_vec();
+    let array = Uint8Array::new(&buffer);
+    let bytes = array.to_vec();
     let declared = blob.type_();
     let declared = (!declared.is_empty()).then_some(declared.as_str());
     Upload::check(declared, &bytes, config, |mime| {
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type(mime);
-        let blob =
-            Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&buffer), &options)
-                .map_err(|e| Error::InvalidArgument {
-                    name: "image",
-                    reason: Error::from_js(&e).to_string(),
-                })?;
-        // The preview decodes these bytes instead of reading the Blob back.
-        crate::layers::thumbnail::offer_bytes(&blob, &Uint8Array::new(&buffer));
-        Ok(blob)
+        Ok(Body::bytes(array, mime))
     })
 }

@@ -15,11 +15,11 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::Blob;
 
 use crate::clock::{Clock, SystemRandom};
 use crate::config::Config;
 use crate::error::Error;
+use crate::layers::body::Body;
 use crate::layers::idb::IdbImageStore;
 use crate::layers::network::FetchBackend;
 use crate::layers::resilient::ResilientBackend;
@@ -31,7 +31,7 @@ mod convert;
 #[cfg(feature = "page")]
 mod devtools;
 mod glue;
-pub(crate) use glue::local_texts;
+pub(crate) use glue::{data_url, local_texts};
 #[cfg(feature = "page")]
 mod page;
 #[cfg(feature = "page")]
@@ -72,7 +72,7 @@ pub(crate) fn network(
     fetch: Option<Function>,
     runtime: Rc<BrowserRuntime>,
     clock: Rc<dyn Clock>,
-) -> Rc<ResilientBackend<FetchBackend, Blob>> {
+) -> Rc<ResilientBackend<FetchBackend, Body>> {
     Rc::new(ResilientBackend::new(
         FetchBackend::new(config.clone(), fetch),
         &config.retry,

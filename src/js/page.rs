@@ -12,6 +12,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Error;
 use crate::hierarchy::{CacheEvent, Hierarchy, Layers};
+use crate::layers::body::Body;
+use crate::layers::idb::records::clear_worker_records;
 use crate::layers::idb::IdbImageStore;
 use crate::layers::local::LocalRecordStore;
 use crate::layers::locks::WebLocks;
@@ -42,8 +44,8 @@ struct PeekSnapshot {
 }
 
 pub(super) struct Shared {
-    pub(super) hierarchy: Hierarchy<Blob>,
-    pub(super) backend: Rc<ResilientBackend<FetchBackend, Blob>>,
+    pub(super) hierarchy: Hierarchy<Body>,
+    pub(super) backend: Rc<ResilientBackend<FetchBackend, Body>>,
     pub(super) config: Rc<Config>,
     peeks: RefCell<HashMap<String, PeekSnapshot>>,
     pub(super) storage: RefCell<Option<StorageOut>>,
@@ -107,14 +109,14 @@ impl AvatarCache {
         };
         let images = open_images(&config, clock.clone(), &mut open_errors)
             .await
-            .map(|i| i as Rc<dyn ImageStore<Blob>>);
+            .map(|i| i as Rc<dyn ImageStore<Body>>);
         let idb_open = images.is_some();
         let backend = network(&config, fetch, runtime.clone(), clock.clone());
         let layers = Layers {
             local,
             images,
-            backend: backend.clone() as Rc<dyn Backend<Blob>>,
-            urls: Rc::new(BrowserObjectUrls::default()),
+            backend: backend.clone() as Rc<dyn Backend<Body>>,
+            urls: Rc::new(BrowserObjectUrls::new(config.data_url_max_bytes)),
             locks: WebLocks::new().map(|l| Rc::new(l) as Rc<dyn Locks>),
             runtime,
             clock,
@@ -310,16 +312,21 @@ impl AvatarCache {
         promise(async move { result.map(|_| JsValue::UNDEFINED).map_err(|e| js_error(&e)) })
     }
 
-    /// Empties every layer in every tab: memory, the cache's own localStorage keys and its
+    /// Empties every layer in every tab: memory, the cache's own localStorage keys, its
     /// IndexedDB database (opened once more for it if it failed to open at start, so a logout
-    /// still removes what an earlier session stored). For logout. Never rejects.
+    /// still removes what an earlier session stored) and the records of its service worker,
+    /// running or not. For logout. Never rejects.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn clear(&self) -> Promise {
         let hierarchy = self.shared.hierarchy.clone();
         let retry_idb = self.shared.idb_missed.then(|| self.shared.config.clone());
         self.shared.peeks.borrow_mut().clear();
+        let config = self.shared.config.clone();
         promise(async move {
             hierarchy.clear().await;
+            if let Err(e) = clear_worker_records(&config).await {
+                hierarchy.note_error(Layer::IndexedDb, &e);
+            }
             if let Some(config) = retry_idb {
                 let reopened = IdbImageStore::open(&config, Rc::new(SystemClock)).await;
                 match reopened {

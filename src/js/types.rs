@@ -15,7 +15,8 @@ export type PictureSource = "memory" | "local" | "indexeddb" | "network" | "defa
 export interface Picture {
   userId: string;
   imageId: string | null;
-  /** An object URL owned by the cache, or the remote or default URL. */
+  /** The stored picture: a `data:` URL of its bytes (images up to `dataUrlMaxBytes`, 32 KiB by
+   * default) or an object URL owned by the cache; else the remote or default URL. */
   url: string;
   source: PictureSource;
   /** Past its freshness; a revalidation is under way. */
@@ -61,6 +62,7 @@ export interface CacheStats {
   evictions: number;
   idb: { bytes: number; entries: number; maxBytes: number; maxEntries: number } | null;
   localBytes: number;
+  /** Picture URLs memory holds: object URLs (revoked on eviction) and `data:` URLs. */
   objectUrls: number;
   inFlight: number;
   breaker: "closed" | "open" | "half-open";

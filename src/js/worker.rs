@@ -14,12 +14,13 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, Headers, Request, RequestInit, RequestMode, Response, ResponseInit};
+use web_sys::{Headers, Request, RequestInit, RequestMode, Response, ResponseInit};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Error;
 use crate::hierarchy::{Hierarchy, Layers};
+use crate::layers::body::Body;
 use crate::layers::held_bodies::HeldBodies;
 use crate::layers::idb::records::IdbRecordStore;
 use crate::layers::idb::IdbImageStore;
@@ -44,11 +45,11 @@ use super::{network, open_images};
 pub const SOURCE_HEADER: &str = "X-Avatar-Cache";
 
 struct Worker {
-    hierarchy: Hierarchy<Blob>,
+    hierarchy: Hierarchy<Body>,
     records: Option<Rc<IdbRecordStore>>,
     images: Option<Rc<IdbImageStore>>,
     bodies: Rc<HeldBodies>,
-    backend: Rc<ResilientBackend<FetchBackend, Blob>>,
+    backend: Rc<ResilientBackend<FetchBackend, Body>>,
     config: Rc<Config>,
     options: WorkerOptions,
     clock: Rc<dyn Clock>,
@@ -101,8 +102,8 @@ impl AvatarWorker {
             config.clone(),
             Layers {
                 local: records.clone().map(|r| r as Rc<dyn RecordStore>),
-                images: images.clone().map(|i| i as Rc<dyn ImageStore<Blob>>),
-                backend: backend.clone() as Rc<dyn Backend<Blob>>,
+                images: images.clone().map(|i| i as Rc<dyn ImageStore<Body>>),
+                backend: backend.clone() as Rc<dyn Backend<Body>>,
                 urls: bodies.clone(),
                 locks: WebLocks::new().map(|l| Rc::new(l) as Rc<dyn Locks>),
                 runtime,
@@ -118,16 +119,6 @@ impl AvatarWorker {
             hierarchy.set_event_hook(Some(Rc::new(|event| {
                 web_sys::console::debug_2(&"[avatar-cache/sw]".into(), &event_to_js(event));
             })));
-        }
-        // Pages keep records in localStorage: what they announce must reach the worker's copy
-        // in IndexedDB too, or a restarted worker would answer from an outdated record.
-        if let Some(records) = records.clone() {
-            hierarchy.subscribe(Rc::new(move |user: Option<&str>| {
-                let _ = match user {
-                    Some(user) => records.remove(user),
-                    None => records.clear(),
-                };
-            }));
         }
         let cross_tab = if config.cross_tab {
             CrossTab::start(&config, hierarchy.clone(), Role::Worker)
@@ -330,13 +321,8 @@ impl Worker {
                 }
             }
         }
-        let pixel = js_sys::Uint8Array::from(TRANSPARENT_GIF);
-        let parts = js_sys::Array::of1(&pixel);
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("image/gif");
-        let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-            .unwrap_or_else(|_| Blob::new().expect("an empty Blob"));
-        image_response(&blob, "default")
+        let pixel = Body::bytes(js_sys::Uint8Array::from(TRANSPARENT_GIF), "image/gif");
+        image_response(&pixel, "default")
     }
 }
 
@@ -359,15 +345,25 @@ fn read_worker_config(value: JsValue) -> Result<(Config, WorkerOptions, Option<F
     Ok((config, options, fetch))
 }
 
-fn image_response(body: &Blob, source: &str) -> Response {
+fn image_response(body: &Body, source: &str) -> Response {
     let headers = Headers::new().expect("Headers");
-    let _ = headers.set("Content-Type", &body.type_());
+    let mime = match body {
+        Body::Bytes { mime, .. } => mime.clone(),
+        Body::Blob(blob) => blob.type_(),
+    };
+    let _ = headers.set("Content-Type", &mime);
     let _ = headers.set("Cache-Control", ANSWER_CACHE_CONTROL);
     let _ = headers.set(SOURCE_HEADER, source);
     let init = ResponseInit::new();
     init.set_status(200);
     init.set_headers(&headers);
-    Response::new_with_opt_blob_and_init(Some(body), &init).expect("a Response from a Blob")
+    let made = match body {
+        Body::Bytes { bytes, .. } => {
+            Response::new_with_opt_buffer_source_and_init(Some(bytes), &init)
+        }
+        Body::Blob(blob) => Response::new_with_opt_blob_and_init(Some(blob), &init),
+    };
+    made.expect("a Response from an image's bytes")
 }
 
 /// `response` with the source header (a copy: fetched and cached responses are immutable).

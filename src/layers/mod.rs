@@ -10,7 +10,8 @@
 //! the `testing` feature) implements them over plain Rust maps so the hierarchy runs natively
 //! under a manual clock for tests and the trace simulation.
 //!
-//! `I` is the platform's image body: a `web_sys::Blob` in the browser, bytes natively. The
+//! `I` is the platform's image body: a [`body::Body`] in the browser (bytes in hand, or a
+//! Blob), bytes natively. The
 //! hierarchy only moves it between layers; it never looks inside.
 
 use futures::future::LocalBoxFuture;
@@ -24,6 +25,8 @@ pub mod handover_notes;
 pub mod in_memory;
 pub mod memory;
 
+#[cfg(target_arch = "wasm32")]
+pub mod body;
 #[cfg(target_arch = "wasm32")]
 pub mod held_bodies;
 #[cfg(target_arch = "wasm32")]
@@ -92,6 +95,12 @@ pub trait RecordStore {
     /// Forgets the users noted (a `clear()`, here or in another tab): the notes then name no
     /// user and say "everything" (see [`handover_notes::forgotten`]).
     fn forget_noted(&self) {}
+    /// Whether the contexts that announce changes write into this same store (localStorage:
+    /// every tab's). A store of one context's own (the service worker's, in IndexedDB) is told
+    /// of the changes it hears instead (see `Hierarchy::apply_remote_change`).
+    fn is_shared(&self) -> bool {
+        true
+    }
 }
 
 /// What an image store holds, in sum.

@@ -1,13 +1,13 @@
 //! The network layer over `fetch`: the backend API (DESIGN.md §4) and image bytes from object
 //! storage.
 //!
-//! [`FetchBackend`] implements [`Backend<Blob>`]. Every request is bounded in time
+//! [`FetchBackend`] implements [`Backend<Body>`]. Every request is bounded in time
 //! (`requestTimeoutMs`, enforced with an `AbortController` and a timer, so a `fetch` that ignores
 //! its signal cannot hang the cache either) and in size (API answers: [`MAX_JSON_BYTES`]; images:
 //! `maxImageBytes`, counted while the body streams in, whatever `Content-Length` claims). Image
-//! bytes become a `Blob` only after [`accept_image`] has checked that the server's
+//! bytes become a [`Body`] only after [`accept_image`] has checked that the server's
 //! `Content-Type`, the bytes and `allowedTypes` agree and the header declares no more than
-//! `maxImagePixels`; the `Blob` is typed with the sniffed type.
+//! `maxImagePixels`; the body is typed with the sniffed type (no Blob is made of it).
 //!
 //! The requests themselves (the `fetch` call, its deadline and abort, the `cors` → `no-cors`
 //! retry, the body read against its limit) are a few lines of JS below, as in the IndexedDB
@@ -24,12 +24,11 @@ use futures::future::FutureExt;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag};
 
 use crate::config::{Config, Credentials};
 use crate::error::{Error, Result};
 use crate::js_object::{field, number_field, string_field};
-use crate::layers::thumbnail;
+use crate::layers::body::Body;
 use crate::layers::{Backend, Download, LocalFuture, RemotePicture};
 use crate::policy::contract;
 use crate::policy::dimensions::check_pixels;
@@ -291,7 +290,7 @@ impl FetchBackend {
 
     /// One image download: `cors` first, `no-cors` after a `TypeError`, then status, size and
     /// type checks.
-    async fn fetch_image(&self, url: &str, etag: Option<&str>) -> Result<Download<Blob>> {
+    async fn fetch_image(&self, url: &str, etag: Option<&str>) -> Result<Download<Body>> {
         let request = describe(url);
         let limit = self.config.max_image_bytes;
         let call = net_image(
@@ -325,7 +324,7 @@ impl FetchBackend {
         let declared = string_field(&answer, "type");
         let mime = accept_image(declared.as_deref(), &bytes, &self.config.allowed_types)?;
         check_pixels(mime, &bytes, self.config.max_image_pixels)?;
-        let body = make_blob(&array, mime)?;
+        let body = Body::bytes(array, mime);
         let etag = string_field(&answer, "etag").filter(|e| is_plausible_etag(e));
         Ok(Download::Image {
             body,
@@ -351,7 +350,7 @@ impl FetchBackend {
     }
 }
 
-impl Backend<Blob> for FetchBackend {
+impl Backend<Body> for FetchBackend {
     fn fetch_user<'a>(&'a self, user_id: &'a str) -> LocalFuture<'a, Result<RemotePicture>> {
         let url = self.config.user_url(user_id);
         self.describe_one(url, user_id, contract::user_answer)
@@ -393,7 +392,7 @@ impl Backend<Blob> for FetchBackend {
         &'a self,
         url: &'a str,
         etag: Option<&'a str>,
-    ) -> LocalFuture<'a, Result<Download<Blob>>> {
+    ) -> LocalFuture<'a, Result<Download<Body>>> {
         self.fetch_image(url, etag).boxed_local()
     }
 }
@@ -408,19 +407,6 @@ pub fn is_opaque_response(value: &JsValue) -> bool {
             .ok()
             .and_then(|t| t.as_string())
             .is_some_and(|t| t == "opaque")
-}
-
-/// A `Blob` of `bytes` typed `mime`; the bytes are offered to the preview's decoder, which
-/// then need not read the Blob back ([`thumbnail::offer_bytes`]).
-fn make_blob(array: &Uint8Array, mime: &str) -> Result<Blob> {
-    let parts = Array::new();
-    parts.push(array);
-    let options = BlobPropertyBag::new();
-    options.set_type(mime);
-    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-        .map_err(|e| Error::from_js(&e))?;
-    thumbnail::offer_bytes(&blob, array);
-    Ok(blob)
 }
 
 /// An ETag worth keeping: non-empty, bounded, printable.

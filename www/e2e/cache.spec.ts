@@ -63,7 +63,7 @@ test("first open loads from the network; the profile modal then opens from memor
     await expect.poll(() => page.visible(modal), { message: "the profile modal opens" }).toBe(true);
     await expect.poll(() => page.attribute(avatar, "data-avatar-source")).toBe("memory");
     await expect.poll(() => page.attribute(`${modal} ${tid("profile-source")}`, "data-first-source")).toBe("memory");
-    expect(await page.attribute(avatar, "src")).toMatch(/^blob:/);
+    expect(await page.attribute(avatar, "src")).toMatch(/^(blob:|data:image\/)/);
     await picturesReady(page, modal, 1);
     if (round === 2) await snap(page, testInfo, "02-profile-modal");
     await page.click(tid("close-modal"));
@@ -132,7 +132,7 @@ test("offline: seen pictures render, unseen ones show the default, no console er
   const seen = await shown(tid("friends"));
   for (const p of seen) {
     if (p.id % 9 === 0) expect(p.src, `user ${p.id} has no picture`).toContain("default_pfp");
-    else expect(p.src.startsWith("blob:"), `user ${p.id} (seen before) renders its stored picture, got ${p.src} from ${p.source}`).toBe(true);
+    else expect(/^(blob:|data:image\/)/.test(p.src), `user ${p.id} (seen before) renders its stored picture, got ${p.src} from ${p.source}`).toBe(true);
   }
 
   // People never seen: the default picture. (Wait for the list to show the next people: the

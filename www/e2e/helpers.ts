@@ -151,14 +151,16 @@ export async function storedImageCount(tab: Tab, ns: string): Promise<number> {
 
 /**
  * Waits until the cache's IndexedDB writes (which never delay an answer) have committed: the
- * database holds at least one image per distinct picture the page shows from an object URL.
+ * database holds at least one image per distinct picture the page shows from its bytes (an
+ * object URL, or a `data:` URL of a small image).
  * Returns how long that took.
  */
 export async function idbSettled(tab: Tab, ns: string): Promise<number> {
   const t0 = Date.now();
   const shown = await tab.evaluate(() => {
     const imgs = [...document.querySelectorAll<HTMLImageElement>("img[data-avatar-user]")];
-    return new Set(imgs.filter((i) => i.src.startsWith("blob:")).map((i) => i.dataset.avatarUser)).size;
+    const stored = (i: HTMLImageElement) => i.dataset.avatarState === "ready" && /^(blob:|data:image\/)/.test(i.src);
+    return new Set(imgs.filter(stored).map((i) => i.dataset.avatarUser)).size;
   });
   // Soft: a missing write fails the test, but the journey goes on so that its figures (what a
   // reload then costs) are still taken.

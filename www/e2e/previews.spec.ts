@@ -9,6 +9,10 @@ import { DEFAULT_CONTROL, FRIEND_IDS, PICTURED_FRIENDS, expect, hasPicture, name
 
 const picturedIds = FRIEND_IDS.filter(hasPicture).map(String);
 const PREVIEW = "data:image/png;base64,";
+/** The picture itself: an object URL, or a `data:` URL of a small image (state "ready"). */
+const isPicture = (s: { src: string; state: string }) => s.state === "ready" && /^(blob:|data:image\/)/.test(s.src);
+/** The ThumbHash preview shown while the picture loads. */
+const isPreview = (s: { src: string; state: string }) => s.state !== "ready" && s.src.startsWith(PREVIEW);
 
 test.afterEach(async ({ backend }) => {
   await backend.control(DEFAULT_CONTROL);
@@ -40,9 +44,9 @@ test("after a reload the first frame shows a preview or the picture for every fr
   await tab.reload();
   const first = await firstListFrame(tab);
   const pictured = first.shown.filter((s) => hasPicture(Number(s.user)));
-  const previews = pictured.filter((s) => s.src.startsWith(PREVIEW)).length;
-  const pictures = pictured.filter((s) => s.src.startsWith("blob:")).length;
-  const neither = pictured.filter((s) => !s.src.startsWith(PREVIEW) && !s.src.startsWith("blob:"));
+  const previews = pictured.filter(isPreview).length;
+  const pictures = pictured.filter(isPicture).length;
+  const neither = pictured.filter((s) => !isPreview(s) && !isPicture(s));
   record(testInfo, `first frame of the list after a reload (${first.at.toFixed(0)} ms after navigation start): ${pictured.length} friends seen before, ${previews} previews, ${pictures} pictures, ${neither.length} neither`);
   expect(pictured.length).toBe(PICTURED_FRIENDS);
   expect(pictured.length).toBeGreaterThanOrEqual(100);
@@ -74,9 +78,12 @@ test("screenshot: the list mid-load, with previews while the images come", async
   await backend.control({ ...DEFAULT_CONTROL, latencyMs: 120, storageLatencyMs: 2_500, jitterMs: 0 });
   await tab.goto(`/?ns=${ns}&firstFrame=${FRIEND_IDS.length}`);
   const first = await firstListFrame(tab);
-  const previewsFirst = first.shown.filter((s) => s.src.startsWith(PREVIEW)).length;
+  const previewsFirst = first.shown.filter(isPreview).length;
   const previewsNow = await tab.evaluate(
-    () => [...document.querySelectorAll<HTMLImageElement>('[data-testid="friends"] img[data-avatar-user]')].filter((i) => i.src.startsWith("data:image/png")).length,
+    () =>
+      [...document.querySelectorAll<HTMLImageElement>('[data-testid="friends"] img[data-avatar-user]')].filter(
+        (i) => i.dataset.avatarState !== "ready" && i.src.startsWith("data:image/png"),
+      ).length,
   );
   await snap(tab, testInfo, "10-list-mid-load-previews");
   record(testInfo, `mid-load (images 2.5 s away): ${previewsFirst} previews on the first frame, ${previewsNow} on screen at the screenshot`);

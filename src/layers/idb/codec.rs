@@ -1,15 +1,16 @@
 //! Row values ⇄ [`StoredImage`]: what a `meta` row and an `images` row hold, written and read
 //! back without trusting anything read.
 //!
-//! A body is stored as `{ blob, meta }`, or as `{ bytes: ArrayBuffer, mime, meta }` where the
-//! engine refuses Blobs (see the module docs of [`super`]); either way it is read back as a Blob
-//! of the type the metadata records. `meta` is a copy of the `meta` row as written with the body,
+//! A body is stored as `{ bytes: ArrayBuffer, mime, meta }` when its bytes are in hand (what a
+//! download or an upload gives), else as `{ blob, meta }` (a Blob-backed body, unless the engine
+//! refuses Blobs: see the module docs of [`super`]). It is read back in the form it was stored
+//! in (see [`Body`]), typed as the metadata records. `meta` is a copy of the `meta` row as written with the body,
 //! so that reads need one store.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag};
+use web_sys::Blob;
 
 use super::idb_error;
 use crate::clock::Millis;
@@ -17,6 +18,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::js_object::{field, number_field, string_field, JsObject};
 use crate::key::Keys;
+use crate::layers::body::Body;
 use crate::policy::placeholder::is_valid;
 use crate::record::{ImageMeta, StoredImage};
 use crate::vocabulary::Layer;
@@ -63,6 +65,15 @@ impl RowCodec {
         self.allowed_types.iter().any(|t| t == mime)
     }
 
+    /// Whether `key` is an image row of this namespace written by a newer version: during a
+    /// rollout a tab of the newer release owns it, and this one neither counts nor removes it
+    /// (rows of older versions are removed).
+    pub fn is_newer_version(&self, key: &str) -> bool {
+        self.keys
+            .parse_any_version(key)
+            .is_some_and(|p| p.layer == Layer::IndexedDb && p.version > self.keys.version())
+    }
+
     /// Checks `meta` as it would be checked when read back under `image_id` at `now`.
     pub fn check(&self, meta: &ImageMeta, image_id: &str, now: Millis) -> Result<()> {
         meta.check(
@@ -100,7 +111,7 @@ impl RowCodec {
         image_id: &str,
         body: &JsValue,
         now: Millis,
-    ) -> Option<Result<Option<StoredImage<Blob>>>> {
+    ) -> Option<Result<Option<StoredImage<Body>>>> {
         if body.is_undefined() {
             return Some(Ok(None));
         }
@@ -117,7 +128,7 @@ impl RowCodec {
         meta: &JsValue,
         body: &JsValue,
         now: Millis,
-    ) -> Result<Option<StoredImage<Blob>>> {
+    ) -> Result<Option<StoredImage<Body>>> {
         if meta.is_undefined() && body.is_undefined() {
             return Ok(None);
         }
@@ -130,16 +141,16 @@ impl RowCodec {
 }
 
 /// The image of checked `meta` and its stored `body`, which must hold exactly `meta.bytes`.
-fn with_body(meta: ImageMeta, body: &JsValue) -> Result<StoredImage<Blob>> {
-    let blob = body_to_blob(body, &meta.mime)?;
-    if blob.size() != meta.bytes as f64 {
+fn with_body(meta: ImageMeta, body: &JsValue) -> Result<StoredImage<Body>> {
+    let body = body_of(body, &meta.mime)?;
+    if body.size() != meta.bytes {
         return Err(corrupt(format!(
             "image holds {} bytes, metadata says {}",
-            crate::json::number_text(blob.size()),
+            body.size(),
             meta.bytes
         )));
     }
-    Ok(StoredImage { meta, body: blob })
+    Ok(StoredImage { meta, body })
 }
 
 /// The metadata row of `meta`: `{ imageId, mime, bytes, etag?, storedAt, lastAccess, version,
@@ -200,44 +211,43 @@ pub(super) fn fill_copy_hash(body_row: &JsValue, hash: &str) {
     }
 }
 
-/// `{ blob }`.
-pub(super) fn blob_value(blob: &Blob) -> JsValue {
+/// The row of `body` (typed `mime`): `{ bytes: ArrayBuffer, mime }` for bytes in hand; for a
+/// Blob, `{ blob }` when `blobs` (the engine stores them), else its bytes, read before any
+/// transaction is opened.
+pub(super) async fn body_value(body: &Body, mime: &str, blobs: bool) -> Result<JsValue> {
     let value = Object::new();
-    let _ = Reflect::set(&value, &JsValue::from_str("blob"), blob);
-    value.into()
-}
-
-/// `{ bytes: ArrayBuffer, mime }`, read from the Blob before any transaction is opened.
-pub(super) async fn bytes_value(blob: &Blob, mime: &str) -> Result<JsValue> {
-    let buffer = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(idb_error)?;
-    let value = Object::new();
+    let buffer = match body {
+        Body::Bytes { bytes, .. } => bytes.buffer().into(),
+        Body::Blob(blob) if blobs => {
+            let _ = Reflect::set(&value, &JsValue::from_str("blob"), blob);
+            return Ok(value.into());
+        }
+        Body::Blob(blob) => JsFuture::from(blob.array_buffer())
+            .await
+            .map_err(idb_error)?,
+    };
     let _ = Reflect::set(&value, &JsValue::from_str("bytes"), &buffer);
     let _ = Reflect::set(&value, &JsValue::from_str("mime"), &JsValue::from_str(mime));
     Ok(value.into())
 }
 
-/// The stored body as a Blob of type `mime`, whichever form it was stored in.
-fn body_to_blob(body: &JsValue, mime: &str) -> Result<Blob> {
+/// The stored body, typed `mime`, in the form it was stored in.
+fn body_of(body: &JsValue, mime: &str) -> Result<Body> {
     if !body.is_object() {
         return Err(corrupt("image row is not an object"));
     }
+    let bytes = field(body, "bytes");
+    if bytes.is_instance_of::<js_sys::ArrayBuffer>() || bytes.is_instance_of::<Uint8Array>() {
+        return Ok(Body::bytes(Uint8Array::new(&bytes), mime));
+    }
     if let Ok(blob) = field(body, "blob").dyn_into::<Blob>() {
         if blob.type_() == mime {
-            return Ok(blob);
+            return Ok(Body::Blob(blob));
         }
         // Same bytes, the type the cache decided on (slicing copies nothing).
         return blob
             .slice_with_f64_and_f64_and_content_type(0.0, blob.size(), mime)
-            .map_err(idb_error);
-    }
-    let bytes = field(body, "bytes");
-    if bytes.is_instance_of::<js_sys::ArrayBuffer>() || bytes.is_instance_of::<js_sys::Uint8Array>()
-    {
-        let options = BlobPropertyBag::new();
-        options.set_type(mime);
-        return Blob::new_with_buffer_source_sequence_and_options(&Array::of1(&bytes), &options)
+            .map(Body::Blob)
             .map_err(idb_error);
     }
     Err(corrupt("image row holds neither a Blob nor bytes"))

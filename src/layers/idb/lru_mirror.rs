@@ -179,7 +179,8 @@ impl Mirror {
         let mut valid: HashSet<String> = HashSet::default();
         let mut entries: Vec<(String, ImageMeta)> = Vec::new();
         for (key, value) in meta_keys.iter().zip(meta_values.iter()) {
-            if key.as_string().as_deref() == Some(WRITER_KEY) {
+            let newer = key.as_string().is_some_and(|k| codec.is_newer_version(&k));
+            if newer || key.as_string().as_deref() == Some(WRITER_KEY) {
                 continue;
             }
             let checked = key
@@ -198,7 +199,7 @@ impl Mirror {
         bad.extend(
             images
                 .iter()
-                .filter(|k| !valid.contains(*k))
+                .filter(|k| !valid.contains(*k) && !codec.is_newer_version(k))
                 .map(|k| JsValue::from_str(k)),
         );
         // Oldest first, so that a budget lowered since the last run keeps the most recent.

@@ -25,12 +25,15 @@
 //! decision taken inside a transaction, how to read a batch, is asked of Rust from the key
 //! read's success event.
 //!
-//! # Engines that refuse Blobs
+//! # Bytes, and engines that refuse Blobs
 //!
-//! Some engines and contexts cannot store a Blob (`DataCloneError`; WebKit in private or
-//! ephemeral sessions aborts with `UnknownError: Error preparing Blob/File data`). The store
-//! then reads the Blob's bytes before the transaction and stores `{ bytes, mime }`, for this
-//! store and every later one of the page, and rebuilds a Blob of the recorded type on read.
+//! Images whose bytes are in hand (every download and upload) are stored as
+//! `{ bytes: ArrayBuffer, mime }` and read back as bytes: no Blob is made on either side (see
+//! [`Body`]). A Blob-backed body (a row written as a Blob by an earlier version) is stored as a
+//! Blob, except where the engine cannot store one (`DataCloneError`; WebKit in private or
+//! ephemeral sessions aborts with `UnknownError: Error preparing Blob/File data`): the store
+//! then reads the Blob's bytes before the transaction and stores them, for this store and every
+//! later one of the page.
 //! The image is always the first request of its transaction: after other requests WebKit can
 //! stall such a transaction instead of aborting it. As a last guard every operation runs under a
 //! watchdog ([`WATCHDOG_MS`] plus the open timeout): an engine that stops answering makes the
@@ -64,11 +67,8 @@ use futures::future::{select, Either};
 use futures::FutureExt;
 use js_sys::Array;
 use wasm_bindgen::JsValue;
-use web_sys::Blob;
 
-use self::codec::{
-    blob_value, bytes_value, carry_meta, fill_copy_hash, refuses_blob, RowCodec, WRITER_KEY,
-};
+use self::codec::{body_value, carry_meta, fill_copy_hash, refuses_blob, RowCodec, WRITER_KEY};
 pub use self::codec::{meta_of, meta_value};
 use self::connection::Link;
 use self::driver::{Conn, Ops};
@@ -78,6 +78,7 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::key::validate_id;
+use crate::layers::body::Body;
 use crate::layers::runtime::sleep;
 use crate::layers::{ImageStore, LocalFuture, StoreUsage};
 use crate::policy::lru::Budget;
@@ -306,9 +307,9 @@ impl IdbImageStore {
     }
     /// Checks an image before it is written: the store decides the size (the body's) and the
     /// version (its own), and refuses what it would refuse to read back.
-    fn admit(&self, meta: &mut ImageMeta, body: &Blob) -> Result<JsValue> {
+    fn admit(&self, meta: &mut ImageMeta, body: &Body) -> Result<JsValue> {
         validate_id("imageId", &meta.image_id)?;
-        meta.bytes = body.size() as u64;
+        meta.bytes = body.size();
         meta.version = self.codec.version();
         if !self.codec.allows(&meta.mime) {
             return Err(Error::NotAnImage {
@@ -335,22 +336,18 @@ impl IdbImageStore {
         Ok(meta_value(meta))
     }
 
-    async fn put_image(&self, image: StoredImage<Blob>) -> Result<Vec<String>> {
+    async fn put_image(&self, image: StoredImage<Body>) -> Result<Vec<String>> {
         let StoredImage { mut meta, body } = image;
         let mut meta_row = self.admit(&mut meta, &body)?;
         let id = meta.image_id.clone();
         self.row_upgrades.borrow_mut().remove(&id);
 
         let conn = self.connection().await?;
-        // Gather everything before the transaction: the bytes, when Blobs are not stored.
+        // Gather everything before the transaction: a Blob's bytes, when Blobs are not stored.
         // Whether this write sends a Blob: a put that started before another found Blobs
         // refused must fall back too, not fail (puts run concurrently).
-        let mut sends_blob = !self.store_bytes.get();
-        let mut body_row = if sends_blob {
-            blob_value(&body)
-        } else {
-            bytes_value(&body, &meta.mime).await?
-        };
+        let mut sends_blob = matches!(body, Body::Blob(_)) && !self.store_bytes.get();
+        let mut body_row = body_value(&body, &meta.mime, sends_blob).await?;
         let key = self.codec.js_key(&id);
         self.follow_other_writers(&conn).await?;
         let (writer, writes) = &self.writer;
@@ -403,7 +400,7 @@ impl IdbImageStore {
                 sends_blob = false;
                 self.store_bytes.set(true);
                 BLOBS_REFUSED.with(|r| r.set(true));
-                match bytes_value(&body, &meta.mime).await {
+                match body_value(&body, &meta.mime, false).await {
                     Ok(v) => body_row = v,
                     Err(e) => {
                         self.mirror.mark_stale();
@@ -515,8 +512,8 @@ impl IdbImageStore {
     }
 }
 
-impl ImageStore<Blob> for IdbImageStore {
-    fn get(&self, image_id: &str) -> LocalFuture<'_, Result<Option<StoredImage<Blob>>>> {
+impl ImageStore<Body> for IdbImageStore {
+    fn get(&self, image_id: &str) -> LocalFuture<'_, Result<Option<StoredImage<Body>>>> {
         let ids = vec![image_id.to_string()];
         async move {
             let mut answers = self.guarded(self.read_many(&ids)).await?;
@@ -528,7 +525,7 @@ impl ImageStore<Blob> for IdbImageStore {
     fn get_many<'a>(
         &'a self,
         ids: &'a [String],
-    ) -> LocalFuture<'a, Result<Vec<Option<StoredImage<Blob>>>>> {
+    ) -> LocalFuture<'a, Result<Vec<Option<StoredImage<Body>>>>> {
         async move {
             let answers = self.guarded(self.read_many(ids)).await?;
             Ok(answers.into_iter().map(|a| a.ok().flatten()).collect())
@@ -540,7 +537,7 @@ impl ImageStore<Blob> for IdbImageStore {
         self.mirror.touch_one(image_id, at);
     }
 
-    fn put(&self, image: StoredImage<Blob>) -> LocalFuture<'_, Result<Vec<String>>> {
+    fn put(&self, image: StoredImage<Body>) -> LocalFuture<'_, Result<Vec<String>>> {
         self.guarded(self.put_image(image)).boxed_local()
     }
 

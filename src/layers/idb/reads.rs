@@ -9,13 +9,13 @@
 use js_sys::{Array, Int32Array, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
-use web_sys::Blob;
 
 use super::codec::carry_meta;
 use super::schema::META_STORE;
 use super::IdbImageStore;
 use crate::error::Result;
 use crate::key::validate_id;
+use crate::layers::body::Body;
 use crate::policy::range_read::{self, ReadPlan};
 use crate::record::StoredImage;
 
@@ -25,7 +25,7 @@ impl IdbImageStore {
     pub(super) async fn read_many(
         &self,
         ids: &[String],
-    ) -> Result<Vec<Result<Option<StoredImage<Blob>>>>> {
+    ) -> Result<Vec<Result<Option<StoredImage<Body>>>>> {
         for id in ids {
             validate_id("imageId", id)?;
         }
@@ -43,7 +43,7 @@ impl IdbImageStore {
         let bodies = conn.read_images(&js_keys, limit, &plan).await?;
 
         let now = self.clock.now_ms();
-        let mut answers: Vec<Option<Result<Option<StoredImage<Blob>>>>> = ids
+        let mut answers: Vec<Option<Result<Option<StoredImage<Body>>>>> = ids
             .iter()
             .zip(&bodies)
             .map(|(id, body)| {

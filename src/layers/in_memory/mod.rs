@@ -44,16 +44,28 @@ pub struct InMemoryRecordStore {
     keys: Keys,
     clock: Rc<dyn Clock>,
     quota_bytes: Rc<Cell<Option<u64>>>,
+    shared: bool,
 }
 
 impl InMemoryRecordStore {
-    /// An empty store for `config`'s namespace and version.
+    /// An empty store for `config`'s namespace and version, shared by the tabs that see it
+    /// (localStorage).
     pub fn new(config: &Config, clock: Rc<dyn Clock>) -> Self {
         InMemoryRecordStore {
             map: Rc::default(),
             keys: Keys::new(&config.namespace, config.version),
             clock,
             quota_bytes: Rc::default(),
+            shared: true,
+        }
+    }
+
+    /// An empty store of one context's own (the service worker's records in IndexedDB):
+    /// changes heard from other contexts must be applied to it.
+    pub fn private(config: &Config, clock: Rc<dyn Clock>) -> Self {
+        InMemoryRecordStore {
+            shared: false,
+            ..Self::new(config, clock)
         }
     }
 
@@ -188,6 +200,10 @@ impl RecordStore for InMemoryRecordStore {
         if let Some(held) = handover_notes::forgotten(self.raw(&key).as_deref()) {
             self.map.borrow_mut().insert(key, held.to_string());
         }
+    }
+
+    fn is_shared(&self) -> bool {
+        self.shared
     }
 
     fn bytes_used(&self) -> u64 {
