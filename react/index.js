@@ -94,19 +94,35 @@ export function AvatarCacheProvider({ cache, config, defaultImageUrl, onError, c
     };
   }, [pending]);
 
+  // `generation` moves when the opened cache is closed (a logout that closes and reopens): the
+  // tree falls back, and a new cache is opened for it.
+  const [generation, setGeneration] = useState(0);
   useEffect(() => {
     if (namespace === null || cache) return undefined;
     let live = true;
+    let unwatch = () => {};
     import("./index.js")
       .then((entry) => entry.openAvatarCache(configRef.current))
       .then(
-        (value) => live && setOpened({ from: namespace, cache: value }),
+        (value) => {
+          if (!live) return;
+          setOpened({ from: namespace, cache: value });
+          const closed = globalThis[OPENED]?.get(namespace)?.closed;
+          if (!closed) return;
+          const reopen = () => {
+            setOpened(null);
+            setGeneration((g) => g + 1);
+          };
+          closed.add(reopen);
+          unwatch = () => closed.delete(reopen);
+        },
         (error) => live && reportOpenError(error, onErrorRef.current),
       );
     return () => {
       live = false;
+      unwatch();
     };
-  }, [namespace, pending, cache]);
+  }, [namespace, pending, cache, generation]);
 
   let current = null;
   if (pending) current = settled.get(pending) ?? (opened?.from === pending ? opened.cache : null);
@@ -337,13 +353,16 @@ function prefersReducedMotion() {
 // The URL once the browser has decoded it (img.decode()), so swapping it in never shows a
 // half-drawn or empty frame. A URL that fails to decode is handed over all the same: the <img>'s
 // own error handling then shows the fallback.
-function useDecoded(url, immediate) {
+// `priority` ("high" for a picture in the viewport) goes on the request the decode makes: for a
+// remote URL (a bucket without CORS, the default picture) that is the one network request.
+function useDecoded(url, immediate, priority) {
   const [decoded, setDecoded] = useState(immediate ? url : undefined);
   const target = immediate ? url : decoded;
   useEffect(() => {
     if (url === undefined || url === target || typeof Image !== "function") return undefined;
     let live = true;
     const image = new Image();
+    if (priority) image.fetchPriority = priority;
     image.src = url;
     const done = () => live && setDecoded(url);
     // Without img.decode() (jsdom, old engines) there is nothing to wait for.
@@ -370,6 +389,7 @@ export function ProfilePicture({
   alt = "",
   defaultImageUrl,
   className,
+  onError: onCallerError,
   ...rest
 }) {
   const element = useRef(null);
@@ -381,12 +401,20 @@ export function ProfilePicture({
   // A picture memory had on this component's first frame shows at once; one that arrives later
   // replaces the preview only once decoded, with a short fade.
   const [firstFrameUrl] = useState(() => url);
-  const ready = useDecoded(url, url !== undefined && (url === firstFrameUrl || picture?.source === "memory"));
+  const ready = useDecoded(
+    url,
+    url !== undefined && (url === firstFrameUrl || picture?.source === "memory"),
+    visibility === "visible" ? "high" : undefined,
+  );
   const context = useContext(CacheContext);
   const fallbackUrl = defaultImageUrl ?? context.defaultImageUrl ?? DEFAULT_PICTURE_URL;
   const [brokenUrl, setBrokenUrl] = useState(null);
+  const callerOnError = useRef(onCallerError);
+  callerOnError.current = onCallerError;
+  // The picture failed to load: the fallback shows, and the caller's own `onError` hears it.
   const onError = useCallback((e) => {
     setBrokenUrl(e.currentTarget.getAttribute("src"));
+    callerOnError.current?.(e);
   }, []);
   // `display` comes after the shared box so that the emoji's flex centring is not overridden;
   // the caller's `style` still wins over both.
@@ -456,7 +484,7 @@ export function ProfilePicture({
     height: size,
     draggable: false,
     "aria-busy": loading || undefined,
-    onError: showPicture ? onError : undefined,
+    onError: showPicture ? onError : onCallerError,
     style: {
       ...box,
       display: display ?? "inline-block",

@@ -11,6 +11,7 @@
 //    files list, React and its types as optional peer dependencies, the modules with side effects.
 //
 //   node scripts/package-pkg.mjs [pkgDir]
+import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -295,7 +296,8 @@ export function openAvatarCache(config) {
   const namespace = String((config && config.namespace) ?? "profile_pic");
   const existing = opened.get(namespace);
   if (existing) return existing.promise;
-  const entry = { promise: undefined, cache: undefined };
+  // closed: told when the cache is closed (the React provider then opens a new one).
+  const entry = { promise: undefined, cache: undefined, closed: new Set() };
   const forget = () => {
     if (opened.get(namespace) === entry) opened.delete(namespace);
   };
@@ -306,7 +308,9 @@ export function openAvatarCache(config) {
       Object.defineProperty(cache, "close", {
         value: function close_() {
           forget();
-          return close.call(this);
+          const result = close.call(this);
+          for (const heard of [...entry.closed]) heard();
+          return result;
         },
         configurable: true,
         writable: true,
@@ -378,7 +382,16 @@ copyFileSync(join(root, "react", "index.d.ts"), join(pkgDir, "react.d.ts"));
 copyFileSync(join(root, "testing", "index.js"), join(pkgDir, "testing.js"));
 copyFileSync(join(root, "testing", "index.d.ts"), join(pkgDir, "testing.d.ts"));
 // The service worker entry: routes fetch events into its own module (pkg/worker/, AvatarWorker).
-copyFileSync(join(root, "sw", "index.js"), join(pkgDir, "sw.js"));
+// With the SHA-256 of the worker's module written in: a worker runs only the module its bindings
+// were built with (see `moduleSource` in sw/index.js).
+{
+  const workerModule = readFileSync(join(pkgDir, "worker", "avatar_cache_worker_bg.wasm"));
+  const version = createHash("sha256").update(workerModule).digest("hex").slice(0, 16);
+  const source = readFileSync(join(root, "sw", "index.js"), "utf8");
+  const marked = source.replace('const MODULE_VERSION = "dev";', `const MODULE_VERSION = "${version}";`);
+  if (marked === source) throw new Error("sw/index.js: MODULE_VERSION not found");
+  writeFileSync(join(pkgDir, "sw.js"), marked);
+}
 copyFileSync(join(root, "sw", "index.d.ts"), join(pkgDir, "sw.d.ts"));
 
 // --- README and CHANGELOG for people who install the package -------------------------------------

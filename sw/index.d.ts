@@ -13,3 +13,15 @@ export interface ServeAvatarsConfig extends AvatarCacheConfig {
  * bad config (logged in the worker and posted to pages as `{ type: "avatar-cache:sw-error", field, message }`).
  */
 export function serveAvatars(config?: ServeAvatarsConfig): Promise<AvatarWorker>;
+
+/**
+ * The worker's module as `serveAvatars` loads it: the copy kept under its build, else the
+ * network's if it is the build these bindings were made with (kept for the next start); rejects
+ * for a module of another build. Exported for tests, which pass their own `caches`, `fetch` and
+ * digest.
+ */
+export function moduleSource(options?: {
+  cacheStorage?: CacheStorage;
+  fetchFn?: typeof fetch;
+  digest?: (bytes: ArrayBuffer) => Promise<string>;
+}): Promise<Response>;

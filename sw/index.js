@@ -12,21 +12,47 @@ import init, { AvatarWorker } from "./worker/avatar_cache_worker.js";
 
 const WASM_URL = new URL("./worker/avatar_cache_worker_bg.wasm", import.meta.url).href;
 const MODULE_CACHE = "avatar-cache:module";
+// The SHA-256 (first 16 hex digits) of the module these bindings were built with, written in
+// by scripts/package-pkg.mjs ("dev" in the unpackaged source: any module is taken).
+const MODULE_VERSION = "dev";
 
-/** The module: from the network (so an update is picked up), else the copy kept for offline. */
-async function wasmSource() {
-  try {
-    const response = await fetch(WASM_URL, { cache: "no-cache" });
-    if (response.ok) {
-      caches.open(MODULE_CACHE).then((c) => c.put(WASM_URL, response.clone())).catch(() => {});
-      return response;
-    }
-  } catch {
-    // offline: fall through to the kept copy
-  }
-  const kept = await caches.open(MODULE_CACHE).then((c) => c.match(WASM_URL)).catch(() => undefined);
+/**
+ * The module this worker's bindings were built with: the copy kept under its version (no
+ * network round trip at each start of the worker, and offline starts work), else the network's
+ * if it is that build, kept for the next start. A module of another build (a deploy under way:
+ * the browser restarted this worker after the server got the next one) is refused rather than
+ * linked against the wrong bindings; the next worker update brings both. `caches`, `fetch` and
+ * `digest` are the worker's own, replaceable for tests.
+ */
+export async function moduleSource({ cacheStorage = caches, fetchFn = fetch, digest = sha256 } = {}) {
+  const key = `${WASM_URL}?module=${MODULE_VERSION}`;
+  const cache = await cacheStorage.open(MODULE_CACHE).catch(() => null);
+  const kept = await cache?.match(key).catch(() => undefined);
   if (kept) return kept;
-  return fetch(WASM_URL);
+  const response = await fetchFn(WASM_URL, { cache: "no-cache" });
+  if (!response.ok) throw new Error(`avatar-cache/sw: ${WASM_URL} answered ${response.status}`);
+  const bytes = await response.arrayBuffer();
+  if (MODULE_VERSION !== "dev" && (await digest(bytes)) !== MODULE_VERSION) {
+    throw new Error(`avatar-cache/sw: ${WASM_URL} is not the module of this worker's build (${MODULE_VERSION}): a deploy is under way`);
+  }
+  const module = () => new Response(bytes, { headers: { "Content-Type": "application/wasm" } });
+  if (cache) {
+    await cache.put(key, module()).catch(() => {});
+    // Modules of other builds are dropped.
+    for (const old of await cache.keys().catch(() => [])) if (old.url !== key) await cache.delete(old).catch(() => {});
+  }
+  return module();
+}
+
+async function sha256(bytes) {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...hash.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Where a request to the avatar path goes when the module cannot run: the default picture. */
+function defaultPictureUrl(config) {
+  if (config?.defaultImageUrl) return String(config.defaultImageUrl);
+  return `${String(config?.apiBase ?? "").replace(/\/+$/, "")}/default_pfp.png`;
 }
 
 function quickMatch(config) {
@@ -53,7 +79,7 @@ function describe(error) {
  */
 export function serveAvatars(config = {}) {
   const mayHandle = quickMatch(config);
-  const ready = init({ module_or_path: wasmSource() }).then(() => AvatarWorker.open(config));
+  const ready = init({ module_or_path: moduleSource() }).then(() => AvatarWorker.open(config));
   ready.catch(async (error) => {
     console.error("[avatar-cache/sw] serveAvatars:", error);
     const pages = await self.clients.matchAll({ includeUncontrolled: true }).catch(() => []);
@@ -65,13 +91,9 @@ export function serveAvatars(config = {}) {
     event.waitUntil(
       ready
         .then(async (worker) => {
+          // The module was kept under its build by `moduleSource` when it loaded.
           const cache = await caches.open(worker.cacheName);
           await cache.add(worker.defaultImageUrl);
-          await caches.open(MODULE_CACHE).then(async (c) => {
-            await c.add(WASM_URL);
-            // Modules of other versions or names (before the worker had its own) are dropped.
-            for (const old of await c.keys()) if (old.url !== WASM_URL) await c.delete(old);
-          });
         })
         .catch(() => {}),
     );
@@ -85,7 +107,9 @@ export function serveAvatars(config = {}) {
     event.respondWith(
       ready.then(
         (worker) => (worker.handles(request.method, request.url, request.destination) ? worker.respond(request) : fetch(request)),
-        () => fetch(request),
+        // Without the module: the default picture for the avatar path (the server has no such
+        // route), the bucket's own answer for a storage `<img>`.
+        () => (new URL(request.url).origin === self.location.origin ? fetch(defaultPictureUrl(config)) : fetch(request)),
       ),
     );
   });

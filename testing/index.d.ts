@@ -54,7 +54,8 @@ export declare class FakeAvatarCache {
   readonly defaultImageUrl: string;
   /** Every call made, in order. */
   readonly calls: FakeAvatarCacheCalls;
-  /** True after `close()`: every call then rejects with code "CLOSED" and `peek` answers undefined. */
+  /** True after `close()`: `get` then answers the default picture (as the real cache does),
+   * `peek` undefined, and the other calls reject with code "CLOSED". */
   readonly closed: boolean;
 
   // The AvatarCache interface.

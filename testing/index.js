@@ -138,7 +138,11 @@ export class FakeAvatarCache {
 
   /** Tells every subscriber about `change` (`{ userId }` or `{ all: true }`), as another tab would. */
   change(change) {
-    for (const listener of [...this._listeners]) listener(change);
+    // As the real cache does with another tab's change: memory forgets the user (or everyone)
+    // first, so a component that re-reads gets the new answer.
+    if (change && change.all) this._memory.clear();
+    else if (change && change.userId !== undefined) this._memory.delete(change.userId);
+    this._notify(change);
   }
 
   // --- the AvatarCache interface -------------------------------------------------------------
@@ -152,13 +156,14 @@ export class FakeAvatarCache {
 
   async get(userId, imageId) {
     this.calls.get.push(imageId === undefined ? [userId] : [userId, imageId]);
-    this._usable();
     checkId("userId", userId);
+    // A closed cache answers the default picture, as the real one does.
+    if (this.closed) return this._picture(userId, { imageId: null }, "default", false);
     if (imageId !== undefined && imageId !== null) checkId("imageId", imageId);
     this._inFlight++;
     try {
       if (this._gate) await this._gate.promise;
-      this._usable();
+      if (this.closed) return this._picture(userId, { imageId: null }, "default", false);
       const rejection = this._rejections.get(userId);
       if (rejection) throw rejection;
       this._gets++;
@@ -207,7 +212,7 @@ export class FakeAvatarCache {
       this._answers.set(userId, record);
       this._memory.set(userId, { ...record, layer: "memory", stale: false });
     }
-    this.change({ userId });
+    this._notify({ userId });
   }
 
   async invalidate(userId) {
@@ -215,14 +220,14 @@ export class FakeAvatarCache {
     this._usable();
     checkId("userId", userId);
     this._memory.delete(userId);
-    this.change({ userId });
+    this._notify({ userId });
   }
 
   async clear() {
     this.calls.clear++;
     this._usable();
     this._memory.clear();
-    this.change({ all: true });
+    this._notify({ all: true });
   }
 
   subscribe(listener) {
@@ -248,9 +253,11 @@ export class FakeAvatarCache {
       apiCalls: this._apiCalls,
       downloads: this._downloads,
       bytesDownloaded: 0,
+      refreshes: 0,
+      evictions: 0,
       idb: null,
       localBytes: 0,
-      objectUrls: [...this._memory.values()].filter((r) => r.url?.startsWith("blob:")).length,
+      objectUrls: [...this._memory.values()].filter((r) => /^(blob:|data:)/.test(r.url ?? "")).length,
       inFlight: this._inFlight,
       breaker: "closed",
       recentErrors: this._recentErrors.map((e) => ({ ...e })),
@@ -269,6 +276,10 @@ export class FakeAvatarCache {
   }
 
   // --- internals ----------------------------------------------------------------------------
+
+  _notify(change) {
+    for (const listener of [...this._listeners]) listener(change);
+  }
 
   _usable() {
     if (this.closed) throw avatarCacheError("CLOSED", "avatar-cache: the cache is closed");

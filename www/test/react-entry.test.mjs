@@ -167,5 +167,21 @@ test("FakeAvatarCache: setPicture, invalidate, clear and change tell subscribers
   cache.change({ all: true });
   assert.equal(heard.length, 4);
   cache.close();
-  await assert.rejects(cache.get("1"), (e) => e.code === "CLOSED");
+  const after = await cache.get("1");
+  assert.deepEqual({ source: after.source, imageId: after.imageId }, { source: "default", imageId: null }, "a closed cache answers the default, as the real one");
+  await assert.rejects(cache.prefetch(["1"]), (e) => e.code === "CLOSED");
+});
+
+test("FakeAvatarCache: another tab's change makes memory forget the user, so a re-read gets the new answer", async () => {
+  const cache = new FakeAvatarCache({ seen: { 1: "blob:fake/old", 2: "blob:fake/two" } });
+  assert.equal(cache.peek("1").url, "blob:fake/old");
+  cache.answer("1", "blob:fake/new");
+  cache.change({ userId: "1" });
+  assert.equal(cache.peek("1"), undefined);
+  assert.equal((await cache.get("1")).url, "blob:fake/new");
+  assert.equal(cache.peek("2").url, "blob:fake/two");
+  cache.change({ all: true });
+  assert.equal(cache.peek("2"), undefined);
+  const stats = cache.stats();
+  assert.deepEqual({ refreshes: stats.refreshes, evictions: stats.evictions }, { refreshes: 0, evictions: 0 });
 });

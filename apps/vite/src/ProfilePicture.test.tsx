@@ -1,6 +1,6 @@
 // Unit tests as an app writes them: Vitest + jsdom + Testing Library, with the in-memory
 // stand-in from avatar-cache/testing (the real cache needs a browser).
-import { act, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { createElement, type ReactNode } from "react";
 import { hydrateRoot } from "react-dom/client";
 import { renderToString } from "react-dom/server";
@@ -16,6 +16,40 @@ function renderWith(cache: FakeAvatarCache, ui: ReactNode) {
 }
 
 describe("ProfilePicture over avatar-cache/testing", () => {
+  test("the caller's onError hears a picture that fails to load, and the fallback shows", async () => {
+    const cache = new FakeAvatarCache({ seen: { "5": "blob:fake/broken" } });
+    const onError = vi.fn();
+    renderWith(cache, <ProfilePicture userId="5" alt="Eve" onError={onError} />);
+    fireEvent.error(screen.getByRole("img", { name: "Eve" }));
+    expect(onError).toHaveBeenCalledTimes(1);
+    await waitFor(() => expect(screen.getByRole("img", { name: "Eve" }).dataset.avatarState).not.toBe("ready"));
+  });
+
+  test("a provider given a config follows the app's cache when it is closed and opened again", async () => {
+    type Entry = { cache: FakeAvatarCache; promise: Promise<FakeAvatarCache>; closed: Set<() => void> };
+    const key = Symbol.for("avatar-cache.opened");
+    const registry: Map<string, Entry> = ((globalThis as Record<symbol, unknown>)[key] ??= new Map()) as Map<string, Entry>;
+    const entry = (cache: FakeAvatarCache): Entry => ({ cache, promise: Promise.resolve(cache), closed: new Set() });
+    const first = entry(new FakeAvatarCache({ seen: { "1": "blob:fake/first" } }));
+    registry.set("reopen", first);
+    render(
+      <AvatarCacheProvider config={{ namespace: "reopen" }}>
+        <ProfilePicture userId="1" alt="One" />
+      </AvatarCacheProvider>,
+    );
+    expect(screen.getByRole("img", { name: "One" })).toHaveProperty("src", "blob:fake/first");
+    await waitFor(() => expect(first.closed.size).toBe(1));
+    // What openAvatarCache's close does: the entry is forgotten, its listeners told; the app
+    // opens the next one (a logout that closes and reopens).
+    act(() => {
+      registry.set("reopen", entry(new FakeAvatarCache({ seen: { "1": "blob:fake/second" } })));
+      first.cache.close();
+      for (const heard of first.closed) heard();
+    });
+    await waitFor(() => expect(screen.getByRole("img", { name: "One" })).toHaveProperty("src", "blob:fake/second"));
+    registry.delete("reopen");
+  });
+
   test("a picture the tab has seen is on the first render, without a get", () => {
     const cache = new FakeAvatarCache({ seen: { "42": "blob:fake/42" } });
     renderWith(cache, <ProfilePicture userId="42" alt="Ada" />);

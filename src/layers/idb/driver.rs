@@ -228,6 +228,22 @@ export function idbAll(conn, store) {
   });
 }
 
+// Empties the `records` store of a service worker's database if the origin has one (a page's
+// `clear()`: the worker may be stopped). Creates no database where `indexedDB.databases()` can
+// tell there is none.
+export async function idbClearRecords(name, ms) {
+  if (typeof indexedDB.databases === "function") {
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    if (!names.includes(name)) return;
+  }
+  const conn = await idbOpen(name, 1, ms, true);
+  try {
+    await idbPutRows(conn, "records", [[null]]);
+  } finally {
+    idbClose(conn);
+  }
+}
+
 export function idbPutRows(conn, store, rows) {
   return idbRun(conn, "readwrite", [store], (tx) => {
     const s = tx.objectStore(store);
@@ -282,6 +298,8 @@ extern "C" {
     fn idb_open(name: &str, version: u32, ms: u32, records: bool) -> Promise;
     #[wasm_bindgen(js_name = idbAll)]
     fn idb_all(conn: &JsValue, store: &str) -> Promise;
+    #[wasm_bindgen(js_name = idbClearRecords)]
+    fn idb_clear_records(name: &str, ms: u32) -> Promise;
     #[wasm_bindgen(js_name = idbPutRows)]
     fn idb_put_rows(conn: &JsValue, store: &str, rows: &Array) -> Promise;
     #[wasm_bindgen(js_name = idbClose)]
@@ -314,6 +332,12 @@ fn rejection(value: JsValue) -> Error {
         layer: Layer::IndexedDb,
         reason,
     }
+}
+
+/// Empties the records database `name` of a service worker, if the origin has it (see
+/// `idbClearRecords`).
+pub(super) async fn clear_records_database(name: &str, ms: u32) -> Result<()> {
+    settled(idb_clear_records(name, ms)).await.map(drop)
 }
 
 async fn settled(promise: Promise) -> Result<JsValue> {

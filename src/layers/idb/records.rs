@@ -24,7 +24,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Array;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use super::driver::Conn;
 use crate::clock::Clock;
@@ -49,40 +49,11 @@ pub fn records_database_name(config: &Config) -> String {
 /// a running one also hears the `clear()` from the page). A page that never had a worker
 /// creates no database (`indexedDB.databases()`, where the engine has it).
 pub async fn clear_worker_records(config: &Config) -> Result<()> {
-    let name = records_database_name(config);
-    if !database_may_exist(&name).await {
-        return Ok(());
-    }
-    let conn = Conn::open_records(&name, config.idb.open_timeout_ms).await?;
-    conn.put_rows(RECORDS_STORE, &Array::of1(&Array::of1(&JsValue::NULL)))
-        .await
-}
-
-/// Whether the origin may hold a database named `name`: `false` only when
-/// `indexedDB.databases()` answers without it.
-async fn database_may_exist(name: &str) -> bool {
-    let global = js_sys::global();
-    let listed = js_sys::Reflect::get(&global, &"indexedDB".into())
-        .ok()
-        .filter(|f| f.is_object())
-        .and_then(|factory| {
-            let databases = js_sys::Reflect::get(&factory, &"databases".into()).ok()?;
-            let databases: &js_sys::Function = databases.dyn_ref()?;
-            databases
-                .call0(&factory)
-                .ok()?
-                .dyn_into::<js_sys::Promise>()
-                .ok()
-        });
-    let Some(listed) = listed else {
-        return true;
-    };
-    match wasm_bindgen_futures::JsFuture::from(listed).await {
-        Ok(list) => Array::from(&list)
-            .iter()
-            .any(|info| crate::js_object::string_field(&info, "name").as_deref() == Some(name)),
-        Err(_) => true,
-    }
+    super::driver::clear_records_database(
+        &records_database_name(config),
+        config.idb.open_timeout_ms,
+    )
+    .await
 }
 
 /// User → record over IndexedDB, read once at open, written through.
