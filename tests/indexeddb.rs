@@ -934,6 +934,40 @@ async fn rows_stored_as_bytes_read_back_through_a_range_read() {
     assert_answers(&store, &ids, &ids).await;
 }
 
+/// Two tabs share the byte and entry budget: the images one tab showed count as used when the
+/// other evicts, and another tab's `clear()` is seen before the next eviction.
+#[wasm_bindgen_test]
+async fn a_use_in_another_tab_counts_when_this_tab_evicts() {
+    let mut c = config(&namespace());
+    c.idb.max_entries = 3;
+    let writer = open(&c).await;
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        writer
+            .put(image(id, i, NOW - 100.0 + i as f64))
+            .await
+            .unwrap();
+    }
+    let reader = open(&c).await;
+    assert!(reader.get("a").await.unwrap().is_some());
+    reader.touch(&[("a".to_string(), NOW)]).await.unwrap();
+    let evicted = writer.put(image("d", 3, NOW)).await.unwrap();
+    assert_eq!(
+        evicted,
+        ["b"],
+        "the least recently used in either tab goes, not a"
+    );
+    reader.clear().await.unwrap();
+    assert_eq!(
+        writer.put(image("e", 4, NOW)).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        writer.usage().await.unwrap().entries,
+        1,
+        "the other tab's clear was seen"
+    );
+}
+
 /// During a rollout a tab of the old release stays open beside tabs of the new one: its
 /// writes (which reload the mirror after another tab wrote) remove rows of older versions only.
 #[wasm_bindgen_test]

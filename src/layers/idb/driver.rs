@@ -256,12 +256,14 @@ export function idbPutRows(conn, store, rows) {
   });
 }
 
-export function idbTouch(conn, rows, accesses) {
+export function idbTouch(conn, rows, accesses, mark) {
   return idbRun(conn, "readwrite", ["images", "meta"], (tx) => {
     const images = tx.objectStore("images");
     const metas = tx.objectStore("meta");
     // An image row first: see the module docs of the layer.
     for (const [key, row] of rows) images.put(row, key);
+    // The writer row ([key, value]): other tabs reload their LRU order before they evict.
+    metas.put(mark[1], mark[0]);
     for (const [key, at] of accesses) {
       const read = metas.get(key);
       read.onsuccess = () => {
@@ -313,7 +315,7 @@ extern "C" {
     #[wasm_bindgen(js_name = idbScan)]
     fn idb_scan(conn: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = idbTouch)]
-    fn idb_touch(conn: &JsValue, rows: &Array, accesses: &Array) -> Promise;
+    fn idb_touch(conn: &JsValue, rows: &Array, accesses: &Array, mark: &Array) -> Promise;
     #[wasm_bindgen(js_name = idbWriteHashes)]
     fn idb_write_hashes(conn: &JsValue, hashes: &Array) -> Promise;
 }
@@ -435,8 +437,8 @@ impl Conn {
     /// In one readwrite transaction: puts `rows` (`[key, row]`) into `images`, then moves the
     /// `lastAccess` of each metadata row in `accesses` (`[key, at]`) forward to `at`. Rows that
     /// are absent or not metadata are left as they are.
-    pub async fn touch(&self, rows: &Array, accesses: &Array) -> Result<()> {
-        settled(idb_touch(&self.handle, rows, accesses))
+    pub async fn touch(&self, rows: &Array, accesses: &Array, mark: &Array) -> Result<()> {
+        settled(idb_touch(&self.handle, rows, accesses, mark))
             .await
             .map(drop)
     }

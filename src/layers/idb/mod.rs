@@ -287,11 +287,19 @@ impl IdbImageStore {
             .get(META_STORE, &[JsValue::from_str(WRITER_KEY)])
             .await?;
         let mark = rows.first().and_then(JsValue::as_string);
-        if mark.is_some() && mark != *self.last_mark.borrow() {
+        // A mark gone since this store's last write is another tab's `clear()`.
+        if mark != *self.last_mark.borrow() {
             self.reload_mirror(conn).await?;
             *self.last_mark.borrow_mut() = mark;
         }
         Ok(())
+    }
+
+    /// The writer row's next value for this store's next write (a put, or a batch of touches).
+    fn next_mark(&self) -> String {
+        let (writer, writes) = &self.writer;
+        writes.set(writes.get() + 1);
+        format!("{writer}:{}", writes.get())
     }
 
     /// Rebuilds the mirror; it stays stale (reloaded before the next operation) if that fails.
@@ -350,9 +358,7 @@ impl IdbImageStore {
         let mut body_row = body_value(&body, &meta.mime, sends_blob).await?;
         let key = self.codec.js_key(&id);
         self.follow_other_writers(&conn).await?;
-        let (writer, writes) = &self.writer;
-        writes.set(writes.get() + 1);
-        let mark = format!("{writer}:{}", writes.get());
+        let mark = self.next_mark();
         let mark_row = JsValue::from_str(&mark);
         let writer_key = JsValue::from_str(WRITER_KEY);
         // Plan on the mirror: this id's older copy goes, and exactly the victims the LRU
@@ -456,8 +462,13 @@ impl IdbImageStore {
                 })
                 .collect()
         };
-        conn.touch(&upgrades, &keyed).await?;
+        // Another tab's writes first, so that the mark this touch leaves does not hide them.
+        self.follow_other_writers(&conn).await?;
+        let mark = self.next_mark();
+        let mark_row = Array::of2(&JsValue::from_str(WRITER_KEY), &JsValue::from_str(&mark));
+        conn.touch(&upgrades, &keyed, &mark_row).await?;
         self.mirror.touch(accesses);
+        *self.last_mark.borrow_mut() = Some(mark);
         Ok(())
     }
 
