@@ -1277,6 +1277,46 @@ async fn a_row_written_by_earlier_code_reads_with_its_meta_row_and_gets_the_copy
     assert_eq!(read_body(&again.body).await, png_bytes(2));
 }
 
+/// A row of earlier code read (its copy pending for the next touch), then removed or cleared:
+/// the touch writes nothing back, so nothing of it is served again (after a logout, say).
+#[wasm_bindgen_test]
+async fn a_pending_row_copy_never_brings_back_a_row_that_left_the_store() {
+    let ns = namespace();
+    let c = config(&ns);
+    let store = open(&c).await;
+    let name = c.database_name();
+    for id in ["gone", "cleared"] {
+        store.put(hashed_image(id, 2, 90)).await.unwrap();
+        let k = key(&ns, id);
+        let row = raw_get(&name, IMAGES_STORE, &k).await;
+        Reflect::delete_property(row.unchecked_ref::<Object>(), &"meta".into()).unwrap();
+        raw_put(&name, IMAGES_STORE, &k, &row).await;
+        assert!(
+            store.get(id).await.unwrap().is_some(),
+            "read with its meta row"
+        );
+    }
+    store.remove("gone").await.unwrap();
+    store
+        .touch(&[("gone".to_string(), NOW + 5.0)])
+        .await
+        .unwrap();
+    assert!(raw_get(&name, IMAGES_STORE, &key(&ns, "gone"))
+        .await
+        .is_undefined());
+    assert!(store.get("gone").await.unwrap().is_none());
+    // Cleared by another tab.
+    open(&c).await.clear().await.unwrap();
+    store
+        .touch(&[("cleared".to_string(), NOW + 6.0)])
+        .await
+        .unwrap();
+    assert!(raw_get(&name, IMAGES_STORE, &key(&ns, "cleared"))
+        .await
+        .is_undefined());
+    assert!(store.get("cleared").await.unwrap().is_none());
+}
+
 #[wasm_bindgen_test]
 async fn a_copy_that_does_not_check_is_ignored_for_the_meta_row() {
     let ns = namespace();

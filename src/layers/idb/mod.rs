@@ -441,12 +441,16 @@ impl IdbImageStore {
             return Ok(());
         }
         let conn = self.connection().await?;
+        // Another tab's writes first (its puts, evictions, a `clear()`), so that the mark this
+        // touch leaves does not hide them and no row that left the store is written back.
+        self.follow_other_writers(&conn).await?;
         let keyed: Array = accesses
             .iter()
             .map(|(id, at)| Array::of2(&self.codec.js_key(id), &JsValue::from_f64(*at)))
             .collect();
         // Rows read without a complete copy of their metadata get one, put first (an image is
-        // always the first request of its transaction: see the module docs). Metadata rows
+        // always the first request of its transaction: see the module docs), if they are still
+        // stored (evicted, removed or cleared since: nothing is written back). Metadata rows
         // absent or not metadata are left for the next get to deal with.
         let upgrades: Array = {
             let mut pending = self.row_upgrades.borrow_mut();
@@ -454,6 +458,7 @@ impl IdbImageStore {
                 .iter()
                 .filter_map(|(id, _)| {
                     let row = pending.remove(id)?;
+                    self.mirror.last_used(id)?;
                     // A hash computed since the row was read goes into the copy too.
                     if let Some(hash) = self.mirror.hash(id) {
                         fill_copy_hash(&row, &hash);
@@ -462,8 +467,6 @@ impl IdbImageStore {
                 })
                 .collect()
         };
-        // Another tab's writes first, so that the mark this touch leaves does not hide them.
-        self.follow_other_writers(&conn).await?;
         let mark = self.next_mark();
         let mark_row = Array::of2(&JsValue::from_str(WRITER_KEY), &JsValue::from_str(&mark));
         conn.touch(&upgrades, &keyed, &mark_row).await?;
@@ -511,6 +514,7 @@ impl IdbImageStore {
     /// by another tab's open connection.
     async fn clear_all(&self) -> Result<()> {
         self.hash_writes.borrow_mut().clear();
+        self.row_upgrades.borrow_mut().clear();
         let conn = self.connection().await?;
         let ops = Ops::default();
         ops.clear();
