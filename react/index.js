@@ -106,15 +106,17 @@ export function AvatarCacheProvider({ cache, config, defaultImageUrl, onError, c
       .then(
         (value) => {
           if (!live) return;
-          setOpened({ from: namespace, cache: value });
-          const closed = globalThis[OPENED]?.get(namespace)?.closed;
-          if (!closed) return;
           const reopen = () => {
             setOpened(null);
             setGeneration((g) => g + 1);
           };
-          closed.add(reopen);
-          unwatch = () => closed.delete(reopen);
+          const registered = globalThis[OPENED]?.get(namespace);
+          // Closed (or replaced) before this answer came: open the current one.
+          if (!registered || registered.cache !== value) return reopen();
+          setOpened({ from: namespace, cache: value });
+          if (!registered?.closed) return;
+          registered.closed.add(reopen);
+          unwatch = () => registered.closed.delete(reopen);
         },
         (error) => live && reportOpenError(error, onErrorRef.current),
       );

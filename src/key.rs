@@ -57,13 +57,30 @@ impl Keys {
         format!("{}:handover{}", self.namespace, self.suffix)
     }
 
-    /// Whether `key` is the [`Keys::handover_key`] of this namespace under another version: left
-    /// by the tabs of an earlier release, removed with the old records and by a `clear()`.
+    /// Whether `key` is the [`Keys::handover_key`] of this namespace under an older version (or
+    /// the unversioned key of releases before notes had one): left by the tabs of an earlier
+    /// release, removed with the old records. A newer version's notes are its tabs' and are
+    /// left alone (a `clear()` removes every version's: [`Keys::is_handover_key`]).
     pub fn is_old_handover_key(&self, key: &str) -> bool {
-        key.strip_prefix(&self.namespace)
-            .and_then(|rest| rest.strip_prefix(":handover:v"))
-            .and_then(canonical_version)
-            .is_some_and(|v| v != self.version)
+        self.handover_version(key)
+            .is_some_and(|v| v.is_none_or(|v| v < self.version))
+    }
+
+    /// Whether `key` is a [`Keys::handover_key`] of this namespace under any version (a
+    /// `clear()` removes them all: no user id survives a logout).
+    pub fn is_handover_key(&self, key: &str) -> bool {
+        self.handover_version(key).is_some()
+    }
+
+    /// The version of a handover key of this namespace: `Some(None)` for the unversioned key.
+    fn handover_version(&self, key: &str) -> Option<Option<u32>> {
+        let rest = key
+            .strip_prefix(&self.namespace)?
+            .strip_prefix(":handover")?;
+        if rest.is_empty() {
+            return Some(None);
+        }
+        canonical_version(rest.strip_prefix(":v")?).map(Some)
     }
 
     /// The IndexedDB key of `image_id`'s bytes.
@@ -113,11 +130,12 @@ impl Keys {
         Some(ParsedKey { layer, id, version })
     }
 
-    /// Whether `key` is one of this namespace's keys written under another version: such keys
-    /// are invisible and are removed lazily.
+    /// Whether `key` is one of this namespace's keys written under an older version: such keys
+    /// are invisible and are removed lazily. A newer version's keys are invisible too, but are
+    /// left to the tabs of that version (during a rollout both run at once).
     pub fn is_old_version(&self, key: &str) -> bool {
         self.parse_any_version(key)
-            .is_some_and(|k| k.version != self.version)
+            .is_some_and(|k| k.version < self.version)
     }
 
     /// The current version.
@@ -257,11 +275,19 @@ mod tests {
         assert_eq!(v1.handover_key(), "profile_pic:handover:v1");
         assert_ne!(v1.handover_key(), v2.handover_key());
         assert!(v2.is_old_handover_key(&v1.handover_key()));
+        assert!(
+            v2.is_old_handover_key("profile_pic:handover"),
+            "before notes had a version"
+        );
+        assert!(
+            v1.is_handover_key(&v2.handover_key()) && !v1.is_handover_key("profile_pic:local:u:v1")
+        );
         for not_old in [
             v2.handover_key(),
+            Keys::new("profile_pic", 3).handover_key(),
             "profile_pic:handover:v01".into(),
             "other:handover:v1".into(),
-            "profile_pic:handover".into(),
+            "profile_pic:handoverx".into(),
         ] {
             assert!(!v2.is_old_handover_key(&not_old), "{not_old}");
         }
@@ -380,6 +406,8 @@ mod tests {
         assert!(v2.is_old_version(&old));
         assert!(!v2.is_old_version(&v2.record_key("u")));
         assert!(!v2.is_old_version("elsewhere:local:u:v1"));
+        let newer = Keys::new("ns", 3).record_key("u");
+        assert!(!v2.is_old_version(&newer), "a newer release's tabs own it");
     }
 
     #[test]

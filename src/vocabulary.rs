@@ -195,7 +195,7 @@ pub enum CacheEvent {
     Evict {
         /// The layer.
         layer: Layer,
-        /// The user or image id (an object URL for memory).
+        /// The image id (from memory: the image whose URL was revoked).
         id: String,
     },
     /// A layer failed; the answer fell back.

@@ -25,3 +25,6 @@ export function moduleSource(options?: {
   fetchFn?: typeof fetch;
   digest?: (bytes: ArrayBuffer) => Promise<string>;
 }): Promise<Response>;
+
+/** Drops the kept modules of other builds (on `activate`). Exported for tests. */
+export function dropOtherModules(options?: { cacheStorage?: CacheStorage }): Promise<void>;

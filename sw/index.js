@@ -15,6 +15,7 @@ const MODULE_CACHE = "avatar-cache:module";
 // The SHA-256 (first 16 hex digits) of the module these bindings were built with, written in
 // by scripts/package-pkg.mjs ("dev" in the unpackaged source: any module is taken).
 const MODULE_VERSION = "dev";
+const MODULE_KEY = `${WASM_URL}?module=${MODULE_VERSION}`;
 
 /**
  * The module this worker's bindings were built with: the copy kept under its version (no
@@ -25,7 +26,7 @@ const MODULE_VERSION = "dev";
  * `digest` are the worker's own, replaceable for tests.
  */
 export async function moduleSource({ cacheStorage = caches, fetchFn = fetch, digest = sha256 } = {}) {
-  const key = `${WASM_URL}?module=${MODULE_VERSION}`;
+  const key = MODULE_KEY;
   const cache = await cacheStorage.open(MODULE_CACHE).catch(() => null);
   const kept = await cache?.match(key).catch(() => undefined);
   if (kept) return kept;
@@ -36,12 +37,19 @@ export async function moduleSource({ cacheStorage = caches, fetchFn = fetch, dig
     throw new Error(`avatar-cache/sw: ${WASM_URL} is not the module of this worker's build (${MODULE_VERSION}): a deploy is under way`);
   }
   const module = () => new Response(bytes, { headers: { "Content-Type": "application/wasm" } });
-  if (cache) {
-    await cache.put(key, module()).catch(() => {});
-    // Modules of other builds are dropped.
-    for (const old of await cache.keys().catch(() => [])) if (old.url !== key) await cache.delete(old).catch(() => {});
-  }
+  if (cache) await cache.put(key, module()).catch(() => {});
   return module();
+}
+
+/**
+ * Drops the kept modules of other builds: on `activate`, once this build has replaced the
+ * worker that ran the one before (which may start again until then, and needs its own).
+ */
+export async function dropOtherModules({ cacheStorage = caches } = {}) {
+  const cache = await cacheStorage.open(MODULE_CACHE).catch(() => null);
+  for (const old of (await cache?.keys().catch(() => [])) ?? []) {
+    if (old.url !== MODULE_KEY) await cache.delete(old).catch(() => {});
+  }
 }
 
 async function sha256(bytes) {
@@ -99,7 +107,12 @@ export function serveAvatars(config = {}) {
     );
   });
   self.addEventListener("activate", (event) => {
-    event.waitUntil(ready.then((worker) => worker.activate()).catch(() => {}).then(() => self.clients.claim()));
+    event.waitUntil(
+      ready
+        .then((worker) => Promise.all([worker.activate(), dropOtherModules()]))
+        .catch(() => {})
+        .then(() => self.clients.claim()),
+    );
   });
   self.addEventListener("fetch", (event) => {
     const request = event.request;

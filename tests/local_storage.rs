@@ -133,7 +133,7 @@ fn another_users_record_under_this_key_is_a_miss() {
 }
 
 #[wasm_bindgen_test]
-fn old_version_keys_are_removed_when_the_store_opens() {
+fn older_version_keys_are_removed_when_the_store_opens() {
     let ns = namespace();
     let s = storage();
     let v0 = Keys::new(&ns, 0).record_key("u");
@@ -148,11 +148,22 @@ fn old_version_keys_are_removed_when_the_store_opens() {
     let old_notes = Keys::new(&ns, 0).handover_key();
     s.set_item(&old_notes, r#"["u"]"#).unwrap();
 
+    // A newer release's notes: its tabs' (a rollout runs both releases at once).
+    let newer_notes = Keys::new(&ns, 7).handover_key();
+    s.set_item(&newer_notes, r#"["w"]"#).unwrap();
+
     let store = open(&ns);
-    assert_eq!(store.swept_old_versions(), 3);
+    assert_eq!(store.swept_old_versions(), 2);
     assert_eq!(s.get_item(&old_notes).unwrap(), None);
     assert_eq!(s.get_item(&v0).unwrap(), None);
-    assert_eq!(s.get_item(&v7).unwrap(), None);
+    assert_eq!(
+        s.get_item(&v7).unwrap().as_deref(),
+        Some("whatever"),
+        "a newer version's record is left to its tabs"
+    );
+    assert!(s.get_item(&newer_notes).unwrap().is_some());
+    s.remove_item(&v7).unwrap();
+    s.remove_item(&newer_notes).unwrap();
     assert_eq!(store.get("u").unwrap(), None);
     assert_eq!(s.get_item(&foreign).unwrap().as_deref(), Some("not ours"));
     s.remove_item(&foreign).unwrap();

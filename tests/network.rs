@@ -781,19 +781,30 @@ async fn object_urls_are_counted_and_revoked() {
 }
 
 #[wasm_bindgen_test]
-async fn small_images_in_hand_are_data_urls_that_load_and_need_no_revoking() {
+async fn small_images_in_hand_are_data_urls_held_by_a_handle_and_never_copied() {
     let fake = FakeFetch::answering(200, "data.png", "{ 'Content-Type': 'image/png' }");
     let (body, ..) = expect_image(fake.backend(json!({})).download(IMAGE_URL, None).await);
     let urls = BrowserObjectUrls::new(PNG.len() as u64);
-    let url = urls.create(&body).unwrap();
+    let handle = urls.create(&body).unwrap();
+    assert!(handle.len() < 40, "the cache holds a handle: {handle}");
+    let url = BrowserObjectUrls::shown(&handle);
     assert!(
         url.starts_with("data:image/png;base64,iVBORw0KGgo"),
         "{url}"
     );
     assert_eq!(urls.live(), 0, "no object URL was made");
     assert_eq!(read_object_url(&url).await.unwrap(), "image/png:68");
-    urls.revoke(&url);
-    assert_eq!(read_object_url(&url).await.unwrap(), "image/png:68");
+    urls.revoke(&handle);
+    assert_eq!(
+        BrowserObjectUrls::shown(&handle),
+        handle,
+        "forgotten once revoked"
+    );
+    assert_eq!(
+        read_object_url(&url).await.unwrap(),
+        "image/png:68",
+        "a data: URL handed out still shows"
+    );
     // A Blob-backed body (a row stored as a Blob) is an object URL whatever its size.
     let blob = Body::Blob(body.to_blob().unwrap());
     assert!(urls.create(&blob).unwrap().starts_with("blob:"));

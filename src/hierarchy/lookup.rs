@@ -358,7 +358,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let image = MemoryImage {
             url: None,
             body: stored.body,
-            bytes: meta.bytes,
+            bytes: self.inner.layers.urls.held_bytes(meta.bytes),
             stored_at: meta.stored_at,
             etag: meta.etag,
         };

@@ -185,7 +185,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let held = MemoryImage {
             url: None,
             body: image.body.clone(),
-            bytes: image.meta.bytes,
+            bytes: self.inner.layers.urls.held_bytes(image.meta.bytes),
             stored_at: image.meta.stored_at,
             etag: image.meta.etag.clone(),
         };
@@ -290,11 +290,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.inner.learned_this_turn.borrow_mut().clear();
     }
 
-    /// Revokes object URLs that fell out of memory: they are never handed out again.
-    pub(super) fn revoke(&self, urls: Vec<String>) {
-        for url in urls {
+    /// Revokes the URLs of images that fell out of memory (`(image id, url)`): they are never
+    /// handed out again. The eviction is reported by image id.
+    pub(super) fn revoke(&self, dropped: Vec<(String, String)>) {
+        for (image_id, url) in dropped {
             self.inner.layers.urls.revoke(&url);
-            self.inner.telemetry.evicted(Layer::Memory, url);
+            self.inner.telemetry.evicted(Layer::Memory, image_id);
         }
     }
 }

@@ -14,7 +14,8 @@ use wasm_bindgen::prelude::*;
 // after a reload costs no rendering unless the app reads the previews. The accessor is written
 // in the literal, with a setter: an app that assigns `placeholder` before ever reading it (a
 // getter alone would throw in strict code) keeps its value, and nothing is rendered.
-export function picture(userId, imageId, url, source, stale, loadMs, thumbhash, render) {
+export function picture(userId, imageId, handle, source, stale, loadMs, thumbhash, render) {
+  const url = shownUrl(handle);
   if (thumbhash === undefined) return { userId, imageId: imageId ?? null, url, source, stale, loadMs };
   return {
     userId, imageId: imageId ?? null, url, source, stale, loadMs,
@@ -63,13 +64,32 @@ export function devtoolsRoot(version) {
   return root;
 }
 
-// An image's bytes as a `data:` URL (`src/layers/object_url.rs`): no call into the browser
-// process, unlike a Blob or an object URL. `mime` is the type the cache sniffed.
+// Pictures' `data:` URLs (`src/layers/object_url.rs`), kept here (`dataUrl.urls`) under the
+// short handle the .wasm holds instead: a 12 KB URL is made once from the bytes, with no call
+// into the browser process (unlike a Blob or an object URL), and never copied into the .wasm or
+// out of it again. A handle is itself an inert `data:` URL; `picture` hands out the URL, never
+// the handle. (State lives on the function: the package inlines only `export function`s.)
 export function dataUrl(bytes, mime) {
-  if (typeof bytes.toBase64 === "function") return `data:${mime};base64,${bytes.toBase64()}`;
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return `data:${mime};base64,${btoa(text)}`;
+  let base64;
+  if (typeof bytes.toBase64 === "function") base64 = bytes.toBase64();
+  else {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    base64 = btoa(text);
+  }
+  dataUrl.urls ??= new Map();
+  dataUrl.made = (dataUrl.made ?? 0) + 1;
+  const handle = "data:,avatar-cache#" + dataUrl.made;
+  dataUrl.urls.set(handle, `data:${mime};base64,${base64}`);
+  return handle;
+}
+
+export function dropDataUrl(handle) {
+  dataUrl.urls?.delete(handle);
+}
+
+export function shownUrl(url) {
+  return url.startsWith("data:,avatar-cache#") ? dataUrl.urls?.get(url) ?? url : url;
 }
 
 // Every record of one namespace and version, read in one call, as `[users, texts]`
@@ -103,9 +123,17 @@ extern "C" {
     #[wasm_bindgen(js_name = localTexts)]
     pub(crate) fn local_texts(prefix: &str, suffix: &str) -> js_sys::Array;
 
-    /// See `dataUrl` above.
+    /// See `dataUrl` above: the handle of the `data:` URL of `bytes`.
     #[wasm_bindgen(js_name = dataUrl)]
     pub(crate) fn data_url(bytes: &js_sys::Uint8Array, mime: &str) -> String;
+
+    /// Forgets the `data:` URL behind `handle`.
+    #[wasm_bindgen(js_name = dropDataUrl)]
+    pub(crate) fn drop_data_url(handle: &str);
+
+    /// The URL an app is handed for `url`: the `data:` URL behind a handle, else `url`.
+    #[wasm_bindgen(js_name = shownUrl)]
+    pub(crate) fn shown_url(url: &str) -> String;
 
     #[wasm_bindgen(js_name = picture)]
     pub(super) fn new_picture(

@@ -31,7 +31,7 @@ mod convert;
 #[cfg(feature = "page")]
 mod devtools;
 mod glue;
-pub(crate) use glue::{data_url, local_texts};
+pub(crate) use glue::{data_url, drop_data_url, local_texts, shown_url};
 #[cfg(feature = "page")]
 mod page;
 #[cfg(feature = "page")]

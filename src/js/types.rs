@@ -58,7 +58,7 @@ export interface CacheStats {
   bytesDownloaded: number;
   /** Background revalidations and presigned-URL refreshes started. */
   refreshes: number;
-  /** Entries evicted from memory (object URLs revoked) and IndexedDB. */
+  /** Images evicted from memory (their URLs revoked) and from IndexedDB. */
   evictions: number;
   idb: { bytes: number; entries: number; maxBytes: number; maxEntries: number } | null;
   localBytes: number;
@@ -88,6 +88,7 @@ declare global {
 /** Reported to onEvent. */
 export type CacheEvent =
   | { type: "load"; userId: string; source: PictureSource; ms: number; bytes: number; stale: boolean }
+  /** `id`: the image evicted (from memory: its URL revoked; from IndexedDB: its row deleted). */
   | { type: "evict"; layer: string; id: string }
   | { type: "error"; layer: string; reason: string }
   | { type: "refresh"; userId: string; changed: boolean }

@@ -215,7 +215,9 @@ impl RecordStore for LocalRecordStore {
 
     fn clear(&self) -> Result<()> {
         let mut first_error = None;
-        let own = |k: &str| self.keys.is_own(k) || self.keys.is_old_handover_key(k);
+        // Other versions' notes go; this version's say "everything" below (`forget_noted`).
+        let notes = self.keys.handover_key();
+        let own = |k: &str| self.keys.is_own(k) || (self.keys.is_handover_key(k) && k != notes);
         for key in self.keys_where(own) {
             if let Err(e) = self.storage.remove_item(&key) {
                 first_error.get_or_insert(js_error(e));

@@ -25,11 +25,13 @@ pub struct MemoryRecord {
 /// An image held in memory: its body and, once asked for, its object URL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryImage<I> {
-    /// The object URL (`blob:`), owned by the cache; `None` until first asked for.
+    /// The URL handed out (an object URL owned by the cache, or a `data:` URL of the bytes);
+    /// `None` until first asked for.
     pub url: Option<String>,
     /// The body the URL is made from.
     pub body: I,
-    /// The image's size, which counts against the memory byte budget.
+    /// What the image costs memory, counted against its byte budget: its size, plus its URL
+    /// where the URL carries the bytes (see [`crate::layers::ObjectUrls::held_bytes`]).
     pub bytes: u64,
     /// When the image bytes were downloaded (for the IndexedDB freshness they came with).
     pub stored_at: Millis,
@@ -161,20 +163,26 @@ impl<I> MemoryLayer<I> {
         image.url.clone()
     }
 
-    /// Stores an image. Returns the object URLs that must now be revoked: the one it replaces,
-    /// the ones evicted to make room, or its own if it is larger than the whole byte budget.
-    pub fn put_image(&mut self, image_id: &str, image: MemoryImage<I>, now: Millis) -> Vec<String> {
+    /// Stores an image. Returns the URLs that must now be revoked, with their image ids: the one
+    /// it replaces, the ones evicted to make room, or its own if it is larger than the whole
+    /// byte budget.
+    pub fn put_image(
+        &mut self,
+        image_id: &str,
+        image: MemoryImage<I>,
+        now: Millis,
+    ) -> Vec<(String, String)> {
         let mut dropped = Vec::new();
         if let Some(old) = self.images.remove(image_id) {
             if old.url != image.url {
-                dropped.extend(old.url);
+                dropped.extend(old.url.map(|url| (image_id.to_string(), url)));
             }
         }
         let bytes = image.bytes;
         self.images.insert(image_id.to_string(), image);
         for evicted in self.image_order.insert(image_id.to_string(), bytes, now) {
             if let Some(img) = self.images.remove(&evicted) {
-                dropped.extend(img.url);
+                dropped.extend(img.url.map(|url| (evicted, url)));
             }
         }
         dropped
@@ -193,12 +201,15 @@ impl<I> MemoryLayer<I> {
         }
     }
 
-    /// Forgets everything; returns every URL for revocation.
-    pub fn clear(&mut self) -> Vec<String> {
+    /// Forgets everything; returns every URL for revocation, with its image id.
+    pub fn clear(&mut self) -> Vec<(String, String)> {
         self.records.clear();
         self.record_order.clear();
         self.image_order.clear();
-        self.images.drain().filter_map(|(_, i)| i.url).collect()
+        self.images
+            .drain()
+            .filter_map(|(id, i)| Some((id, i.url?)))
+            .collect()
     }
 
     /// How many images are held.
@@ -287,16 +298,28 @@ mod tests {
     #[test]
     fn evicted_and_replaced_images_are_returned_for_revocation() {
         let mut m = MemoryLayer::<()>::new(&config(10, 100));
+        let dropped = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(id, url)| (id.to_string(), url.to_string()))
+                .collect()
+        };
         assert!(m.put_image("i1", image("blob:1", 60), 1.0).is_empty());
-        assert_eq!(m.put_image("i1", image("blob:1b", 60), 2.0), vec!["blob:1"]);
-        assert_eq!(m.put_image("i2", image("blob:2", 60), 3.0), vec!["blob:1b"]);
+        assert_eq!(
+            m.put_image("i1", image("blob:1b", 60), 2.0),
+            dropped(&[("i1", "blob:1")])
+        );
+        assert_eq!(
+            m.put_image("i2", image("blob:2", 60), 3.0),
+            dropped(&[("i1", "blob:1b")])
+        );
         assert_eq!(m.image_bytes(), 60);
         assert_eq!(
             m.put_image("big", image("blob:big", 500), 4.0),
-            vec!["blob:big"]
+            dropped(&[("big", "blob:big")])
         );
         assert!(m.image_untouched("big").is_none());
-        assert_eq!(m.clear(), vec!["blob:2"]);
+        assert_eq!(m.clear(), dropped(&[("i2", "blob:2")]));
         assert_eq!(m.image_count(), 0);
     }
 }

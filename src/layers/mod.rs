@@ -221,6 +221,11 @@ pub trait ObjectUrls<I> {
     fn create(&self, body: &I) -> Result<String>;
     /// Revokes a URL made by `create`; it must never be handed out again.
     fn revoke(&self, url: &str);
+    /// What an image of `bytes` costs memory once its URL is made: its bytes, plus the URL where
+    /// the URL carries them (a `data:` URL). Counted against the memory byte budget.
+    fn held_bytes(&self, bytes: u64) -> u64 {
+        bytes
+    }
 }
 
 /// Exclusive locks shared by every tab of the origin (the Web Locks API in the browser).

@@ -233,8 +233,13 @@ export function idbAll(conn, store) {
 // tell there is none.
 export async function idbClearRecords(name, ms) {
   if (typeof indexedDB.databases === "function") {
-    const names = (await indexedDB.databases()).map((d) => d.name);
-    if (!names.includes(name)) return;
+    // Bounded like every other IndexedDB call here: an engine that never answers is skipped.
+    let timer = 0;
+    const listed = await Promise.race([
+      indexedDB.databases(),
+      new Promise((resolve) => (timer = setTimeout(() => resolve(null), ms))),
+    ]).finally(() => clearTimeout(timer));
+    if (listed === null || !listed.some((d) => d.name === name)) return;
   }
   const conn = await idbOpen(name, 1, ms, true);
   try {

@@ -171,10 +171,10 @@ impl RecordStore for InMemoryRecordStore {
     }
 
     fn clear(&self) -> Result<()> {
-        let keys = &self.keys;
+        let (keys, notes) = (&self.keys, self.keys.handover_key());
         self.map
             .borrow_mut()
-            .retain(|k, _| !keys.is_own(k) && !keys.is_old_handover_key(k));
+            .retain(|k, _| !keys.is_own(k) && (!keys.is_handover_key(k) || *k == notes));
         self.forget_noted();
         Ok(())
     }
