@@ -1372,3 +1372,54 @@ async fn a_hash_that_comes_after_the_write_reaches_the_copy_in_the_row() {
     assert_eq!(read.meta.thumbhash, Some(a_hash(7)));
     assert_eq!(read_body(&read.body).await, png_bytes(4));
 }
+
+fn worker_record(user: &str, fetched_at: f64) -> avatar_cache::record::PictureRecord {
+    avatar_cache::record::PictureRecord {
+        user_id: user.to_string(),
+        image_id: Some(format!("img-{user}")),
+        remote_url: format!("https://s3.example/img-{user}?X-Amz-Signature=abc"),
+        url_expires_at: fetched_at + 3_600_000.0,
+        fetched_at,
+        etag: None,
+        version: 1,
+        opaque: false,
+        thumbhash: None,
+    }
+}
+
+/// A service worker's records (it has no localStorage) are bounded: past twice the image
+/// entries the oldest tenth go, in the database too; a newer release's rows are left alone.
+#[wasm_bindgen_test]
+async fn a_workers_record_store_keeps_twice_the_image_entries_newest_first() {
+    use avatar_cache::layers::idb::records::{
+        records_database_name, IdbRecordStore, RECORDS_STORE,
+    };
+    use avatar_cache::layers::RecordStore;
+
+    let mut c = config(&namespace());
+    c.idb.max_entries = 5;
+    let store = IdbRecordStore::open(&c, clock()).await.unwrap();
+    for i in 0..11 {
+        store
+            .put(&worker_record(
+                &format!("u{i:02}"),
+                NOW - 1_000.0 + i as f64,
+            ))
+            .unwrap();
+    }
+    assert_eq!(store.len(), 9, "past 10, the oldest tenth and one more go");
+    for (user, kept) in [("u00", false), ("u01", false), ("u02", true), ("u10", true)] {
+        assert_eq!(store.get(user).unwrap().is_some(), kept, "{user}");
+    }
+    // A newer release's row, written beside them.
+    let name = records_database_name(&c);
+    let newer = Keys::new(&c.namespace, 2).record_key("n");
+    raw_put(&name, RECORDS_STORE, &newer, &JsValue::from_str("{}")).await;
+    drop(store);
+    let reopened = IdbRecordStore::open(&c, clock()).await.unwrap();
+    assert_eq!(reopened.len(), 9);
+    assert!(reopened.get("u01").unwrap().is_none());
+    drop(reopened);
+    common::sleep(50).await;
+    assert!(raw_get(&name, RECORDS_STORE, &newer).await.is_string());
+}

@@ -4,7 +4,9 @@
 //! localStorage: every record of the namespace is read once when the store opens (records are
 //! small JSON strings), reads answer from that copy, and writes go to the copy at once and to
 //! IndexedDB in a transaction of their own (requests of one connection run in order, so nothing
-//! is awaited). Rows of another version are deleted when the store opens. The database is
+//! is awaited). Rows of older versions are deleted when the store opens (a newer release's
+//! worker, installing beside this one, owns its own). At most [`max_records`] are kept, the
+//! most recently fetched. The database is
 //! opened, read and written through the layer's driver (`driver.rs`), with the images'
 //! database's time limit on the open.
 //!
@@ -27,7 +29,7 @@ use js_sys::Array;
 use wasm_bindgen::JsValue;
 
 use super::driver::Conn;
-use crate::clock::Clock;
+use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::error::Result;
 use crate::key::Keys;
@@ -67,6 +69,16 @@ pub struct IdbRecordStore {
     /// Unsigned image URL → image id, of the stored records that can be downloaded; built on
     /// first use, kept up to date by `put`, dropped by `remove` and `clear`.
     images_by_url: RefCell<Option<HashMap<String, String>>>,
+    /// How many records are kept (see [`max_records`]).
+    max_records: usize,
+}
+
+/// How many records a worker keeps: twice the images IndexedDB keeps (a record per stored
+/// image, and as many again for users without a picture or whose image was evicted). Pages'
+/// records are bounded by localStorage's quota; the worker's database would grow for as long
+/// as the app is used, and is read whole at each start of the worker.
+pub fn max_records(config: &Config) -> usize {
+    config.idb.max_entries.saturating_mul(2).max(1)
 }
 
 impl IdbRecordStore {
@@ -81,14 +93,16 @@ impl IdbRecordStore {
         let mut rows = HashMap::default();
         let stale = Array::new();
         for (key, value) in found_keys.iter().zip(found_values.iter()) {
-            let current = key.as_string().filter(|k| {
-                keys.parse_any_version(k)
-                    .is_some_and(|p| p.layer == Layer::Local && p.version == config.version)
-            });
-            match (current, value.as_string()) {
-                (Some(k), Some(v)) => {
+            let parsed = key
+                .as_string()
+                .and_then(|k| Some((keys.parse_any_version(&k)?, k)))
+                .filter(|(p, _)| p.layer == Layer::Local);
+            match (parsed, value.as_string()) {
+                (Some((p, k)), Some(v)) if p.version == config.version => {
                     rows.insert(k, v);
                 }
+                // A newer release's worker, installing beside this one, owns its rows.
+                (Some((p, _)), _) if p.version > config.version => {}
                 _ => {
                     stale.push(&Array::of1(&key));
                 }
@@ -101,11 +115,46 @@ impl IdbRecordStore {
             clock,
             rows: RefCell::new(rows),
             images_by_url: RefCell::new(None),
+            max_records: max_records(config),
         };
+        for key in store.over_the_limit() {
+            stale.push(&Array::of1(&key.into()));
+        }
         if stale.length() > 0 {
             store.write(stale);
         }
         Ok(store)
+    }
+
+    /// Past [`max_records`], the oldest tenth of the records by `fetchedAt` (unreadable ones
+    /// first), taken out of the copy; returns their keys, to delete.
+    fn over_the_limit(&self) -> Vec<String> {
+        let mut rows = self.rows.borrow_mut();
+        if rows.len() <= self.max_records {
+            return Vec::new();
+        }
+        let keep = self.max_records - self.max_records / 10;
+        let mut aged: Vec<(Millis, String)> = rows
+            .iter()
+            .map(|(k, v)| {
+                let at = PictureRecord::fetched_at_of(v).filter(|t| t.is_finite());
+                (at.unwrap_or(Millis::NEG_INFINITY), k.clone())
+            })
+            .collect();
+        crate::sort::sort_by_f64(&mut aged, |a| a.0);
+        let gone: Vec<String> = aged
+            .into_iter()
+            .take(rows.len() - keep)
+            .map(|(_, k)| k)
+            .collect();
+        for key in &gone {
+            rows.remove(key);
+        }
+        drop(rows);
+        if !gone.is_empty() {
+            *self.images_by_url.borrow_mut() = None;
+        }
+        gone
     }
 
     /// How many records are stored.
@@ -169,7 +218,11 @@ impl RecordStore for IdbRecordStore {
         if let Some(index) = self.images_by_url.borrow_mut().as_mut() {
             index_record(index, record);
         }
-        self.write(Array::of1(&Array::of2(&key.into(), &text.into())));
+        let rows = Array::of1(&Array::of2(&key.into(), &text.into()));
+        for old in self.over_the_limit() {
+            rows.push(&Array::of1(&old.into()));
+        }
+        self.write(rows);
         Ok(())
     }
 
