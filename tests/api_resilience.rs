@@ -431,20 +431,26 @@ async fn junk_under_the_caches_own_keys_is_a_miss_and_is_removed() {
     for (user, value) in &junk {
         storage().set_item(&local_key(&ns, user, 1), value).unwrap();
     }
-    // Keys of this namespace under another version are swept when the cache opens.
-    let other_versions = [local_key(&ns, "old", 0), local_key(&ns, "new", 7)];
-    for key in &other_versions {
-        storage().set_item(key, &valid("old", now, 0)).unwrap();
-    }
+    // Keys of this namespace under an older version are swept when the cache opens; a newer
+    // release's are left to its tabs (a rollout runs both at once).
+    let (older, newer) = (local_key(&ns, "old", 0), local_key(&ns, "new", 7));
+    storage().set_item(&older, &valid("old", now, 0)).unwrap();
+    storage().set_item(&newer, &valid("new", now, 7)).unwrap();
     let foreign = format!("{ns}x:local:j1:v1");
     storage().set_item(&foreign, "not ours").unwrap();
 
     let backend = FakeBackend::new();
     backend.fault(Endpoint::User, Fault::Status(404));
     let cache = open(config(&ns, &backend, json!({}))).await;
-    for key in &other_versions {
-        assert!(storage().get_item(key).unwrap().is_none(), "{key} swept");
-    }
+    assert!(
+        storage().get_item(&older).unwrap().is_none(),
+        "{older} swept"
+    );
+    assert!(
+        storage().get_item(&newer).unwrap().is_some(),
+        "{newer} kept"
+    );
+    storage().remove_item(&newer).unwrap();
     for (i, (user, _)) in junk.iter().enumerate() {
         let picture = cache.get(user).await;
         assert_eq!(picture.source, "default", "{user}: junk is a miss");
