@@ -461,6 +461,45 @@ async fn a_storage_img_of_a_known_users_image_reuses_its_row() {
 }
 
 #[wasm_bindgen_test]
+async fn a_storage_img_whose_download_ends_after_a_logout_gets_the_default_and_is_not_kept() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(
+        &ns,
+        &backend,
+        json!({ "storageOrigins": ["https://s3.test"] }),
+    ))
+    .await
+    .unwrap();
+    backend.delay(Endpoint::Download, 300);
+    // A page of the origin logs out while the download runs.
+    let page = web_sys::BroadcastChannel::new(&format!("avatar-cache:{ns}")).unwrap();
+    let logout = async {
+        sleep(100.0).await;
+        let clear = json!({ "namespace": ns, "version": 1, "userId": null });
+        page.post_message(&js_sys::JSON::parse(&clear.to_string()).unwrap())
+            .unwrap();
+    };
+    let url = signed("img-late", "one");
+    let (answer, ()) = futures::join!(respond(&worker, &url, "image"), logout);
+    assert_eq!((answer.status, answer.source.as_str()), (200, "default"));
+    assert_eq!(backend.calls(Endpoint::Download), 1);
+    // Nothing was kept: with storage down, the same image is the default picture again.
+    backend.delay(Endpoint::Download, 0);
+    backend.fault(Endpoint::Download, Fault::Reject);
+    sleep(50.0).await;
+    let again = respond(&worker, &signed("img-late", "two"), "image").await;
+    assert_eq!(again.source, "default");
+    // And a closed worker downloads nothing.
+    backend.heal(Endpoint::Download);
+    call(&worker, "close", &[]);
+    let before = backend.calls(Endpoint::Download);
+    let closed = respond(&worker, &signed("img-late", "three"), "image").await;
+    assert_eq!(closed.source, "default");
+    assert_eq!(backend.calls(Endpoint::Download), before);
+}
+
+#[wasm_bindgen_test]
 async fn the_worker_and_its_pages_hand_each_other_the_records_they_fetched() {
     let ns = namespace();
     let backend = FakeBackend::new();

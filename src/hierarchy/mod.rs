@@ -21,7 +21,8 @@
 //! localStorage and IndexedDB, read once) → [`load`] (the backend, then stored bytes or a
 //! download) → [`store`] (write-through to every layer) → the answer, counted by telemetry. A
 //! small [`Trace`](trace) carries the start time and the layers asked. Background work
-//! (revalidation, URL refresh) is in [`revalidate`]; many users at once in [`prefetch`].
+//! (revalidation, URL refresh) is in [`revalidate`]; many users at once in [`prefetch`]; images
+//! asked for by their storage URL (a service worker's plain `<img>`s) in [`by_url`].
 //!
 //! Storage and network failures never reach the caller: they are counted and the answer falls
 //! back to a stale picture, then to the default picture.
@@ -44,6 +45,7 @@ pub use crate::vocabulary::{CacheEvent, Change, Layer, Picture, PrefetchReport, 
 mod access_queue;
 mod answer;
 mod batcher;
+mod by_url;
 mod image_reads;
 mod in_flight;
 mod load;
@@ -65,6 +67,7 @@ use access_queue::AccessQueue;
 pub use access_queue::TOUCH_FLUSH_MS;
 use batcher::Batcher;
 pub use batcher::{BATCH_MAX_WAIT_MS, BATCH_WINDOW_MS};
+pub use by_url::ImageAtUrl;
 use image_reads::ImageReads;
 use in_flight::{InFlight, LoadKey};
 use previews::Previews;

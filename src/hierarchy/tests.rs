@@ -1500,3 +1500,98 @@ fn changes_heard_from_a_page_reach_the_workers_own_records_but_not_localstorage(
         "a logout reaches the worker"
     );
 }
+
+/// A storage URL of `image` signed now, as a plain `<img>` on a page would carry it.
+fn storage_url(h: &Harness, image: &str) -> String {
+    let backend = h.backend.clone();
+    let user = format!("owner-of-{image}");
+    backend.set_user(&user, Some(image), Some(fake_png(image, 1_500)));
+    h.run(async move { backend.fetch_user(&user).await.unwrap().url })
+}
+
+fn image_by_url(
+    h: &Harness,
+    cache: &Hierarchy<Bytes>,
+    ids: &[&str],
+    url: &str,
+) -> ImageAtUrl<Bytes> {
+    let (cache, url) = (cache.clone(), url.to_string());
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    h.run(async move {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        cache.image_by_url(&ids, &url).await
+    })
+}
+
+#[test]
+fn a_storage_image_is_downloaded_once_then_answered_from_its_row() {
+    let h = Harness::new(defaults());
+    let worker = h.worker();
+    let url = storage_url(&h, "img-s");
+    let first = image_by_url(&h, &worker, &["img-s"], &url);
+    assert!(matches!(first, ImageAtUrl::Downloaded(_)), "{first:?}");
+    h.run(h.runtime.sleep(1_000.0));
+    assert!(h.images.contains("img-s"), "stored behind the answer");
+    // Asked for again under the id a record gives it, with the URL's key second.
+    let again = image_by_url(&h, &worker, &["img-other", "img-s"], &url);
+    assert!(matches!(again, ImageAtUrl::Stored(_)), "{again:?}");
+    assert_eq!(h.downloads(), 1);
+    assert_eq!(worker.stats().downloads, 1);
+}
+
+#[test]
+fn a_storage_download_that_ends_after_a_logout_is_neither_handed_out_nor_stored() {
+    for (how, logout) in [
+        ("clear() here", 0),
+        ("clear() heard from a page", 1),
+        ("close()", 2),
+    ] {
+        let h = Harness::new(defaults());
+        h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+        let worker = h.worker();
+        let url = storage_url(&h, "img-s");
+        let (asker, ender, runtime) = (worker.clone(), worker.clone(), h.runtime.clone());
+        let (answer, ()) = h.run(async move {
+            futures::join!(
+                async move { asker.image_by_url(&["img-s"], &url).await },
+                async move {
+                    runtime.sleep(50.0).await;
+                    match logout {
+                        0 => ender.clear().await,
+                        1 => ender.apply_remote_change(&Change::All),
+                        _ => ender.close(),
+                    }
+                }
+            )
+        });
+        assert!(matches!(answer, ImageAtUrl::Nothing), "{how}: {answer:?}");
+        h.run(h.runtime.sleep(1_000.0));
+        assert!(!h.images.contains("img-s"), "{how}: nothing stored");
+    }
+}
+
+#[test]
+fn a_closed_worker_answers_storage_urls_with_nothing_and_downloads_nothing() {
+    let h = Harness::new(defaults());
+    let worker = h.worker();
+    let url = storage_url(&h, "img-s");
+    worker.close();
+    let answer = image_by_url(&h, &worker, &["img-s"], &url);
+    assert!(matches!(answer, ImageAtUrl::Nothing), "{answer:?}");
+    assert_eq!(h.downloads(), 0);
+}
+
+#[test]
+fn storage_urls_that_fail_answer_nothing_and_count_the_failure() {
+    let h = Harness::new(defaults());
+    let worker = h.worker();
+    let url = storage_url(&h, "img-s");
+    h.backend.set_image_mode("img-s", ImageMode::Html);
+    let answer = image_by_url(&h, &worker, &["img-s"], &url);
+    assert!(matches!(answer, ImageAtUrl::Nothing), "{answer:?}");
+    assert!(worker.stats().network.errors >= 1, "{:?}", worker.stats());
+    h.backend.set_image_mode("img-s", ImageMode::Opaque);
+    let opaque = image_by_url(&h, &worker, &["img-s"], &url);
+    assert!(matches!(opaque, ImageAtUrl::Opaque), "{opaque:?}");
+    assert!(!h.images.contains("img-s"));
+}

@@ -19,17 +19,13 @@ use web_sys::{Headers, Request, RequestInit, RequestMode, Response, ResponseInit
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Error;
-use crate::hierarchy::{Hierarchy, Layers};
+use crate::hierarchy::{Hierarchy, ImageAtUrl, Layers};
 use crate::layers::body::Body;
 use crate::layers::held_bodies::HeldBodies;
 use crate::layers::idb::records::IdbRecordStore;
-use crate::layers::idb::IdbImageStore;
 use crate::layers::locks::WebLocks;
-use crate::layers::network::FetchBackend;
-use crate::layers::resilient::ResilientBackend;
 use crate::layers::runtime::{sleep, BrowserRuntime};
-use crate::layers::{Backend, Download, ImageStore, Locks, RecordStore};
-use crate::record::{ImageMeta, StoredImage};
+use crate::layers::{Backend, ImageStore, Locks, RecordStore};
 use crate::sw::{
     refresh_sweep_ms, Route, WorkerOptions, ANSWER_CACHE_CONTROL, WORKER_BATCH_WINDOW_MS,
 };
@@ -47,12 +43,9 @@ pub const SOURCE_HEADER: &str = "X-Avatar-Cache";
 struct Worker {
     hierarchy: Hierarchy<Body>,
     records: Option<Rc<IdbRecordStore>>,
-    images: Option<Rc<IdbImageStore>>,
     bodies: Rc<HeldBodies>,
-    backend: Rc<ResilientBackend<FetchBackend, Body>>,
     config: Rc<Config>,
     options: WorkerOptions,
-    clock: Rc<dyn Clock>,
     _cross_tab: Option<CrossTab>,
 }
 
@@ -139,12 +132,9 @@ impl AvatarWorker {
             inner: Rc::new(Worker {
                 hierarchy,
                 records,
-                images,
                 bodies,
-                backend,
                 config,
                 options,
-                clock,
                 _cross_tab: cross_tab,
             }),
         }
@@ -243,59 +233,23 @@ impl Worker {
     /// An image on a storage origin, `key` its URL without the signature. One copy per image:
     /// when a record names the image behind that URL, its row (under the image id, shared with
     /// the pages and `/avatar/{id}`) answers and takes a download; otherwise the row is `key`'s.
+    /// After a logout (`clear()` in any tab, or `close()`), the default picture.
     async fn storage(&self, key: &str, url: &str) -> Response {
         let image_id = self
             .records
             .as_ref()
             .and_then(|r| r.image_for_url(key))
             .unwrap_or_else(|| key.to_string());
-        let images = self.images.as_ref().filter(|i| i.is_available());
-        if let Some(images) = images {
-            let mut candidates = vec![image_id.as_str()];
-            if image_id != key {
-                candidates.push(key);
-            }
-            for id in candidates {
-                if let Ok(Some(stored)) = ImageStore::get(images.as_ref(), id).await {
-                    let now = self.clock.now_ms();
-                    let _ = images.touch(&[(id.to_string(), now)]).await;
-                    return image_response(&stored.body, "storage-indexeddb");
-                }
-            }
-        }
-        match self.backend.download(url, None).await {
-            Ok(Download::Image {
-                body,
-                mime,
-                bytes,
-                etag,
-            }) => {
-                if let Some(images) = images {
-                    let now = self.clock.now_ms();
-                    let image = StoredImage {
-                        meta: ImageMeta {
-                            image_id: image_id.clone(),
-                            mime,
-                            bytes,
-                            etag,
-                            stored_at: now,
-                            last_access: now,
-                            version: self.config.version,
-                            thumbhash: None,
-                        },
-                        body: body.clone(),
-                    };
-                    if let Err(e) = images.put(image).await {
-                        self.hierarchy.note_error(Layer::IndexedDb, &e);
-                    }
-                }
-                image_response(&body, "storage-network")
-            }
-            Ok(Download::Opaque) => match opaque_fetch(url).await {
+        let ids = [image_id.as_str(), key];
+        let ids = if image_id == key { &ids[..1] } else { &ids[..] };
+        match self.hierarchy.image_by_url(ids, url).await {
+            ImageAtUrl::Stored(body) => image_response(&body, "storage-indexeddb"),
+            ImageAtUrl::Downloaded(body) => image_response(&body, "storage-network"),
+            ImageAtUrl::Opaque => match opaque_fetch(url).await {
                 Some(response) => response,
                 None => self.default_response().await,
             },
-            Ok(Download::NotModified) | Err(_) => self.default_response().await,
+            ImageAtUrl::Nothing => self.default_response().await,
         }
     }
 
