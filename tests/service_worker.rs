@@ -42,6 +42,14 @@ fn request(url: &str, destination: &str) -> JsValue {
     r.into()
 }
 
+/// A request in `mode` (`no-cors` for a plain `<img>`, `cors` for `fetch()` from script or an
+/// `<img crossorigin>`).
+fn request_in_mode(url: &str, destination: &str, mode: &str) -> JsValue {
+    let r = request(url, destination);
+    Reflect::set(&r, &"mode".into(), &mode.into()).unwrap();
+    r
+}
+
 struct Answer {
     status: u16,
     source: String,
@@ -62,8 +70,12 @@ async fn storage_worker(backend: &FakeBackend) -> JsValue {
 }
 
 async fn respond(worker: &JsValue, url: &str, destination: &str) -> Answer {
-    let promise: js_sys::Promise =
-        call(worker, "respond", &[request(url, destination)]).unchecked_into();
+    answer(worker, request(url, destination)).await
+}
+
+/// The worker's answer to `request`.
+async fn answer(worker: &JsValue, request: JsValue) -> Answer {
+    let promise: js_sys::Promise = call(worker, "respond", &[request]).unchecked_into();
     let response: Response = JsFuture::from(promise).await.unwrap().unchecked_into();
     let header = |name: &str| response.headers().get(name).unwrap().unwrap_or_default();
     let (status, source, content_type, cache_control) = (
@@ -439,6 +451,42 @@ async fn a_url_near_expiry_is_refreshed_while_the_worker_runs() {
     }
     assert_eq!(calls, 2, "refreshed once, in the background");
     call(&worker, "close", &[]);
+}
+
+#[wasm_bindgen_test]
+async fn a_picture_on_a_bucket_without_cors_is_opaque_for_an_img_and_the_default_for_script() {
+    let backend = FakeBackend::new();
+    // The bucket answers `no-cors` requests only: the picture's bytes cannot be read.
+    backend.fault(Endpoint::Download, Fault::NoCors);
+    let worker = open_worker(config(&namespace(), &backend, json!({})))
+        .await
+        .unwrap();
+    let avatar = format!("{}/avatar/u1", own_origin());
+    let no_cors = |requests: Vec<Request>| {
+        requests
+            .iter()
+            .filter(|r| r.endpoint == Endpoint::Download && r.mode.as_deref() == Some("no-cors"))
+            .count()
+    };
+
+    // A plain <img>: the bucket's own opaque answer, which the <img> can show.
+    let img = answer(&worker, request_in_mode(&avatar, "image", "no-cors")).await;
+    assert_eq!(img.status, 0, "the opaque answer");
+    let asked = no_cors(backend.requests());
+    assert!(asked >= 1, "{:?}", backend.requests());
+
+    // fetch() from script, or an <img crossorigin>: an opaque answer would be a network error
+    // there, so the default picture, and no request for the opaque one.
+    for destination in ["", "image"] {
+        let read = answer(&worker, request_in_mode(&avatar, destination, "cors")).await;
+        assert_eq!((read.status, read.source.as_str()), (200, "default"));
+        assert!(
+            read.content_type.starts_with("image/"),
+            "{}",
+            read.content_type
+        );
+    }
+    assert_eq!(no_cors(backend.requests()), asked);
 }
 
 #[wasm_bindgen_test]

@@ -44,6 +44,8 @@ struct Worker {
     hierarchy: Hierarchy<Body>,
     records: Option<Rc<IdbRecordStore>>,
     bodies: Rc<HeldBodies>,
+    /// The config's `fetch`, when given: the worker's own `no-cors` requests use it too.
+    fetch: Option<Function>,
     config: Rc<Config>,
     options: WorkerOptions,
     _cross_tab: Option<CrossTab>,
@@ -89,7 +91,7 @@ impl AvatarWorker {
             }
         };
         open_errors.append(&mut image_errors);
-        let backend = network(&config, fetch, runtime.clone(), clock.clone());
+        let backend = network(&config, fetch.clone(), runtime.clone(), clock.clone());
         let bodies = Rc::new(HeldBodies::default());
         let hierarchy = Hierarchy::new(
             config.clone(),
@@ -133,6 +135,7 @@ impl AvatarWorker {
                 hierarchy,
                 records,
                 bodies,
+                fetch,
                 config,
                 options,
                 _cross_tab: cross_tab,
@@ -168,11 +171,17 @@ impl AvatarWorker {
             .ok()
             .and_then(|d| d.as_string())
             .unwrap_or_default();
+        // An opaque answer is a network error for a request that reads the bytes (`fetch()` from
+        // script, `<img crossorigin>`): those get the default picture instead.
+        let may_be_opaque = Reflect::get(&request, &"mode".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .is_none_or(|mode| mode == "no-cors");
         let route = self.route(&request.method(), &request.url(), &destination);
         super::promise(async move {
             let response = match route {
-                Route::Avatar { user_id } => inner.avatar(&user_id).await,
-                Route::Storage { key } => inner.storage(&key, &request.url()).await,
+                Route::Avatar { user_id } => inner.avatar(&user_id, may_be_opaque).await,
+                Route::Storage { key } => inner.storage(&key, &request.url(), may_be_opaque).await,
                 Route::Pass => return JsFuture::from(global_fetch(&request.into())?).await,
             };
             Ok(response.into())
@@ -211,7 +220,7 @@ impl AvatarWorker {
 }
 
 impl Worker {
-    async fn avatar(&self, user_id: &str) -> Response {
+    async fn avatar(&self, user_id: &str, may_be_opaque: bool) -> Response {
         let picture = match self.hierarchy.get(user_id, None).await {
             Ok(picture) => picture,
             Err(_) => return self.default_response().await,
@@ -224,17 +233,14 @@ impl Worker {
         }
         // A picture whose bytes cannot be read (no CORS on the bucket): the <img> may still
         // show the opaque answer.
-        match opaque_fetch(&picture.url).await {
-            Some(response) => response,
-            None => self.default_response().await,
-        }
+        self.opaque_or_default(&picture.url, may_be_opaque).await
     }
 
     /// An image on a storage origin, `key` its URL without the signature. One copy per image:
     /// when a record names the image behind that URL, its row (under the image id, shared with
     /// the pages and `/avatar/{id}`) answers and takes a download; otherwise the row is `key`'s.
     /// After a logout (`clear()` in any tab, or `close()`), the default picture.
-    async fn storage(&self, key: &str, url: &str) -> Response {
+    async fn storage(&self, key: &str, url: &str, may_be_opaque: bool) -> Response {
         let image_id = self
             .records
             .as_ref()
@@ -245,12 +251,21 @@ impl Worker {
         match self.hierarchy.image_by_url(ids, url).await {
             ImageAtUrl::Stored(body) => image_response(&body, "storage-indexeddb"),
             ImageAtUrl::Downloaded(body) => image_response(&body, "storage-network"),
-            ImageAtUrl::Opaque => match opaque_fetch(url).await {
-                Some(response) => response,
-                None => self.default_response().await,
-            },
+            ImageAtUrl::Opaque => self.opaque_or_default(url, may_be_opaque).await,
             ImageAtUrl::Nothing => self.default_response().await,
         }
+    }
+
+    /// The storage origin's own answer for `url`, fetched `no-cors` (opaque: the page can show it
+    /// but not read it) when the request may take one; else, or when it fails, the default
+    /// picture.
+    async fn opaque_or_default(&self, url: &str, may_be_opaque: bool) -> Response {
+        if may_be_opaque {
+            if let Some(response) = opaque_fetch(self.fetch.as_ref(), url).await {
+                return response;
+            }
+        }
+        self.default_response().await
     }
 
     /// The default picture: from the Cache API (stored at install), else the network, else a
@@ -335,13 +350,23 @@ fn with_source(response: Response, source: &str) -> Response {
     }
 }
 
-async fn opaque_fetch(url: &str) -> Option<Response> {
+/// `url` fetched `no-cors` through `fetch` (the config's, else the global one).
+async fn opaque_fetch(fetch: Option<&Function>, url: &str) -> Option<Response> {
     let init = RequestInit::new();
     init.set_mode(RequestMode::NoCors);
-    let request = Request::new_with_str_and_init(url, &init).ok()?;
-    let value = JsFuture::from(global_fetch(&request.into()).ok()?)
-        .await
-        .ok()?;
+    let global = js_sys::global();
+    let promise = match fetch {
+        Some(fetch) => fetch.call2(&global, &url.into(), &init),
+        None => {
+            let fetch: Function = Reflect::get(&global, &"fetch".into())
+                .ok()?
+                .dyn_into()
+                .ok()?;
+            fetch.call2(&global, &url.into(), &init)
+        }
+    };
+    let promise: Promise = promise.ok()?.dyn_into().ok()?;
+    let value = JsFuture::from(promise).await.ok()?;
     value.dyn_into::<Response>().ok()
 }
 
