@@ -14,7 +14,7 @@ use avatar_cache::layers::{ImageStore, StoreUsage};
 use avatar_cache::record::{ImageMeta, StoredImage};
 use avatar_cache::vocabulary::Layer;
 use avatar_cache::{Config, Error, ManualClock};
-use common::namespace;
+use common::{namespace, stored_record};
 use futures::future::{select, Either};
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
@@ -1373,20 +1373,6 @@ async fn a_hash_that_comes_after_the_write_reaches_the_copy_in_the_row() {
     assert_eq!(read_body(&read.body).await, png_bytes(4));
 }
 
-fn worker_record(user: &str, fetched_at: f64) -> avatar_cache::record::PictureRecord {
-    avatar_cache::record::PictureRecord {
-        user_id: user.to_string(),
-        image_id: Some(format!("img-{user}")),
-        remote_url: format!("https://s3.example/img-{user}?X-Amz-Signature=abc"),
-        url_expires_at: fetched_at + 3_600_000.0,
-        fetched_at,
-        etag: None,
-        version: 1,
-        opaque: false,
-        thumbhash: None,
-    }
-}
-
 /// A service worker's records (it has no localStorage) are bounded: past twice the image
 /// entries the oldest tenth go, in the database too; a newer release's rows are left alone.
 #[wasm_bindgen_test]
@@ -1401,7 +1387,7 @@ async fn a_workers_record_store_keeps_twice_the_image_entries_newest_first() {
     let store = IdbRecordStore::open(&c, clock()).await.unwrap();
     for i in 0..11 {
         store
-            .put(&worker_record(
+            .put(&stored_record(
                 &format!("u{i:02}"),
                 NOW - 1_000.0 + i as f64,
             ))

@@ -12,7 +12,7 @@ use avatar_cache::layers::RecordStore;
 use avatar_cache::record::PictureRecord;
 use avatar_cache::vocabulary::Layer;
 use avatar_cache::{Config, Error, ManualClock};
-use common::namespace;
+use common::{namespace, stored_record};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -36,20 +36,6 @@ fn storage() -> web_sys::Storage {
     web_sys::window().unwrap().local_storage().unwrap().unwrap()
 }
 
-fn record(user: &str, fetched_at: f64) -> PictureRecord {
-    PictureRecord {
-        user_id: user.to_string(),
-        image_id: Some(format!("img-{user}")),
-        remote_url: format!("https://s3.example/{user}?X-Amz-Signature=abc"),
-        url_expires_at: fetched_at + 3_600_000.0,
-        fetched_at,
-        etag: None,
-        version: 1,
-        opaque: false,
-        thumbhash: None,
-    }
-}
-
 fn key(ns: &str, user: &str) -> String {
     Keys::new(ns, 1).record_key(user)
 }
@@ -68,13 +54,13 @@ fn is_corrupt(result: avatar_cache::Result<Option<PictureRecord>>) -> bool {
 fn round_trip_returns_the_stored_record() {
     let ns = namespace();
     let store = open(&ns);
-    let r = record("42", NOW);
+    let r = stored_record("42", NOW);
     assert_eq!(store.get("42").unwrap(), None);
     store.put(&r).unwrap();
     assert_eq!(store.get("42").unwrap(), Some(r.clone()));
     let newer = PictureRecord {
         image_id: Some("img-new".into()),
-        ..record("42", NOW + 1.0)
+        ..stored_record("42", NOW + 1.0)
     };
     store.put(&newer).unwrap();
     assert_eq!(store.get("42").unwrap(), Some(newer));
@@ -84,7 +70,7 @@ fn round_trip_returns_the_stored_record() {
 fn keys_have_the_documented_shape() {
     let ns = namespace();
     let store = open(&ns);
-    let r = record("u:1/x", NOW);
+    let r = stored_record("u:1/x", NOW);
     store.put(&r).unwrap();
     let expected_key = format!("{ns}:local:u%3A1%2Fx:v1");
     assert_eq!(store.key_of("u:1/x"), expected_key);
@@ -99,7 +85,7 @@ fn junk_and_tampered_values_are_misses_and_removed() {
     let ns = namespace();
     let store = open(&ns);
     let k = key(&ns, "u");
-    let good = record("u", NOW).to_json();
+    let good = stored_record("u", NOW).to_json();
     let cases = [
         "not json".to_string(),
         "".to_string(),
@@ -126,7 +112,7 @@ fn another_users_record_under_this_key_is_a_miss() {
     let store = open(&ns);
     let k = key(&ns, "alice");
     storage()
-        .set_item(&k, &record("mallory", NOW).to_json())
+        .set_item(&k, &stored_record("mallory", NOW).to_json())
         .unwrap();
     assert!(is_corrupt(store.get("alice")));
     assert_eq!(storage().get_item(&k).unwrap(), None);
@@ -139,7 +125,7 @@ fn older_version_keys_are_removed_when_the_store_opens() {
     let v0 = Keys::new(&ns, 0).record_key("u");
     let v7 = Keys::new(&ns, 7).record_key("w");
     let foreign = format!("{ns}x:local:u:v0");
-    let mut old = record("u", NOW);
+    let mut old = stored_record("u", NOW);
     old.version = 0;
     s.set_item(&v0, &old.to_json()).unwrap();
     s.set_item(&v7, "whatever").unwrap();
@@ -190,7 +176,7 @@ fn hostile_ids_never_collide() {
         long.as_str(),
     ];
     for (i, id) in ids.iter().enumerate() {
-        store.put(&record(id, NOW + i as f64)).unwrap();
+        store.put(&stored_record(id, NOW + i as f64)).unwrap();
     }
     for (i, id) in ids.iter().enumerate() {
         let got = store.get(id).unwrap().expect(id);
@@ -206,8 +192,8 @@ fn clear_removes_only_own_keys() {
     let ns = namespace();
     let s = storage();
     let store = open(&ns);
-    store.put(&record("a", NOW)).unwrap();
-    store.put(&record("b", NOW)).unwrap();
+    store.put(&stored_record("a", NOW)).unwrap();
+    store.put(&stored_record("b", NOW)).unwrap();
     let foreign = [
         format!("{ns}x:local:a:v1"),
         format!("x{ns}:local:a:v1"),
@@ -245,8 +231,8 @@ fn clear_removes_only_own_keys() {
 fn remove_bytes_used_and_records_see_only_this_namespace() {
     let ns = namespace();
     let store = open(&ns);
-    let a = record("a", NOW);
-    let b = record("b", NOW);
+    let a = stored_record("a", NOW);
+    let b = stored_record("b", NOW);
     store.put(&a).unwrap();
     store.put(&b).unwrap();
     let expected = |r: &PictureRecord| {
@@ -268,7 +254,7 @@ fn remove_bytes_used_and_records_see_only_this_namespace() {
 #[wasm_bindgen_test]
 fn records_of_another_version_are_refused_on_put() {
     let store = open(&namespace());
-    let mut r = record("u", NOW);
+    let mut r = stored_record("u", NOW);
     r.version = 2;
     assert!(matches!(store.put(&r), Err(Error::InvalidArgument { .. })));
     assert!(matches!(store.get(""), Err(Error::InvalidArgument { .. })));
@@ -333,7 +319,7 @@ fn big_record(user: &str, fetched_at: f64) -> PictureRecord {
             "https://s3.example/{user}?X-Amz-Signature={}",
             "s".repeat(3_000)
         ),
-        ..record(user, fetched_at)
+        ..stored_record(user, fetched_at)
     }
 }
 

@@ -26,6 +26,24 @@ pub const BUCKET: &str = "https://s3.test/avatars";
 /// The default picture the cache hands out for `API_BASE` (`{apiBase}/default_pfp.png`).
 pub const DEFAULT_URL: &str = "https://api.test/images/default_pfp.png";
 
+// ----- records -------------------------------------------------------------------------------
+
+/// A valid picture record of `user` (image `img-<user>` on a fake bucket), fetched at
+/// `fetched_at` and signed for an hour from then.
+pub fn stored_record(user: &str, fetched_at: f64) -> avatar_cache::record::PictureRecord {
+    avatar_cache::record::PictureRecord {
+        user_id: user.to_string(),
+        image_id: Some(format!("img-{user}")),
+        remote_url: format!("https://s3.example/img-{user}?X-Amz-Signature=abc"),
+        url_expires_at: fetched_at + 3_600_000.0,
+        fetched_at,
+        etag: None,
+        version: 1,
+        opaque: false,
+        thumbhash: None,
+    }
+}
+
 // ----- namespaces, time ----------------------------------------------------------------------
 
 thread_local! {
