@@ -149,7 +149,15 @@ async fn a_bad_field_is_rejected_by_name() {
 #[wasm_bindgen_test]
 async fn a_stored_storage_image_answers_without_network_whatever_the_signature() {
     let backend = FakeBackend::new();
-    let worker = storage_worker(&backend).await;
+    let ns = namespace();
+    let storage_config = || {
+        config(
+            &ns,
+            &backend,
+            json!({ "storageOrigins": ["https://s3.test"] }),
+        )
+    };
+    let worker = open_worker(storage_config()).await.unwrap();
     let first = respond(&worker, &signed("img-a", "one"), "image").await;
     assert_eq!(
         (first.status, first.source.as_str()),
@@ -159,14 +167,23 @@ async fn a_stored_storage_image_answers_without_network_whatever_the_signature()
     assert_eq!(first.bytes, png("img-a"));
     assert_eq!(backend.calls(Endpoint::Download), 1);
 
-    // Signed again (and long expired), with storage down: the stored bytes answer.
+    // Signed again (and long expired), with storage down: the bytes kept answer, from memory
+    // while the worker runs, from IndexedDB once it restarted.
     backend.fault(Endpoint::Download, Fault::Reject);
     let again = respond(&worker, &signed("img-a", "two"), "image").await;
     assert_eq!(
         (again.status, again.source.as_str()),
-        (200, "storage-indexeddb")
+        (200, "storage-memory")
     );
     assert_eq!(again.bytes, png("img-a"));
+    sleep(50.0).await; // the write-behind of the row
+    let restarted = open_worker(storage_config()).await.unwrap();
+    let stored = respond(&restarted, &signed("img-a", "three"), "image").await;
+    assert_eq!(
+        (stored.status, stored.source.as_str()),
+        (200, "storage-indexeddb")
+    );
+    assert_eq!(stored.bytes, png("img-a"));
     assert_eq!(backend.calls(Endpoint::Download), 1);
 }
 
@@ -454,7 +471,8 @@ async fn a_url_near_expiry_is_refreshed_while_the_worker_runs() {
 }
 
 #[wasm_bindgen_test]
-async fn a_picture_on_a_bucket_without_cors_is_opaque_for_an_img_and_the_default_for_script() {
+async fn a_picture_on_a_bucket_without_cors_is_opaque_for_an_img_the_default_for_script_a_redirect_for_a_tab(
+) {
     let backend = FakeBackend::new();
     // The bucket answers `no-cors` requests only: the picture's bytes cannot be read.
     backend.fault(Endpoint::Download, Fault::NoCors);
@@ -487,23 +505,25 @@ async fn a_picture_on_a_bucket_without_cors_is_opaque_for_an_img_and_the_default
         );
     }
     assert_eq!(no_cors(backend.requests()), asked);
+
+    // Opened in a tab ("Open image in new tab"): a redirect to the picture itself.
+    let tab = answer(&worker, request_in_mode(&avatar, "document", "navigate")).await;
+    assert_eq!(tab.status, 302);
+    assert_eq!(no_cors(backend.requests()), asked);
 }
 
 #[wasm_bindgen_test]
-async fn a_storage_img_of_a_known_users_image_reuses_its_row() {
+async fn a_storage_img_of_a_known_users_image_reuses_its_copy() {
     let backend = FakeBackend::new();
     let worker = storage_worker(&backend).await;
     let avatar = respond(&worker, &format!("{}/avatar/u1", own_origin()), "image").await;
     assert_eq!(avatar.bytes, png("img-u1"));
     assert_eq!(backend.calls(Endpoint::Download), 1);
-    sleep(50.0).await; // the write-behind of the image
-                       // The same image as a server-rendered <img> with another signature: no second copy.
+    // The same image as a server-rendered <img> with another signature: no second copy, the
+    // one /avatar/ left in memory answers.
     backend.fault(Endpoint::Download, Fault::Reject);
     let img = respond(&worker, &signed("img-u1", "other"), "image").await;
-    assert_eq!(
-        (img.status, img.source.as_str()),
-        (200, "storage-indexeddb")
-    );
+    assert_eq!((img.status, img.source.as_str()), (200, "storage-memory"));
     assert_eq!(img.bytes, png("img-u1"));
     assert_eq!(backend.calls(Endpoint::Download), 1);
 }

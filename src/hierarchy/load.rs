@@ -286,6 +286,30 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
+    /// The bytes of the image `image_id` at `url` (a storage URL no record names), live: the
+    /// same one-download-per-image path as a user's picture, so a storage `<img>` and a get of
+    /// that image share one download.
+    pub(super) async fn fetch_bytes_at(
+        &self,
+        image_id: &str,
+        url: &str,
+        now: Millis,
+        trace: &Trace,
+    ) -> Result<Fetched> {
+        let record = PictureRecord {
+            user_id: String::new(),
+            image_id: Some(image_id.to_string()),
+            remote_url: url.to_string(),
+            url_expires_at: Millis::INFINITY,
+            fetched_at: now,
+            etag: None,
+            version: self.inner.config.version,
+            opaque: false,
+            thumbhash: None,
+        };
+        self.fetch_bytes(&record, Need::Missing, now, trace).await
+    }
+
     /// The bytes of `record`'s image, live: one download per image at a time. Users sharing
     /// an image (a team logo) asked for at once wait for the same download, or find its bytes
     /// in memory when it finished since they looked, and are handed the same object URL: a

@@ -1524,19 +1524,49 @@ fn image_by_url(
 }
 
 #[test]
-fn a_storage_image_is_downloaded_once_then_answered_from_its_row() {
+fn a_storage_image_is_downloaded_once_then_answered_from_memory_then_from_its_row() {
     let h = Harness::new(defaults());
     let worker = h.worker();
     let url = storage_url(&h, "img-s");
     let first = image_by_url(&h, &worker, &["img-s"], &url);
     assert!(matches!(first, ImageAtUrl::Downloaded(_)), "{first:?}");
+    let again = image_by_url(&h, &worker, &["img-s"], &url);
+    assert!(matches!(again, ImageAtUrl::Memory(_)), "{again:?}");
     h.run(h.runtime.sleep(1_000.0));
     assert!(h.images.contains("img-s"), "stored behind the answer");
-    // Asked for again under the id a record gives it, with the URL's key second.
-    let again = image_by_url(&h, &worker, &["img-other", "img-s"], &url);
-    assert!(matches!(again, ImageAtUrl::Stored(_)), "{again:?}");
+    // A restarted worker (memory empty), asked under the id a record gives it, then the key.
+    let restarted = h.worker();
+    let stored = image_by_url(&h, &restarted, &["img-other", "img-s"], &url);
+    assert!(matches!(stored, ImageAtUrl::Stored(_)), "{stored:?}");
     assert_eq!(h.downloads(), 1);
     assert_eq!(worker.stats().downloads, 1);
+}
+
+#[test]
+fn storage_requests_and_a_get_of_the_same_image_at_once_share_one_download() {
+    let h = Harness::new(defaults());
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+    let worker = h.worker();
+    let url = storage_url(&h, "img-s");
+    // A user whose record names the same image, asked for through /avatar/ meanwhile.
+    h.backend
+        .set_user("owner", Some("img-s"), Some(fake_png("img-s", 1_500)));
+    let (a, b, get) = (worker.clone(), worker.clone(), worker.clone());
+    let runtime = h.runtime.clone();
+    let (first, second, picture) = h.run(async move {
+        futures::join!(
+            async { a.image_by_url(&["img-s"], &url).await },
+            async {
+                runtime.sleep(20.0).await;
+                b.image_by_url(&["img-s"], &url).await
+            },
+            async { get.get("owner", None).await.unwrap() }
+        )
+    });
+    assert!(matches!(first, ImageAtUrl::Downloaded(_)), "{first:?}");
+    assert!(matches!(second, ImageAtUrl::Downloaded(_)), "{second:?}");
+    assert_eq!(picture.source, Source::NETWORK);
+    assert_eq!(h.downloads(), 1, "one download for the three");
 }
 
 #[test]

@@ -10,6 +10,8 @@
 
 use std::rc::Rc;
 
+use futures::FutureExt;
+
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -37,7 +39,7 @@ use super::AvatarCacheConfig;
 use super::{network, open_images};
 
 /// The header that says which layer answered (`memory`, `local`, `indexeddb`, `network`,
-/// `default`, `storage-indexeddb`, `storage-network`, `opaque`): for devtools and tests.
+/// `default`, `storage-memory`, `storage-indexeddb`, `storage-network`): for devtools and tests.
 pub const SOURCE_HEADER: &str = "X-Avatar-Cache";
 
 struct Worker {
@@ -171,17 +173,17 @@ impl AvatarWorker {
             .ok()
             .and_then(|d| d.as_string())
             .unwrap_or_default();
-        // An opaque answer is a network error for a request that reads the bytes (`fetch()` from
-        // script, `<img crossorigin>`): those get the default picture instead.
-        let may_be_opaque = Reflect::get(&request, &"mode".into())
-            .ok()
-            .and_then(|m| m.as_string())
-            .is_none_or(|mode| mode == "no-cors");
+        let unreadable = Unreadable::for_mode(
+            Reflect::get(&request, &"mode".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .as_deref(),
+        );
         let route = self.route(&request.method(), &request.url(), &destination);
         super::promise(async move {
             let response = match route {
-                Route::Avatar { user_id } => inner.avatar(&user_id, may_be_opaque).await,
-                Route::Storage { key } => inner.storage(&key, &request.url(), may_be_opaque).await,
+                Route::Avatar { user_id } => inner.avatar(&user_id, unreadable).await,
+                Route::Storage { key } => inner.storage(&key, &request.url(), unreadable).await,
                 Route::Pass => return JsFuture::from(global_fetch(&request.into())?).await,
             };
             Ok(response.into())
@@ -220,7 +222,7 @@ impl AvatarWorker {
 }
 
 impl Worker {
-    async fn avatar(&self, user_id: &str, may_be_opaque: bool) -> Response {
+    async fn avatar(&self, user_id: &str, unreadable: Unreadable) -> Response {
         let picture = match self.hierarchy.get(user_id, None).await {
             Ok(picture) => picture,
             Err(_) => return self.default_response().await,
@@ -233,14 +235,14 @@ impl Worker {
         }
         // A picture whose bytes cannot be read (no CORS on the bucket): the <img> may still
         // show the opaque answer.
-        self.opaque_or_default(&picture.url, may_be_opaque).await
+        self.unreadable(&picture.url, unreadable).await
     }
 
     /// An image on a storage origin, `key` its URL without the signature. One copy per image:
     /// when a record names the image behind that URL, its row (under the image id, shared with
     /// the pages and `/avatar/{id}`) answers and takes a download; otherwise the row is `key`'s.
     /// After a logout (`clear()` in any tab, or `close()`), the default picture.
-    async fn storage(&self, key: &str, url: &str, may_be_opaque: bool) -> Response {
+    async fn storage(&self, key: &str, url: &str, unreadable: Unreadable) -> Response {
         let image_id = self
             .records
             .as_ref()
@@ -249,23 +251,33 @@ impl Worker {
         let ids = [image_id.as_str(), key];
         let ids = if image_id == key { &ids[..1] } else { &ids[..] };
         match self.hierarchy.image_by_url(ids, url).await {
+            ImageAtUrl::Memory(body) => image_response(&body, "storage-memory"),
             ImageAtUrl::Stored(body) => image_response(&body, "storage-indexeddb"),
             ImageAtUrl::Downloaded(body) => image_response(&body, "storage-network"),
-            ImageAtUrl::Opaque => self.opaque_or_default(url, may_be_opaque).await,
+            ImageAtUrl::Opaque => self.unreadable(url, unreadable).await,
             ImageAtUrl::Nothing => self.default_response().await,
         }
     }
 
-    /// The storage origin's own answer for `url`, fetched `no-cors` (opaque: the page can show it
-    /// but not read it) when the request may take one; else, or when it fails, the default
-    /// picture.
-    async fn opaque_or_default(&self, url: &str, may_be_opaque: bool) -> Response {
-        if may_be_opaque {
-            if let Some(response) = opaque_fetch(self.fetch.as_ref(), url).await {
-                return response;
+    /// The answer for a picture at `url` whose bytes the worker cannot read, as the request
+    /// allows (see [`Unreadable`]); the default picture when nothing else will do.
+    async fn unreadable(&self, url: &str, unreadable: Unreadable) -> Response {
+        let answer = match unreadable {
+            Unreadable::Opaque => {
+                let timeout = f64::from(self.config.request_timeout_ms);
+                let fetched = opaque_fetch(self.fetch.as_ref(), url).boxed_local();
+                match futures::future::select(fetched, sleep(timeout)).await {
+                    futures::future::Either::Left((response, _)) => response,
+                    futures::future::Either::Right(_) => None,
+                }
             }
+            Unreadable::Redirect => Response::redirect_with_status(url, 302).ok(),
+            Unreadable::Default => None,
+        };
+        match answer {
+            Some(response) => response,
+            None => self.default_response().await,
         }
-        self.default_response().await
     }
 
     /// The default picture: from the Cache API (stored at install), else the network, else a
@@ -347,6 +359,29 @@ fn with_source(response: Response, source: &str) -> Response {
             Response::new_with_opt_readable_stream_and_init(Some(&body), &init).unwrap_or(response)
         }
         None => response,
+    }
+}
+
+/// How a request may be answered when the worker cannot read the picture's bytes (a bucket
+/// without CORS), by its `mode`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unreadable {
+    /// `no-cors` (a plain `<img>`): the bucket's own opaque answer, which it can show.
+    Opaque,
+    /// `navigate` (`/avatar/42` opened in a tab): a redirect to the picture.
+    Redirect,
+    /// `cors` or `same-origin` (`fetch()` from script, `<img crossorigin>`): an opaque answer
+    /// would be a network error there, so the default picture.
+    Default,
+}
+
+impl Unreadable {
+    fn for_mode(mode: Option<&str>) -> Self {
+        match mode {
+            None | Some("no-cors") => Unreadable::Opaque,
+            Some("navigate") => Unreadable::Redirect,
+            Some(_) => Unreadable::Default,
+        }
     }
 }
 
