@@ -117,13 +117,19 @@ export function serveAvatars(config = {}) {
   self.addEventListener("fetch", (event) => {
     const request = event.request;
     if (!mayHandle(request)) return;
-    event.respondWith(
-      ready.then(
-        (worker) => (worker.handles(request.method, request.url, request.destination) ? worker.respond(request) : fetch(request)),
-        // Without the module: the default picture for the avatar path (the server has no such
-        // route), the bucket's own answer for a storage `<img>`.
-        () => (new URL(request.url).origin === self.location.origin ? fetch(defaultPictureUrl(config)) : fetch(request)),
-      ),
+    const answer = ready.then(
+      (worker) => (worker.handles(request.method, request.url, request.destination) ? worker.respond(request) : fetch(request)),
+      // Without the module: the default picture for the avatar path (the server has no such
+      // route), the bucket's own answer for a storage `<img>`.
+      () => (new URL(request.url).origin === self.location.origin ? fetch(defaultPictureUrl(config)) : fetch(request)),
+    );
+    event.respondWith(answer);
+    // The row of a download is written behind the answer: the worker stays alive until it lands.
+    event.waitUntil(
+      answer.then(
+        () => ready.then((worker) => worker.writesSettled()),
+        () => {},
+      ).catch(() => {}),
     );
   });
   self.addEventListener("message", (event) => {

@@ -176,7 +176,10 @@ async fn a_stored_storage_image_answers_without_network_whatever_the_signature()
         (200, "storage-memory")
     );
     assert_eq!(again.bytes, png("img-a"));
-    sleep(50.0).await; // the write-behind of the row
+    // What `serveAvatars` hands to the fetch event's waitUntil: the row has landed once it
+    // resolves, so a worker started now reads it.
+    let settled: js_sys::Promise = call(&worker, "writesSettled", &[]).unchecked_into();
+    JsFuture::from(settled).await.unwrap();
     let restarted = open_worker(storage_config()).await.unwrap();
     let stored = respond(&restarted, &signed("img-a", "three"), "image").await;
     assert_eq!(

@@ -538,6 +538,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
+    /// Resolves once the IndexedDB writes running behind answers have landed (a service worker
+    /// keeps itself alive until then: `event.waitUntil`).
+    pub async fn writes_settled(&self) {
+        self.inner.write_behind.settle().await;
+    }
+
     /// Writes the batched last-access times to IndexedDB now (normally done a moment after the
     /// uses, in one transaction).
     pub async fn flush_touches(&self) {

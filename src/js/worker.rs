@@ -210,6 +210,18 @@ impl AvatarWorker {
         })
     }
 
+    /// Resolves once the image rows written behind the answers so far have landed in IndexedDB:
+    /// `serveAvatars` passes it to each fetch event's `waitUntil`, so the browser does not stop
+    /// the worker with a download's row still unwritten.
+    #[wasm_bindgen(js_name = writesSettled, unchecked_return_type = "Promise<void>")]
+    pub fn writes_settled(&self) -> Promise {
+        let hierarchy = self.inner.hierarchy.clone();
+        super::promise(async move {
+            hierarchy.writes_settled().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Stops listening to the pages and answers every later request with the default picture.
     pub fn close(&self) {
         self.inner.hierarchy.close();
