@@ -7,7 +7,6 @@
 //! is neither handed out nor stored, and its row is written behind the answer like any other,
 //! so a `clear()` waits for it and one heard from another tab removes it.
 
-use crate::clock::Millis;
 use crate::vocabulary::Layer;
 
 use super::load::Fetched;
@@ -44,7 +43,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
         let trace = self.trace();
         let now = self.now();
         for &id in ids {
-            if let Some(body) = self.held_body(id, now) {
+            if let Some(body) = self.held_body(id) {
+                self.used(id, now);
                 return ImageAtUrl::Memory(body);
             }
         }
@@ -68,7 +68,8 @@ impl<I: Clone + 'static> Hierarchy<I> {
         match self.fetch_bytes_at(first, url, now, &trace).await {
             // Joined a download, or found the bytes in memory since: the same bytes.
             Ok(Fetched::Image { .. }) if self.is_current(&trace) => {
-                match self.held_body(first, now) {
+                // Stored just now, with this use as its last access: no touch.
+                match self.held_body(first) {
                     Some(body) => ImageAtUrl::Downloaded(body),
                     None => ImageAtUrl::Nothing,
                 }
@@ -84,15 +85,12 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// The bytes of `image_id` if memory holds them, as a use of the stored image.
-    fn held_body(&self, image_id: &str, now: Millis) -> Option<I> {
-        let body = self
-            .inner
+    /// The bytes of `image_id` if memory holds them.
+    fn held_body(&self, image_id: &str) -> Option<I> {
+        self.inner
             .memory
             .borrow()
             .image_untouched(image_id)
-            .map(|image| image.body.clone())?;
-        self.used(image_id, now);
-        Some(body)
+            .map(|image| image.body.clone())
     }
 }

@@ -401,26 +401,28 @@ impl Unreadable {
 async fn opaque_fetch(fetch: Option<&Function>, url: &str) -> Option<Response> {
     let init = RequestInit::new();
     init.set_mode(RequestMode::NoCors);
-    let global = js_sys::global();
-    let promise = match fetch {
-        Some(fetch) => fetch.call2(&global, &url.into(), &init),
-        None => {
-            let fetch: Function = Reflect::get(&global, &"fetch".into())
-                .ok()?
-                .dyn_into()
-                .ok()?;
-            fetch.call2(&global, &url.into(), &init)
-        }
+    let fetch = match fetch {
+        Some(fetch) => fetch.clone(),
+        None => global_fetch_function().ok()?,
     };
-    let promise: Promise = promise.ok()?.dyn_into().ok()?;
+    let promise: Promise = fetch
+        .call2(&js_sys::global(), &url.into(), &init)
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let value = JsFuture::from(promise).await.ok()?;
     value.dyn_into::<Response>().ok()
 }
 
+/// The global scope's `fetch`.
+fn global_fetch_function() -> Result<Function, JsValue> {
+    Reflect::get(&js_sys::global(), &"fetch".into())?.dyn_into()
+}
+
 fn global_fetch(input: &JsValue) -> Result<Promise, JsValue> {
-    let global = js_sys::global();
-    let fetch: Function = Reflect::get(&global, &"fetch".into())?.dyn_into()?;
-    fetch.call1(&global, input)?.dyn_into()
+    global_fetch_function()?
+        .call1(&js_sys::global(), input)?
+        .dyn_into()
 }
 
 fn caches() -> Option<JsValue> {
