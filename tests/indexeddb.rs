@@ -1070,7 +1070,7 @@ async fn unsafe_or_unusable_images_are_refused() {
 }
 
 #[wasm_bindgen_test]
-async fn a_full_origin_evicts_a_quarter_and_retries_once() {
+async fn a_full_origin_frees_the_oldest_rows_first_and_retries_once() {
     let c = config(&namespace());
     let store = open(&c).await;
     let name = c.database_name();
@@ -1079,7 +1079,8 @@ async fn a_full_origin_evicts_a_quarter_and_retries_once() {
         store.put(image(id, i, NOW + i as f64)).await.unwrap();
     }
 
-    // One refusal: the oldest quarter goes in the retry's own transaction, then the write lands.
+    // One refusal: the oldest rows (a quarter, and twice the new image's bytes) are deleted in a
+    // transaction of their own, then the write is made again and lands.
     store.refuse_writes_for_quota(1);
     let evicted = store.put(image("new", 9, NOW + 10.0)).await.unwrap();
     // Nine entries counting the new one: a quarter is three.
@@ -1090,7 +1091,9 @@ async fn a_full_origin_evicts_a_quarter_and_retries_once() {
     );
     assert_eq!(raw_keys(&name, META_STORE).await.len(), 6);
 
-    // Still full after the retry: the write is refused, nothing else is lost.
+    // Still full after the retry: the write is refused; the rows freed for it stay freed (room
+    // for the next write): a quarter of seven is two, but "d" and "e" weigh less than twice
+    // "late", so "f" goes too. The store's count agrees with its rows.
     store.refuse_writes_for_quota(2);
     let refused = store.put(image("late", 11, NOW + 11.0)).await;
     assert_eq!(
@@ -1099,12 +1102,12 @@ async fn a_full_origin_evicts_a_quarter_and_retries_once() {
             layer: Layer::IndexedDb
         })
     );
-    assert_eq!(raw_keys(&name, META_STORE).await.len(), 6);
+    assert_eq!(raw_keys(&name, META_STORE).await.len(), 3);
     assert_eq!(
-        ids_present(&store, &["d", "new", "late"]).await,
-        [true, true, false]
+        ids_present(&store, &["d", "e", "f", "g", "new", "late"]).await,
+        [false, false, false, true, true, false]
     );
-    assert_eq!(store.usage().await.unwrap().entries, 6);
+    assert_eq!(store.usage().await.unwrap().entries, 3);
 }
 
 #[wasm_bindgen_test]

@@ -267,6 +267,37 @@ impl<K: Eq + Hash + Clone> LruIndex<K> {
         out
     }
 
+    /// The keys, oldest first, to delete when the origin's storage quota refused a write of
+    /// `incoming_weight` bytes (the budget had room: the origin is full of other data, or the
+    /// engine counts more than the bytes): at least a quarter of the entries (at least one), and
+    /// together at least twice `incoming_weight`, since engines give back less than a deleted
+    /// row's bytes (Chromium: about three quarters of them) and count the new row's overhead.
+    /// Skips `keep` (the entry being written, the victims already chosen). Does not change the
+    /// index.
+    pub fn plan_quota_room(&self, incoming_weight: u64, keep: impl Fn(&K) -> bool) -> Vec<K> {
+        let want_count = self.slots.len().div_ceil(4).max(1);
+        let want_bytes = incoming_weight.saturating_mul(2);
+        let (mut count, mut bytes) = (0, 0u64);
+        let mut out = Vec::new();
+        let mut order = self.order.borrow_mut();
+        order.sort();
+        for (stamp, key) in &order.entries {
+            if count >= want_count && bytes >= want_bytes {
+                break;
+            }
+            let Some(slot) = self.live(stamp, key) else {
+                continue;
+            };
+            if keep(key) {
+                continue;
+            }
+            count += 1;
+            bytes = bytes.saturating_add(slot.weight);
+            out.push(key.clone());
+        }
+        out
+    }
+
     /// Every key, least recently used first.
     pub fn oldest_first(&self) -> Vec<K> {
         let mut order = self.order.borrow_mut();
@@ -356,6 +387,36 @@ mod tests {
         assert!(lru.touch(&"a", 40.0));
         assert_eq!(lru.oldest_first(), vec!["b", "c", "a"]);
         assert!(!lru.touch(&"zz", 50.0));
+    }
+
+    #[test]
+    fn quota_room_is_a_quarter_of_the_entries_and_twice_the_incoming_bytes_oldest_first() {
+        let mut lru = index(100, 1_000_000);
+        for (i, key) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .into_iter()
+            .enumerate()
+        {
+            lru.insert(key, 10, i as f64);
+        }
+        lru.insert("big", 500, 20.0);
+        lru.insert("new", 300, 30.0);
+        // Small incoming: a quarter of nine entries (three), the oldest, the entry written kept.
+        assert_eq!(lru.plan_quota_room(5, |k| *k == "new"), ["a", "b", "c"]);
+        // A large incoming image frees twice its bytes: every small row is not enough, the large
+        // one goes too.
+        assert_eq!(
+            lru.plan_quota_room(200, |k| *k == "new"),
+            ["a", "b", "c", "d", "e", "f", "g", "h", "big"]
+        );
+        // More than everything there is: everything but what is kept.
+        let all = lru.plan_quota_room(10_000, |k| *k == "new" || *k == "a");
+        assert_eq!(all, ["b", "c", "d", "e", "f", "g", "h", "big"]);
+        // Nothing changed in the index.
+        assert_eq!(lru.len(), 10);
+        // An index of only the entry being written: nothing to free.
+        let mut alone = index(10, 1_000);
+        alone.insert("new", 5, 1.0);
+        assert!(alone.plan_quota_room(5, |k| *k == "new").is_empty());
     }
 
     #[test]

@@ -39,6 +39,13 @@ export async function openPlaywrightChromium(
         fastForward: (ms) => page.clock.fastForward(ms),
       };
     },
+    async limitStorage(tab: Tab, bytes: number) {
+      const page = pages.get(tab);
+      if (!page) return false;
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(baseURL).origin, quotaSize: bytes });
+      return true;
+    },
   };
 
   const close = async () => {

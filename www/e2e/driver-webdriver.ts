@@ -211,6 +211,11 @@ export async function openWebDriverBrowser(
       // WebDriver has no way to run a script before them.
       return undefined;
     },
+    async limitStorage() {
+      // Firefox's quota is a profile preference read at start, WebKit's has no switch: neither
+      // can be set for one origin from the driver.
+      return false;
+    },
   };
 
   const close = async () => {

@@ -49,6 +49,11 @@ export interface Browser {
   newTab(): Promise<Tab>;
   /** The fake clock of a tab, where the engine has one reachable from its driver. */
   clock(tab: Tab): FakeClock | undefined;
+  /**
+   * Caps the storage quota of the app's origin at `bytes` for this session, where the engine's
+   * driver can (Chromium: the DevTools protocol's `Storage.overrideQuotaForOrigin`). Whether it did.
+   */
+  limitStorage(tab: Tab, bytes: number): Promise<boolean>;
 }
 
 export interface EngineOptions {

@@ -122,17 +122,12 @@ impl Mirror {
         self.index.borrow_mut().insert(id.to_string(), bytes, at)
     }
 
-    /// After `QuotaExceededError`: a quarter of the entries (at least one), oldest first, other
-    /// than `id` and the victims already chosen; removed from the mirror.
-    pub fn evict_quarter(&self, id: &str, chosen: &[String]) -> Vec<String> {
+    /// After `QuotaExceededError` on a write of `id` (`bytes`): the oldest entries that make
+    /// room for it ([`LruIndex::plan_quota_room`]: a quarter of them, and twice its bytes),
+    /// other than `id` and the victims already chosen; removed from the mirror.
+    pub fn evict_for_quota(&self, id: &str, bytes: u64, chosen: &[String]) -> Vec<String> {
         let mut index = self.index.borrow_mut();
-        let count = index.len().div_ceil(4).max(1);
-        let extra: Vec<String> = index
-            .oldest_first()
-            .into_iter()
-            .filter(|k| k.as_str() != id && !chosen.contains(k))
-            .take(count)
-            .collect();
+        let extra = index.plan_quota_room(bytes, |k| k.as_str() == id || chosen.contains(k));
         for k in &extra {
             index.remove(k);
         }

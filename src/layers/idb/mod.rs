@@ -20,7 +20,13 @@
 //! commit). IndexedDB commits a transaction as soon as no request is pending, so nothing but
 //! its own requests may be awaited inside one: what an operation needs (a Blob's bytes for the
 //! fallback, the LRU victims) is decided before the call. A `put` that overflows the budget
-//! deletes its LRU victims in the same readwrite transaction as the write. The read of stored
+//! deletes its LRU victims in the same readwrite transaction as the write. A `put` refused by
+//! the origin's quota (`QuotaExceededError`) deletes those victims and the oldest of the rest
+//! (a quarter of the rows, and twice the new image's bytes: see
+//! [`crate::policy::lru::LruIndex::plan_quota_room`]) in a transaction of its own, then is made
+//! again once: engines count a put against the quota before the deletes beside it (Chromium
+//! refuses a 100 KB put next to the deletes of 800 KB of rows when the origin is full), so only
+//! space already freed makes room. The read of stored
 //! images (see `reads.rs`) is a readonly transaction of the `images` store alone; the one
 //! decision taken inside a transaction, how to read a batch, is asked of Rust from the key
 //! read's success event.
@@ -364,6 +370,8 @@ impl IdbImageStore {
         // Plan on the mirror: this id's older copy goes, and exactly the victims the LRU
         // chooses for the new weight. They are deleted in the write's own transaction.
         let mut victims = self.mirror.plan_put(&id, meta.bytes, meta.last_access);
+        // Victims already deleted in a transaction of their own (after a quota refusal).
+        let mut freed: Vec<String> = Vec::new();
         let mut quota_retry_tried = false;
         loop {
             // The image's hash, when it became known after the row was made (hashing runs
@@ -397,7 +405,8 @@ impl IdbImageStore {
                     if let Some(hash) = &meta.thumbhash {
                         self.mirror.set_hash(&id, hash);
                     }
-                    return Ok(victims);
+                    freed.extend(victims);
+                    return Ok(freed);
                 }
                 Err(e) => e,
             };
@@ -417,10 +426,25 @@ impl IdbImageStore {
             }
             if error.is_quota() && !quota_retry_tried {
                 quota_retry_tried = true;
-                let extra = self.mirror.evict_quarter(&id, &victims);
-                if !extra.is_empty() {
-                    victims.extend(extra);
-                    continue;
+                let extra = self.mirror.evict_for_quota(&id, meta.bytes, &victims);
+                victims.extend(extra);
+                if !victims.is_empty() {
+                    // The victims go first, in a transaction of their own: an engine counts a
+                    // put against the quota before the deletes beside it (Chromium refuses a put
+                    // next to the deletes of rows far larger than it), so only space already
+                    // freed makes room.
+                    let keys: Vec<JsValue> = victims.iter().map(|v| self.codec.js_key(v)).collect();
+                    match conn.delete(&keys).await {
+                        Ok(()) => {
+                            self.mirror.forget_hashes(&victims);
+                            freed.append(&mut victims);
+                            continue;
+                        }
+                        Err(e) => {
+                            self.mirror.mark_stale();
+                            return Err(e);
+                        }
+                    }
                 }
             }
             // Nothing was written and nothing deleted: resynchronise the mirror before the
