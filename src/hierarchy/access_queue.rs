@@ -5,6 +5,7 @@ use crate::collections::HashMap;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use futures::channel::oneshot;
 use futures::FutureExt;
 
 use crate::clock::Millis;
@@ -24,6 +25,8 @@ pub(crate) struct AccessQueue<I> {
     telemetry: Rc<Telemetry>,
     pending: RefCell<HashMap<String, Millis>>,
     flush_scheduled: Cell<bool>,
+    /// Whoever waits for the uses noted so far to be written ([`AccessQueue::flushed`]).
+    waiting: RefCell<Vec<oneshot::Sender<()>>>,
 }
 
 impl<I: 'static> AccessQueue<I> {
@@ -39,6 +42,7 @@ impl<I: 'static> AccessQueue<I> {
             telemetry,
             pending: RefCell::new(HashMap::default()),
             flush_scheduled: Cell::new(false),
+            waiting: RefCell::default(),
         })
     }
 
@@ -78,16 +82,36 @@ impl<I: 'static> AccessQueue<I> {
     pub async fn flush(&self) {
         let uses: Vec<(String, Millis)> = self.pending.borrow_mut().drain().collect();
         self.flush_scheduled.set(false);
-        if uses.is_empty() {
-            return;
+        let waiting = std::mem::take(&mut *self.waiting.borrow_mut());
+        if !uses.is_empty() {
+            if let Err(e) = self.images.touch(&uses).await {
+                self.telemetry.error(Layer::IndexedDb, &e);
+            }
         }
-        if let Err(e) = self.images.touch(&uses).await {
-            self.telemetry.error(Layer::IndexedDb, &e);
+        for done in waiting {
+            let _ = done.send(());
         }
     }
 
-    /// Drops the pending uses (after a clear: their images are gone).
+    /// Resolves once the uses noted so far are written: at the flush a moment after them
+    /// ([`TOUCH_FLUSH_MS`]), at once when none is waiting to be written. A service worker
+    /// keeps itself alive until then, so a use is not lost when the browser stops it.
+    pub async fn flushed(&self) {
+        if !self.flush_scheduled.get() || self.pending.borrow().is_empty() {
+            return;
+        }
+        let (done, wait) = oneshot::channel();
+        self.waiting.borrow_mut().push(done);
+        // A dropped sender (the queue itself dropped) also ends the wait.
+        let _ = wait.await;
+    }
+
+    /// Drops the pending uses (after a clear: their images are gone); whoever waits for them
+    /// is released.
     pub fn forget_all(&self) {
         self.pending.borrow_mut().clear();
+        for done in std::mem::take(&mut *self.waiting.borrow_mut()) {
+            let _ = done.send(());
+        }
     }
 }

@@ -538,10 +538,14 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Resolves once the IndexedDB writes running behind answers have landed (a service worker
-    /// keeps itself alive until then: `event.waitUntil`).
+    /// Resolves once the IndexedDB writes running behind answers have landed, the uses of
+    /// stored images noted so far included (written in their batch, up to [`TOUCH_FLUSH_MS`]
+    /// after them). A service worker keeps itself alive until then (`event.waitUntil`).
     pub async fn writes_settled(&self) {
         self.inner.write_behind.settle().await;
+        if let Some(access) = &self.inner.access {
+            access.flushed().await;
+        }
     }
 
     /// Writes the batched last-access times to IndexedDB now (normally done a moment after the

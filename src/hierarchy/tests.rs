@@ -617,6 +617,32 @@ fn indexeddb_hits_are_touched_in_one_batched_transaction() {
 }
 
 #[test]
+fn writes_settled_waits_for_the_batched_uses_of_stored_images() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.runtime.advance(TOUCH_FLUSH_MS);
+    // A reload: the stored image answers, and its use is batched for a moment later.
+    let reloaded = h.tab();
+    assert_eq!(h.get_in(&reloaded, "u0").source, Source::INDEXED_DB);
+    let (before, started) = (h.images.transactions.get(), h.clock.now_ms());
+    let waiting = reloaded.clone();
+    h.run(async move { waiting.writes_settled().await });
+    assert_eq!(
+        h.images.transactions.get() - before,
+        1,
+        "the batched use was written before writes_settled resolved"
+    );
+    assert!(h.clock.now_ms() - started >= TOUCH_FLUSH_MS - 1.0);
+    // Nothing waiting: at once.
+    let (before, started) = (h.images.transactions.get(), h.clock.now_ms());
+    let idle = reloaded.clone();
+    h.run(async move { idle.writes_settled().await });
+    assert_eq!(h.images.transactions.get(), before);
+    assert_eq!(h.clock.now_ms(), started);
+}
+
+#[test]
 fn a_known_image_id_is_answered_from_storage_before_any_request() {
     let h = Harness::new(defaults());
     h.users(1);

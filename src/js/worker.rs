@@ -210,9 +210,10 @@ impl AvatarWorker {
         })
     }
 
-    /// Resolves once the image rows written behind the answers so far have landed in IndexedDB:
+    /// Resolves once the image rows written behind the answers so far have landed in IndexedDB,
+    /// and the uses of stored images they made are written (batched: up to 2 s after them):
     /// `serveAvatars` passes it to each fetch event's `waitUntil`, so the browser does not stop
-    /// the worker with a download's row still unwritten.
+    /// the worker with a download's row, or the LRU order its answers changed, still unwritten.
     #[wasm_bindgen(js_name = writesSettled, unchecked_return_type = "Promise<void>")]
     pub fn writes_settled(&self) -> Promise {
         let hierarchy = self.inner.hierarchy.clone();

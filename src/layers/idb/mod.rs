@@ -26,10 +26,9 @@
 //! [`crate::policy::lru::LruIndex::plan_quota_room`]) in a transaction of its own, then is made
 //! again once: engines count a put against the quota before the deletes beside it (Chromium
 //! refuses a 100 KB put next to the deletes of 800 KB of rows when the origin is full), so only
-//! space already freed makes room. The read of stored
-//! images (see `reads.rs`) is a readonly transaction of the `images` store alone; the one
-//! decision taken inside a transaction, how to read a batch, is asked of Rust from the key
-//! read's success event.
+//! space already freed makes room. The read of stored images (see `reads.rs`) is a readonly
+//! transaction of the `images` store alone; the one decision taken inside a transaction, how
+//! to read a batch, is asked of Rust from the key read's success event.
 //!
 //! # Bytes, and engines that refuse Blobs
 //!
@@ -447,8 +446,8 @@ impl IdbImageStore {
                     }
                 }
             }
-            // Nothing was written and nothing deleted: resynchronise the mirror before the
-            // next operation.
+            // The write did not land (the rows freed for it, if any, stay deleted): resynchronise
+            // the mirror before the next operation.
             self.mirror.mark_stale();
             return Err(if error.is_quota() {
                 Error::QuotaExceeded {
