@@ -51,6 +51,9 @@ pub(crate) struct Batcher<I> {
     window: Cell<Millis>,
     /// When the last request joined the queue.
     last_queued: Cell<Millis>,
+    /// Bumped by [`Batcher::end_session`]: requests of an older session still waiting for a
+    /// network slot are not sent.
+    session: Cell<u64>,
 }
 
 impl<I: 'static> Batcher<I> {
@@ -75,7 +78,19 @@ impl<I: 'static> Batcher<I> {
             last_arrival: Cell::new(0.0),
             window: Cell::new(BATCH_WINDOW_MS),
             last_queued: Cell::new(0.0),
+            session: Cell::new(0),
         })
+    }
+
+    /// Ends the session (a `clear()` or `close()`): requests still queued are answered
+    /// [`Error::Closed`], and those waiting for a network slot are not sent (their answers
+    /// would be dropped).
+    pub fn end_session(&self) {
+        self.session.set(self.session.get() + 1);
+        let queued: Vec<(String, Answer)> = self.queue.borrow_mut().drain(..).collect();
+        for (_, answer) in queued {
+            let _ = answer.send(Err(Error::Closed));
+        }
     }
 
     /// Sets how long the first request of a batch waits for company, and how long the batch
@@ -101,7 +116,11 @@ impl<I: 'static> Batcher<I> {
     /// every other request made before the window closes.
     pub async fn fetch_user(self: &Rc<Self>, user_id: &str) -> Result<RemotePicture> {
         if self.config.batch_endpoint.is_none() {
+            let session = self.session.get();
             let _slot = self.slots.acquire().await;
+            if self.session.get() != session {
+                return Err(Error::Closed);
+            }
             self.telemetry.api_call();
             return self.backend.fetch_user(user_id).await;
         }
@@ -145,6 +164,10 @@ impl<I: 'static> Batcher<I> {
     /// Sends the queued requests. Users the backend leaves out of a batch answer are unknown.
     async fn flush(&self) {
         let queued: Vec<(String, Answer)> = self.queue.borrow_mut().drain(..).collect();
+        if queued.is_empty() {
+            return;
+        }
+        let session = self.session.get();
         let mut waiting: HashMap<String, Vec<Answer>> = HashMap::default();
         let mut order = Vec::new();
         for (user, answer) in queued {
@@ -162,6 +185,10 @@ impl<I: 'static> Batcher<I> {
             }
         };
         let _slot = self.slots.acquire().await;
+        if self.session.get() != session {
+            // Dropping the answers ends every wait with `Error::Closed`.
+            return;
+        }
         if let [user] = order.as_slice() {
             self.telemetry.api_call();
             let result = self.backend.fetch_user(user).await;

@@ -382,6 +382,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
     ) -> Result<Fetched> {
         let download = {
             let _slot = self.inner.slots.acquire().await;
+            // A logout while this download waited for its slot: its bytes would be dropped.
+            if !self.is_current(trace) {
+                return Err(Error::Closed);
+            }
             self.inner.telemetry.download();
             self.inner
                 .layers

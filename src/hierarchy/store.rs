@@ -286,6 +286,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         self.inner.in_flight.forget_all();
         self.inner.downloads.forget_all();
+        self.inner.batcher.end_session();
         self.inner.previews.forget_all();
         self.inner.learned_this_turn.borrow_mut().clear();
     }

@@ -1385,6 +1385,43 @@ fn a_get_after_clear_never_joins_a_download_of_the_session_before() {
     );
 }
 
+/// Four users asked for at once with one network request at a time (each taking 100 ms), and
+/// a logout at 150 ms: what was sent (API calls, downloads).
+fn requests_around_a_logout(config: serde_json::Value) -> (u64, u64) {
+    let h = Harness::new(config);
+    let users = h.users(4);
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+    let (cache, clear, runtime) = (h.cache.clone(), h.cache.clone(), h.runtime.clone());
+    let pictures = h.run(async move {
+        let gets = join_all(users.iter().map(|user| {
+            let (cache, user) = (cache.clone(), user.clone());
+            async move { cache.get(&user, None).await.unwrap() }
+        }));
+        let logout = async move {
+            runtime.sleep(150.0).await;
+            clear.clear().await;
+        };
+        futures::join!(gets, logout).0
+    });
+    assert!(
+        pictures.iter().all(|p| p.source == Source::Default),
+        "{pictures:?}"
+    );
+    (h.api_calls(), h.downloads())
+}
+
+#[test]
+fn requests_still_waiting_for_a_network_slot_at_a_logout_are_not_sent() {
+    // One batch call (0–100 ms), then the downloads one at a time: the first runs at the
+    // logout, the three behind it are not made.
+    let batched = json!({"batchEndpoint": "/images/batch", "batch": {"concurrency": 1}});
+    assert_eq!(requests_around_a_logout(batched), (1, 1));
+    // One API call per user, one at a time: the first answered, the second under way at the
+    // logout, the two behind it not sent (nor any download).
+    let single = json!({"batch": {"concurrency": 1}});
+    assert_eq!(requests_around_a_logout(single), (2, 0));
+}
+
 #[test]
 fn a_download_that_ends_after_another_tab_stored_its_image_keeps_the_url_handed_out_meanwhile() {
     let h = team_sharing_one_image(&["a", "b"], Some(100.0));
