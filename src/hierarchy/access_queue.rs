@@ -25,8 +25,10 @@ pub(crate) struct AccessQueue<I> {
     telemetry: Rc<Telemetry>,
     pending: RefCell<HashMap<String, Millis>>,
     flush_scheduled: Cell<bool>,
-    /// Whoever waits for the uses noted so far to be written ([`AccessQueue::flushed`]).
+    /// Whoever waits for the pending uses to be written ([`AccessQueue::flushed`]).
     waiting: RefCell<Vec<oneshot::Sender<()>>>,
+    /// Whoever waits for the write under way (its uses are no longer pending).
+    writing: RefCell<Option<Vec<oneshot::Sender<()>>>>,
 }
 
 impl<I: 'static> AccessQueue<I> {
@@ -43,6 +45,7 @@ impl<I: 'static> AccessQueue<I> {
             pending: RefCell::new(HashMap::default()),
             flush_scheduled: Cell::new(false),
             waiting: RefCell::default(),
+            writing: RefCell::default(),
         })
     }
 
@@ -83,25 +86,34 @@ impl<I: 'static> AccessQueue<I> {
         let uses: Vec<(String, Millis)> = self.pending.borrow_mut().drain().collect();
         self.flush_scheduled.set(false);
         let waiting = std::mem::take(&mut *self.waiting.borrow_mut());
-        if !uses.is_empty() {
-            if let Err(e) = self.images.touch(&uses).await {
-                self.telemetry.error(Layer::IndexedDb, &e);
-            }
+        if uses.is_empty() {
+            return release(waiting);
         }
-        for done in waiting {
-            let _ = done.send(());
+        self.writing
+            .borrow_mut()
+            .get_or_insert_with(Vec::new)
+            .extend(waiting);
+        if let Err(e) = self.images.touch(&uses).await {
+            self.telemetry.error(Layer::IndexedDb, &e);
         }
+        // (Two writes at once, a flush asked for during the timed one, release each other's
+        // waiters at the first end: close enough for keeping a worker alive.)
+        release(self.writing.borrow_mut().take().unwrap_or_default());
     }
 
     /// Resolves once the uses noted so far are written: at the flush a moment after them
     /// ([`TOUCH_FLUSH_MS`]), at once when none is waiting to be written. A service worker
     /// keeps itself alive until then, so a use is not lost when the browser stops it.
     pub async fn flushed(&self) {
-        if !self.flush_scheduled.get() || self.pending.borrow().is_empty() {
+        let (done, wait) = oneshot::channel();
+        if !self.pending.borrow().is_empty() && self.flush_scheduled.get() {
+            self.waiting.borrow_mut().push(done);
+        } else if let Some(writing) = self.writing.borrow_mut().as_mut() {
+            // Nothing pending, but the uses taken by the write under way have not landed yet.
+            writing.push(done);
+        } else {
             return;
         }
-        let (done, wait) = oneshot::channel();
-        self.waiting.borrow_mut().push(done);
         // A dropped sender (the queue itself dropped) also ends the wait.
         let _ = wait.await;
     }
@@ -110,8 +122,13 @@ impl<I: 'static> AccessQueue<I> {
     /// is released.
     pub fn forget_all(&self) {
         self.pending.borrow_mut().clear();
-        for done in std::mem::take(&mut *self.waiting.borrow_mut()) {
-            let _ = done.send(());
-        }
+        release(std::mem::take(&mut *self.waiting.borrow_mut()));
+    }
+}
+
+/// Ends the waits of `waiting`.
+fn release(waiting: Vec<oneshot::Sender<()>>) {
+    for done in waiting {
+        let _ = done.send(());
     }
 }
