@@ -228,6 +228,19 @@ impl CrossTab {
         // Whether a service worker said hello to this page or took control of it: from then on
         // it is listening, even before it controls the page (a first visit).
         let worker_heard = Rc::new(Cell::new(false));
+        if role == Role::Page {
+            // A worker installing for this page (a first visit) listens from its start, before
+            // it controls the page, and may have said hello before this page listened: with a
+            // worker in this page's registration, what the page learns is handed over at once,
+            // not only when the worker takes control (then its first answers could come before
+            // the hand-over, and ask the backend again).
+            let heard = worker_heard.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if registered_worker().await {
+                    heard.set(true);
+                }
+            });
+        }
         // A page greeting a worker: the records it lacks, and from now on each the page
         // learns. A worker that holds none (`since` 0) is sent every record (read without
         // decoding them: the worker checks what it keeps); one that holds records lacks only
@@ -364,6 +377,31 @@ impl CrossTab {
             );
         }
     }
+}
+
+/// Whether this page's service worker registration has a worker (installing, waiting or
+/// active): `navigator.serviceWorker.getRegistration()`. False where there is none, or no
+/// service workers at all.
+async fn registered_worker() -> bool {
+    let container = field(&field(&js_sys::global(), "navigator"), "serviceWorker");
+    let Some(get) = field(&container, "getRegistration")
+        .dyn_ref::<js_sys::Function>()
+        .cloned()
+    else {
+        return false;
+    };
+    let Ok(promise) = get.call0(&container) else {
+        return false;
+    };
+    let Ok(registration) =
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await
+    else {
+        return false;
+    };
+    ["installing", "waiting", "active"].iter().any(|name| {
+        let worker = field(&registration, name);
+        !worker.is_null() && !worker.is_undefined()
+    })
 }
 
 /// Whether a service worker controls this page (`navigator.serviceWorker.controller`): then it

@@ -151,6 +151,55 @@ async fn a_record_the_service_worker_fetched_is_kept_and_the_page_asks_the_api_n
     assert_eq!(learned_in(&heard), Vec::<(String, String)>::new());
 }
 
+/// `navigator.serviceWorker` replaced, for as long as this lives, by a container whose
+/// registration has a worker installing and which controls nothing: a first visit, the page's
+/// worker installing (its hello said before the page listened).
+struct InstallingWorker;
+
+impl InstallingWorker {
+    fn new() -> Self {
+        let fake = js_sys::Function::new_no_args(
+            "Object.defineProperty(navigator, 'serviceWorker', { configurable: true, value: {
+                controller: null,
+                getRegistration: () => Promise.resolve({ installing: {}, waiting: null, active: null }),
+            } });",
+        );
+        fake.call0(&JsValue::UNDEFINED).unwrap();
+        InstallingWorker
+    }
+}
+
+impl Drop for InstallingWorker {
+    fn drop(&mut self) {
+        let restore = js_sys::Function::new_no_args("delete navigator.serviceWorker;");
+        restore.call0(&JsValue::UNDEFINED).unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_page_whose_worker_is_installing_hands_over_what_it_learns_before_the_worker_controls_it()
+{
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let installing = InstallingWorker::new();
+    let page = open(config(&ns, &backend, json!({}))).await;
+    let (_channel, heard) = listen(&ns);
+    // No hello heard, no controller: the registration alone says a worker is listening.
+    sleep(50).await;
+    page.get("u1").await;
+    wait_until("u1 handed over", 2_000, || !learned_in(&heard).is_empty()).await;
+    assert_eq!(learned_in(&heard), [("page".to_string(), "u1".to_string())]);
+    drop(installing);
+    // Without a registration (this test page has none), a page opened now announces nothing.
+    let other = namespace();
+    let quiet = open(config(&other, &backend, json!({}))).await;
+    let (_other_channel, heard_other) = listen(&other);
+    sleep(50).await;
+    quiet.get("u2").await;
+    sleep(100).await;
+    assert_eq!(learned_in(&heard_other), Vec::<(String, String)>::new());
+}
+
 #[wasm_bindgen_test]
 async fn a_page_answers_a_starting_service_workers_hello_with_its_records_and_hands_over_the_next()
 {
