@@ -8,7 +8,8 @@
 //! Pages keep records in localStorage, their service worker in IndexedDB (a worker has no
 //! localStorage). So that neither asks the backend for a user the other already fetched, each
 //! record written from the backend also goes out as a *learned* message: from the worker to the
-//! pages, and from a page to the worker when one controls it; and a worker that starts says
+//! pages, and from a page to the worker when one controls it or is in its registration; and a
+//! worker that starts says
 //! hello, to which pages answer with the records they hold (the first visit's, fetched before
 //! the worker was installed). Tabs share localStorage and ignore what other tabs learned. A
 //! learned record is kept, not announced: no subscriber is told.
