@@ -82,6 +82,12 @@ impl<I: 'static> Batcher<I> {
         })
     }
 
+    /// Requests waiting for the next batch.
+    #[cfg(test)]
+    pub fn queued(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
     /// Ends the session (a `clear()` or `close()`): requests still queued are answered
     /// [`Error::Closed`], and those waiting for a network slot are not sent (their answers
     /// would be dropped).
@@ -134,6 +140,7 @@ impl<I: 'static> Batcher<I> {
         if first {
             let this = self.clone();
             let window = self.runtime.sleep(self.window.get());
+            let session = self.session.get();
             self.runtime.spawn(
                 async move {
                     window.await;
@@ -153,7 +160,11 @@ impl<I: 'static> Batcher<I> {
                         }
                         this.runtime.sleep(1.0).await;
                     }
-                    this.flush().await;
+                    // The session ended meanwhile: its requests were answered, and the next
+                    // session's first request started a batch of its own.
+                    if this.session.get() == session {
+                        this.flush().await;
+                    }
                 }
                 .boxed_local(),
             );

@@ -101,10 +101,16 @@ impl<I: Clone + 'static> Hierarchy<I> {
     /// Asks the backend about `user_id`, completes and stores the answer, and tells subscribers
     /// if the picture changed.
     async fn revalidate(&self, user_id: &str, trace: &Trace) {
+        if !self.is_current(trace) {
+            // Started before a logout: its answer would be thrown away.
+            return;
+        }
         let now = self.now();
         let before = self.stored_record(user_id, now, &mut trace.clone()).0;
         let remote = match self.describe(user_id, None).await {
             Ok(remote) => remote,
+            // A logout while the request waited (its batch or a network slot): not a fault.
+            Err(_) if !self.is_current(trace) => return,
             Err(e) => return self.inner.telemetry.error(Layer::Network, &e),
         };
         let record = self.record_from_remote(user_id, remote, now);

@@ -315,6 +315,54 @@ fn stale_record_is_served_at_once_and_revalidated_in_the_background() {
 }
 
 #[test]
+fn a_revalidation_still_waiting_for_its_batch_at_a_logout_is_not_sent_nor_an_error() {
+    let h = Harness::new(json!({"batchEndpoint": "/images/batch"}));
+    h.users(1);
+    h.get("u0");
+    h.clock.advance(45.0 * MINUTE);
+    // A window that is still open at the logout (a service worker's is 40 ms).
+    h.cache.set_batch_window(40.0);
+    let (cache, clear, batched) = (h.cache.clone(), h.cache.clone(), h.cache.clone());
+    let stale = h.run(async move {
+        // Answered at once; its revalidation, started behind the answer, waits for the batch
+        // window when the logout comes.
+        let stale = cache.get("u0", None).await.unwrap();
+        let mut turns = 0;
+        futures::future::poll_fn(|cx| {
+            // A few turns for the revalidation to start and join the batch.
+            turns += 1;
+            if turns > 5 {
+                return std::task::Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await;
+        assert_eq!(
+            batched.inner.batcher.queued(),
+            1,
+            "the revalidation waits in the batch"
+        );
+        clear.clear().await;
+        stale
+    });
+    h.runtime.advance(MINUTE);
+    assert!(stale.stale);
+    assert_eq!(
+        h.api_calls(),
+        1,
+        "the ended session's revalidation was not sent"
+    );
+    let errors: Vec<String> = h
+        .cache
+        .stats()
+        .recent_errors()
+        .map(|e| e.reason.clone())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
 fn without_stale_while_revalidate_a_stale_record_waits_for_the_network() {
     let h = Harness::new(json!({"staleWhileRevalidate": false}));
     h.users(1);

@@ -400,7 +400,8 @@ mod tests {
         }
         lru.insert("big", 500, 20.0);
         lru.insert("new", 300, 30.0);
-        // Small incoming: a quarter of nine entries (three), the oldest, the entry written kept.
+        // Small incoming: a quarter of the ten entries (three), the oldest; the entry being
+        // written is skipped.
         assert_eq!(lru.plan_quota_room(5, |k| *k == "new"), ["a", "b", "c"]);
         // A large incoming image frees twice its bytes: every small row is not enough, the large
         // one goes too.

@@ -56,9 +56,9 @@ test("at the origin's quota the cache frees its oldest rows and still stores eac
       db.close();
       return keys.map(String);
     };
-    // Rows are written behind the answer: wait for the one of `imageId` (1.5 s at most).
+    // Rows are written behind the answer: wait for the one of `imageId` (3 s at most).
     const rowWritten = async (imageId: string) => {
-      for (let wait = 0; wait < 15; wait++) {
+      for (let wait = 0; wait < 30; wait++) {
         await new Promise((r) => setTimeout(r, 100));
         if ((await storedKeys()).some((k) => k.includes(`:idb:${imageId}:`))) return true;
       }

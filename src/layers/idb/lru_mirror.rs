@@ -94,6 +94,11 @@ impl Mirror {
         self.index.borrow().last_used(id)
     }
 
+    /// Whether `id` is in the mirror.
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.borrow().contains(id)
+    }
+
     /// The ThumbHash of `id`'s row, if known.
     pub fn hash(&self, id: &str) -> Option<String> {
         self.hashes.borrow().get(id).cloned()

@@ -400,6 +400,11 @@ impl IdbImageStore {
             let error = match outcome {
                 Ok(()) => {
                     *self.last_mark.borrow_mut() = Some(mark);
+                    if !self.mirror.contains(&id) {
+                        // A concurrent put's quota retry chose this image, planned but not yet
+                        // written, as a victim: the row is stored, the mirror lost it.
+                        self.mirror.mark_stale();
+                    }
                     self.mirror.forget_hashes(&victims);
                     if let Some(hash) = &meta.thumbhash {
                         self.mirror.set_hash(&id, hash);
