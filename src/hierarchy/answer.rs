@@ -53,6 +53,33 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
+    /// Answers with the stale picture storage saw before the network was asked, its image
+    /// looked up again: memory may have evicted it meanwhile (other pictures came in while the
+    /// backend was slow or offline), which revoked the object URL found then. Read again from
+    /// IndexedDB when memory let it go; the default picture when it is gone from there too.
+    pub(super) async fn fallback_after_wait(
+        &self,
+        user_id: &str,
+        trace: &Trace,
+        stale: Option<Found>,
+    ) -> Picture {
+        let Some(mut found) = stale else {
+            return self.fallback(user_id, trace, None);
+        };
+        let owned_url = found.record.image_id.is_some() && !found.record.opaque;
+        if owned_url && self.is_current(trace) {
+            let mut ignored = *trace;
+            match self
+                .find_image(&found.record, self.now(), &mut ignored)
+                .await
+            {
+                Some(image) => found.url = image.url,
+                None => return self.fallback(user_id, trace, None),
+            }
+        }
+        self.fallback(user_id, trace, Some(found))
+    }
+
     /// The default picture, not counted as a get (after `close`).
     pub(super) fn default_picture(&self, user_id: &str, trace: &Trace) -> Picture {
         Picture {

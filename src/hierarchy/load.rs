@@ -156,10 +156,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
         };
         match outcome {
             Ok(done) => self.network_answer(done, &trace),
-            Err(_) if !self.is_current(&trace) => self.fallback(user_id, &trace, miss.fallback),
+            Err(_) if !self.is_current(&trace) => self.fallback(user_id, &trace, None),
             Err(e) => {
                 self.inner.telemetry.error(Layer::Network, &e);
-                self.fallback(user_id, &trace, miss.fallback)
+                self.fallback_after_wait(user_id, &trace, miss.fallback)
+                    .await
             }
         }
     }
@@ -214,14 +215,14 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 bytes: 0,
             });
         };
+        let probe = PictureRecord {
+            opaque: false,
+            ..record.clone()
+        };
         let stored = if known_missing == Some(image_id.as_str()) {
             None
         } else {
             let mut ignored = *trace;
-            let probe = PictureRecord {
-                opaque: false,
-                ..record.clone()
-            };
             self.find_image(&probe, now, &mut ignored).await
         };
         if let Some(found) = stored {
@@ -232,12 +233,23 @@ impl<I: Clone + 'static> Hierarchy<I> {
             };
             // Stored bytes past their freshness: ask object storage whether they changed.
             if found.stale {
-                if let Some((url, bytes, etag)) = self
+                match self
                     .download_image(&done.record, Need::Stale(found.etag.as_deref()), now, trace)
                     .await
                 {
-                    done.record.etag = etag;
-                    (done.url, done.bytes) = (url, bytes);
+                    Some((url, bytes, etag)) => {
+                        done.record.etag = etag;
+                        (done.url, done.bytes) = (url, bytes);
+                    }
+                    None => {
+                        // The stored copy stays the answer; memory may have evicted it during
+                        // the download (revoking the URL found before), so it is looked up again.
+                        let mut ignored = *trace;
+                        done.url = match self.find_image(&probe, self.now(), &mut ignored).await {
+                            Some(image) => image.url,
+                            None => self.inner.config.default_image_url.clone(),
+                        };
+                    }
                 }
             }
             self.store_record(done.record.clone(), trace);

@@ -194,7 +194,17 @@ impl<I: Clone + 'static> Hierarchy<I> {
         self.revoke(dropped);
         let kept = self.inner.memory.borrow().image_untouched(&id).is_some();
         if wait {
-            self.write_image(image, trace).await;
+            // Registered with the writes behind answers, so that a `clear()` meanwhile waits
+            // for it before emptying the store (else the row could land after the clear).
+            if self.available_images().is_some() {
+                let this = self.clone();
+                let trace = *trace;
+                self.inner.write_behind.spawn(
+                    id.clone(),
+                    async move { this.write_image(image, &trace).await }.boxed_local(),
+                );
+                self.inner.write_behind.written(&id).await;
+            }
         } else {
             self.write_behind_image(image, trace);
         }

@@ -606,6 +606,140 @@ fn set_picture_with_bytes_reaches_another_tab_without_a_download() {
 }
 
 #[test]
+fn set_picture_keeps_nothing_from_an_image_answer_whose_url_is_not_http() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    h.get("u0");
+    h.backend
+        .set_user("u0", Some("img-up"), Some(fake_png("up", 1_500)));
+    h.backend
+        .set_answer_url("img-up", "data:image/png;base64,iVBORw0KGgo=");
+    let c = h.cache.clone();
+    h.run(async move { c.set_picture("u0", Some("img-up"), None).await })
+        .unwrap();
+    let after = h.get("u0");
+    assert!(
+        h.backend
+            .download_urls()
+            .iter()
+            .all(|u| u.starts_with("https://")),
+        "only http(s) URLs are fetched: {:?}",
+        h.backend.download_urls()
+    );
+    let kept = h.local.raw("profile_pic:local:u0:v1").unwrap_or_default();
+    assert!(!kept.contains("data:"), "{kept}");
+    assert!(after.url.starts_with("blob:test/"), "{after:?}");
+}
+
+#[test]
+fn a_set_picture_answered_after_a_logout_changes_no_layer_and_tells_no_tab() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let other = h.tab();
+    h.get("u0");
+    h.get_in(&other, "u0");
+    let relay = other.clone();
+    h.cache.set_change_hook(Some(Rc::new(move |c: &Change| {
+        relay.apply_remote_change(c)
+    })));
+    h.backend
+        .set_user("u0", Some("img-up"), Some(fake_png("up", 1_500)));
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+    let (c, clear, runtime) = (h.cache.clone(), h.cache.clone(), h.runtime.clone());
+    h.run(async move {
+        futures::join!(
+            async move { c.set_picture("u0", Some("img-up"), None).await.unwrap() },
+            async move {
+                // The logout comes while the image endpoint is asked.
+                runtime.sleep(50.0).await;
+                clear.clear().await;
+            }
+        )
+    });
+    assert!(h.local.raw("profile_pic:local:u0:v1").is_none());
+    assert!(h.cache.peek("u0").is_none());
+    assert!(
+        other.memory_entries().is_empty(),
+        "the ended session's record reached the other tab after its clear"
+    );
+    // Its next get would have downloaded the old session's picture and stored the record.
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 0.0);
+    let before = h.api_calls();
+    h.get_in(&other, "u0");
+    assert_eq!(
+        h.api_calls(),
+        before + 1,
+        "the other tab asks the backend again"
+    );
+}
+
+#[test]
+fn an_upload_still_being_written_when_a_logout_comes_is_not_left_in_indexeddb() {
+    let h = Harness::new(defaults());
+    h.images.set_put_delay(Rc::new(h.runtime.clone()), 20.0);
+    h.backend
+        .set_user("u0", Some("img-up"), Some(fake_png("up", 1_500)));
+    let body = fake_png("up", 1_500);
+    let upload = Upload::check(Some("image/png"), &body.clone(), &h.config, |_| Ok(body)).unwrap();
+    let (c, clear, runtime) = (h.cache.clone(), h.cache.clone(), h.runtime.clone());
+    h.run(async move {
+        futures::join!(
+            async move {
+                c.set_picture("u0", Some("img-up"), Some(upload))
+                    .await
+                    .unwrap()
+            },
+            async move {
+                runtime.sleep(5.0).await;
+                clear.clear().await;
+            }
+        )
+    });
+    h.run(h.runtime.sleep(1_000.0));
+    assert!(
+        !h.images.contains("img-up"),
+        "the upload was written into IndexedDB after clear()"
+    );
+    assert!(h.local.raw("profile_pic:local:u0:v1").is_none());
+}
+
+#[test]
+fn a_stale_fallback_is_answered_with_a_live_url_after_a_failed_network_wait() {
+    // No stale-while-revalidate: a stale picture waits for the network, which fails; meanwhile
+    // another get pushes its image out of memory (one entry), revoking the URL found first.
+    let h = Harness::new(json!({"staleWhileRevalidate": false, "memory": {"maxEntries": 1}}));
+    let users = h.users(2);
+    h.get(&users[0]);
+    h.get(&users[1]);
+    let reloaded = h.tab();
+    h.clock.advance(46.0 * MINUTE);
+    h.backend.set_offline(true);
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+    let (a, b, runtime) = (reloaded.clone(), reloaded.clone(), h.runtime.clone());
+    let (urls_a, urls_b) = (h.urls.clone(), h.urls.clone());
+    let (first, second) = h.run(async move {
+        futures::join!(
+            async move {
+                let p = a.get("u0", None).await.unwrap();
+                (urls_a.is_revoked(&p.url), p)
+            },
+            async move {
+                runtime.sleep(10.0).await;
+                let p = b.get("u1", None).await.unwrap();
+                (urls_b.is_revoked(&p.url), p)
+            }
+        )
+    });
+    for (revoked, picture) in [first, second] {
+        assert!(
+            picture.stale && picture.url.starts_with("blob:test/"),
+            "{picture:?}"
+        );
+        assert!(!revoked, "{} was handed a revoked URL", picture.user_id);
+    }
+}
+
+#[test]
 fn invalidate_and_clear_forget_and_revoke() {
     let h = Harness::new(defaults());
     let users = h.users(3);

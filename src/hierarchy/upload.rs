@@ -103,16 +103,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
                     };
                     self.store_image(stored, true, &trace).await;
                 }
-                self.inner.telemetry.api_call();
-                match self.inner.layers.backend.fetch_image_info(id).await {
-                    Ok(remote) => Some(self.record_from_remote(
-                        user_id,
-                        RemotePicture {
-                            image_id: Some(id.to_string()),
-                            ..remote
-                        },
-                        now,
-                    )),
+                // The same checks as a get's answer (another user named, a URL that is not
+                // http(s)): a bad answer is an error, never a record.
+                match self.describe(user_id, Some(id)).await {
+                    Ok(remote) => Some(self.record_from_remote(user_id, remote, now)),
+                    Err(_) if !self.is_current(&trace) => None,
                     Err(e) => {
                         self.inner.telemetry.error(Layer::Network, &e);
                         // Offline right after an upload: the bytes are here, so show them. The
@@ -133,6 +128,11 @@ impl<I: Clone + 'static> Hierarchy<I> {
                 }
             }
         };
+        if !self.is_current(&trace) {
+            // A `clear()` or `close()` came while the backend was asked: the upload belongs to
+            // the session that ended, so it neither writes a layer nor tells any tab.
+            return Ok(());
+        }
         let change = match record {
             Some(record) => {
                 self.store_record(record.clone(), &trace);

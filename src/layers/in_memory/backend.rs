@@ -62,6 +62,10 @@ pub struct ScriptedBackend {
     offline: Rc<Cell<bool>>,
     latency: Rc<RefCell<Option<Latency>>>,
     thumbhashes: Rc<RefCell<HashMap<String, String>>>,
+    /// URLs answered for an image instead of its presigned one (a hostile or broken backend).
+    answer_urls: Rc<RefCell<HashMap<String, String>>>,
+    /// Every URL a download was asked for, in order.
+    download_urls: Rc<RefCell<Vec<String>>>,
     /// What was asked so far.
     pub counters: Rc<RefCell<BackendCounters>>,
 }
@@ -111,6 +115,8 @@ impl ScriptedBackend {
             offline: Rc::default(),
             latency: Rc::default(),
             thumbhashes: Rc::default(),
+            answer_urls: Rc::default(),
+            download_urls: Rc::default(),
             counters: Rc::default(),
         }
     }
@@ -120,6 +126,19 @@ impl ScriptedBackend {
         self.thumbhashes
             .borrow_mut()
             .insert(image_id.to_string(), thumbhash.to_string());
+    }
+
+    /// Makes the image endpoint answer `url` for `image_id` (a URL of any scheme), as a
+    /// hostile or broken backend would.
+    pub fn set_answer_url(&self, image_id: &str, url: &str) {
+        self.answer_urls
+            .borrow_mut()
+            .insert(image_id.to_string(), url.to_string());
+    }
+
+    /// Every URL a download was asked for so far, whatever the answer.
+    pub fn download_urls(&self) -> Vec<String> {
+        self.download_urls.borrow().clone()
     }
 
     /// Makes every answer take `ms` of (simulated) time on `runtime`.
@@ -224,7 +243,10 @@ impl Backend<Bytes> for ScriptedBackend {
                 Ok(RemotePicture {
                     user_id: None,
                     image_id: Some(image_id.to_string()),
-                    url: self.presign(image_id),
+                    url: match self.answer_urls.borrow().get(image_id) {
+                        Some(url) => url.clone(),
+                        None => self.presign(image_id),
+                    },
                     thumbhash: self.thumbhashes.borrow().get(image_id).cloned(),
                 })
             } else {
@@ -253,6 +275,7 @@ impl Backend<Bytes> for ScriptedBackend {
         url: &'a str,
         etag: Option<&'a str>,
     ) -> LocalFuture<'a, Result<Download<Bytes>>> {
+        self.download_urls.borrow_mut().push(url.to_string());
         let result = self.check_online("/avatars").and_then(|_| {
             let expires_at = crate::policy::presign::url_expires_at(url, 0.0, 0.0);
             if expires_at <= self.clock.now_ms() {

@@ -227,6 +227,9 @@ impl RecordStore for InMemoryRecordStore {
     }
 }
 
+/// A runtime to sleep on and how long each put waits.
+type Delay = (Rc<dyn super::Runtime>, Millis);
+
 /// An IndexedDB stand-in: images by versioned key, LRU-bounded, evicting in the same "write".
 /// Clones share the same store (another tab).
 #[derive(Clone)]
@@ -236,6 +239,8 @@ pub struct InMemoryImageStore {
     keys: Keys,
     available: Rc<Cell<bool>>,
     failing: Rc<Cell<bool>>,
+    /// How long a put waits before its write lands (IndexedDB's steps before the transaction).
+    put_delay: Rc<RefCell<Option<Delay>>>,
     /// Transactions opened (reads and writes), to check batching.
     pub transactions: Rc<Cell<u64>>,
 }
@@ -253,8 +258,15 @@ impl InMemoryImageStore {
             keys: Keys::new(&config.namespace, config.version),
             available: Rc::new(Cell::new(true)),
             failing: Rc::default(),
+            put_delay: Rc::default(),
             transactions: Rc::default(),
         }
+    }
+
+    /// Makes every put land `ms` of (simulated) time on `runtime` after it is asked for, as a
+    /// browser's does after opening its connection and reading the writer mark.
+    pub fn set_put_delay(&self, runtime: Rc<dyn super::Runtime>, ms: Millis) {
+        *self.put_delay.borrow_mut() = Some((runtime, ms));
     }
 
     /// Makes every operation fail (a lost or broken database) until called with `false`.
@@ -283,6 +295,33 @@ impl InMemoryImageStore {
         self.entries
             .borrow()
             .contains_key(&self.keys.image_key(image_id))
+    }
+
+    /// Writes `image` now, evicting what the LRU budget pushes out (their ids).
+    fn write(&self, image: StoredImage<Bytes>) -> Result<Vec<String>> {
+        self.begin().map(|_| {
+            let mut image = image;
+            let key = self.keys.image_key(&image.meta.image_id);
+            if image.meta.thumbhash.is_none() {
+                // The image's hash outlives a rewrite of its bytes, as in IndexedDB.
+                image.meta.thumbhash = self
+                    .entries
+                    .borrow()
+                    .get(&key)
+                    .and_then(|e| e.meta.thumbhash.clone());
+            }
+            let evicted = self.order.borrow_mut().insert(
+                key.clone(),
+                image.meta.bytes,
+                image.meta.last_access,
+            );
+            let mut entries = self.entries.borrow_mut();
+            entries.insert(key, image);
+            evicted
+                .into_iter()
+                .filter_map(|k| entries.remove(&k).map(|e| e.meta.image_id))
+                .collect()
+        })
     }
 
     fn begin(&self) -> Result<()> {
@@ -321,29 +360,19 @@ impl ImageStore<Bytes> for InMemoryImageStore {
     }
 
     fn put(&self, image: StoredImage<Bytes>) -> LocalFuture<'_, Result<Vec<String>>> {
-        let result = self.begin().map(|_| {
-            let mut image = image;
-            let key = self.keys.image_key(&image.meta.image_id);
-            if image.meta.thumbhash.is_none() {
-                // The image's hash outlives a rewrite of its bytes, as in IndexedDB.
-                image.meta.thumbhash = self
-                    .entries
-                    .borrow()
-                    .get(&key)
-                    .and_then(|e| e.meta.thumbhash.clone());
+        let delay = self
+            .put_delay
+            .borrow()
+            .as_ref()
+            .map(|(rt, ms)| rt.sleep(*ms));
+        if let Some(delay) = delay {
+            return async move {
+                delay.await;
+                self.write(image)
             }
-            let evicted = self.order.borrow_mut().insert(
-                key.clone(),
-                image.meta.bytes,
-                image.meta.last_access,
-            );
-            let mut entries = self.entries.borrow_mut();
-            entries.insert(key, image);
-            evicted
-                .into_iter()
-                .filter_map(|k| entries.remove(&k).map(|e| e.meta.image_id))
-                .collect()
-        });
+            .boxed_local();
+        }
+        let result = self.write(image);
         async move { result }.boxed_local()
     }
 
