@@ -328,7 +328,7 @@ impl Config {
             max_bytes: i.count("maxBytes", 50 << 20, 1..=1 << 40),
             max_entries: i.count("maxEntries", 2000, 1..=10_000_000) as usize,
             enabled: i.flag("enabled", true),
-            open_timeout_ms: i.duration("openTimeoutMs", 3_000.0, Zero::Refused) as u32,
+            open_timeout_ms: i.timer("openTimeoutMs", 3_000.0),
         });
         let refresh_margin_ms = top.duration("refreshMarginMs", 10.0 * MINUTE_MS, Zero::Allowed);
         let url_lifetime_ms = top.duration("urlLifetimeMs", 60.0 * MINUTE_MS, Zero::Refused);
@@ -351,7 +351,7 @@ impl Config {
             max_ids: b.count("maxIds", 100, 1..=10_000) as usize,
             concurrency: b.count("concurrency", 6, 1..=64) as usize,
         });
-        let request_timeout_ms = top.duration("requestTimeoutMs", 10_000.0, Zero::Refused) as u32;
+        let request_timeout_ms = top.timer("requestTimeoutMs", 10_000.0);
         let max_image_bytes = top.count("maxImageBytes", 2 << 20, 1..=1 << 30);
         let data_url_max_bytes = top.count("dataUrlMaxBytes", 32 << 10, 0..=1 << 20);
         let max_image_pixels = top.count("maxImagePixels", 4096 * 4096, 1..=1 << 36);
@@ -612,6 +612,21 @@ mod tests {
             "idb.maxBytse"
         );
         assert_eq!(field_of(json!({"memory": 5})), "memory");
+    }
+
+    #[test]
+    fn timeouts_longer_than_a_browser_timer_wait_as_long_as_one_can() {
+        // `setTimeout` fires at once for more than 2^31 - 1 ms: a longer timeout must not
+        // become an immediate one.
+        let config = Config::from_json(json!({
+            "requestTimeoutMs": 3e9,
+            "idb": {"openTimeoutMs": 365.0 * DAY_MS},
+        }))
+        .unwrap();
+        assert_eq!(config.request_timeout_ms, i32::MAX as u32);
+        assert_eq!(config.idb.open_timeout_ms, i32::MAX as u32);
+        let config = Config::from_json(json!({"requestTimeoutMs": 2_500})).unwrap();
+        assert_eq!(config.request_timeout_ms, 2_500);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use common::*;
 use futures::future::join_all;
 use js_sys::{Object, Promise};
 use serde_json::json;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -479,6 +479,29 @@ async fn set_picture_without_an_image_shows_the_default_picture() {
     let picture = cache.get("u1").await;
     assert_eq!(picture.image_id, None);
     assert_eq!(picture.url, DEFAULT_URL);
+}
+
+#[wasm_bindgen_test]
+async fn set_picture_with_the_image_id_left_out_is_refused_and_keeps_the_picture() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    let before = cache.get("u1").await;
+    assert!(before.image_id.is_some());
+
+    // `setPicture(id)`, or an upload answer's misspelt field: `undefined` is not "no picture".
+    for left_out in [vec!["u1".into()], vec!["u1".into(), JsValue::UNDEFINED]] {
+        let refused = cache.call_async("setPicture", &left_out).await.unwrap_err();
+        assert_eq!(error_code(&refused).as_deref(), Some("INVALID_ARGUMENT"));
+    }
+    let refused = cache
+        .call_async("setPicture", &["u1".into(), JsValue::from_f64(7.0)])
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&refused).as_deref(), Some("INVALID_ARGUMENT"));
+    let after = cache.get("u1").await;
+    assert_eq!(after.image_id, before.image_id);
+    assert_ne!(after.url, DEFAULT_URL);
 }
 
 #[wasm_bindgen_test]

@@ -249,6 +249,35 @@ async fn avatar_path_answers_the_users_picture_through_the_hierarchy() {
 }
 
 #[wasm_bindgen_test]
+async fn on_event_hears_the_workers_loads() {
+    let backend = FakeBackend::new();
+    let settings = config(&namespace(), &backend, json!({}));
+    let events = record_events(&settings);
+    let worker = open_worker(settings).await.unwrap();
+    let url = format!("{}/avatar/u1", own_origin());
+    respond(&worker, &url, "image").await;
+    respond(&worker, &url, "image").await;
+    let sources: Vec<String> = events
+        .borrow()
+        .iter()
+        .filter(|e| {
+            Reflect::get(e, &"type".into())
+                .unwrap()
+                .as_string()
+                .as_deref()
+                == Some("load")
+        })
+        .map(|e| {
+            Reflect::get(e, &"source".into())
+                .unwrap()
+                .as_string()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(sources, ["network", "memory"]);
+}
+
+#[wasm_bindgen_test]
 async fn records_survive_a_worker_restart_in_indexeddb() {
     let ns = namespace();
     let backend = FakeBackend::new();

@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 
 /// The longest duration any `*Ms` field accepts: one year.
 const MAX_DURATION_MS: f64 = 365.0 * DAY_MS;
+/// The longest delay `setTimeout` honours (about 24.8 days); browsers fire a longer one at once.
+const MAX_TIMER_MS: u32 = i32::MAX as u32;
 
 /// Whether a duration may be zero.
 #[derive(Clone, Copy, PartialEq)]
@@ -247,6 +249,14 @@ impl<'a> Fields<'a> {
             return default;
         }
         v
+    }
+
+    /// A timer's wait in milliseconds, read as a [`duration`](Self::duration) greater than
+    /// zero: the JS drivers hand it to `setTimeout`, which fires at once for a delay over
+    /// 2^31 − 1 ms, so a longer one (up to the year a duration allows) waits that long instead.
+    pub fn timer(&self, name: &'static str, default: f64) -> u32 {
+        self.duration(name, default, Zero::Refused)
+            .min(MAX_TIMER_MS as f64) as u32
     }
 
     /// A whole number within `range`.

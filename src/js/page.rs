@@ -277,17 +277,31 @@ impl AvatarCache {
     /// Replaces the picture of `userId` after an upload (`imageId` null: no picture). Pass the
     /// uploaded `image` so no tab downloads it again. Every layer is updated before the promise
     /// resolves; subscribers and other tabs are then told. Rejects only for bad arguments (an
-    /// empty id, an image that is not an allowed picture type or too large).
+    /// empty id, an `imageId` left out or not a string, an image that is not an allowed
+    /// picture type or too large).
     #[wasm_bindgen(js_name = setPicture, unchecked_return_type = "Promise<void>")]
     pub fn set_picture(
         &self,
         #[wasm_bindgen(js_name = userId)] user_id: String,
-        #[wasm_bindgen(js_name = imageId)] image_id: Option<String>,
+        #[wasm_bindgen(js_name = imageId, unchecked_param_type = "string | null")]
+        image_id: JsValue,
         image: Option<Blob>,
     ) -> Promise {
         let hierarchy = self.shared.hierarchy.clone();
         let config = self.shared.config.clone();
         promise(async move {
+            // `null` removes the picture; a missing `imageId` (a misspelt field of an upload's
+            // answer) must not.
+            let image_id = match image_id.as_string() {
+                Some(id) => Some(id),
+                None if image_id.is_null() => None,
+                None => {
+                    return Err(js_error(&Error::InvalidArgument {
+                        name: "imageId",
+                        reason: "must be a string, or null for no picture".into(),
+                    }))
+                }
+            };
             let body = match image {
                 None => None,
                 Some(blob) => Some(

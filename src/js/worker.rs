@@ -69,12 +69,19 @@ impl AvatarWorker {
         let value: JsValue = config.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         let parsed = read_worker_config(value);
         super::promise(async move {
-            let (config, options, fetch) = parsed.map_err(|e| js_error(&e))?;
-            Ok(AvatarWorker::build(config, options, fetch).await.into())
+            let (config, options, fetch, on_event) = parsed.map_err(|e| js_error(&e))?;
+            Ok(AvatarWorker::build(config, options, fetch, on_event)
+                .await
+                .into())
         })
     }
 
-    async fn build(config: Config, options: WorkerOptions, fetch: Option<Function>) -> Self {
+    async fn build(
+        config: Config,
+        options: WorkerOptions,
+        fetch: Option<Function>,
+        on_event: Option<Function>,
+    ) -> Self {
         let config = Rc::new(config);
         let clock: Rc<dyn Clock> = Rc::new(SystemClock);
         let runtime = Rc::new(BrowserRuntime);
@@ -112,9 +119,17 @@ impl AvatarWorker {
             web_sys::console::warn_1(&format!("[avatar-cache/sw] {e}").into());
             hierarchy.note_error(layer, &e);
         }
-        if config.debug {
-            hierarchy.set_event_hook(Some(Rc::new(|event| {
-                web_sys::console::debug_2(&"[avatar-cache/sw]".into(), &event_to_js(event));
+        // The worker's loads, evictions and errors, as a page's: `onEvent`, the debug log.
+        let debug = config.debug;
+        if debug || on_event.is_some() {
+            hierarchy.set_event_hook(Some(Rc::new(move |event| {
+                let js = event_to_js(event);
+                if debug {
+                    web_sys::console::debug_2(&"[avatar-cache/sw]".into(), &js);
+                }
+                if let Some(f) = &on_event {
+                    let _ = f.call1(&JsValue::UNDEFINED, &js);
+                }
             })));
         }
         let cross_tab = if config.cross_tab {
@@ -192,6 +207,7 @@ impl AvatarWorker {
 
     /// On `activate`: deletes the Cache API caches of this namespace's other versions (records
     /// and images of other versions were removed when the stores opened).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn activate(&self) -> Promise {
         let prefix = format!("avatar-cache:{}:v", self.inner.config.namespace);
         let keep = self.cache_name();
@@ -332,11 +348,15 @@ pub fn cache_name(namespace: &str, version: u32) -> String {
     format!("avatar-cache:{namespace}:v{version}")
 }
 
-fn read_worker_config(value: JsValue) -> Result<(Config, WorkerOptions, Option<Function>), Error> {
+/// What `AvatarWorker.open` reads from its config: the config, the worker's own options, the
+/// injected `fetch` and `onEvent`.
+type WorkerConfig = (Config, WorkerOptions, Option<Function>, Option<Function>);
+
+fn read_worker_config(value: JsValue) -> Result<WorkerConfig, Error> {
     let config = (!value.is_undefined() && !value.is_null()).then(|| value.unchecked_into());
-    let (config, fetch, _on_event) = read_config(config)?;
+    let (config, fetch, on_event) = read_config(config)?;
     let options = WorkerOptions::from_config(&config);
-    Ok((config, options, fetch))
+    Ok((config, options, fetch, on_event))
 }
 
 fn image_response(body: &Body, source: &str) -> Response {
