@@ -76,7 +76,12 @@ export interface ProfilePictureState {
   url: string | undefined;
   /** The layer that answered this component's request (not the memory copy it left behind). */
   source: PictureSource | undefined;
-  /** True until the first answer for this user (never true when the tab has seen the picture). */
+  /**
+   * True until the first answer for this user (never true when the tab has seen the picture),
+   * and again after `clear()` or a change that removed the user's picture (`invalidate`) until
+   * the new answer: nothing from before is shown meanwhile. A new picture (`setPicture`, a
+   * refresh) replaces the old one without `loading`.
+   */
   loading: boolean;
   /** Set only when the cache refused the request (a programmer error such as an empty id). */
   error: Error | undefined;

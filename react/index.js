@@ -161,13 +161,13 @@ function hubFor(cache) {
   const byUser = new Map();
   let unsubscribe = null;
   // A change is `{ userId }` (that user's listeners re-read) or `{ all: true }` after a clear
-  // (everyone re-reads).
+  // (everyone re-reads). Listeners are handed the change.
   const notify = (change) => {
     if (change && typeof change.userId === "string") {
       const listeners = byUser.get(change.userId);
-      if (listeners) for (const l of [...listeners]) l();
+      if (listeners) for (const l of [...listeners]) l(change);
     } else {
-      for (const set of [...byUser.values()]) for (const l of [...set]) l();
+      for (const set of [...byUser.values()]) for (const l of [...set]) l(change);
     }
   };
   hub = {
@@ -198,6 +198,21 @@ function samePicture(a, b) {
   );
 }
 
+/**
+ * Whether `change` took `userId`'s picture away rather than replacing it: a clear (`{ all: true }`)
+ * always does; a change of the user did when memory no longer holds a picture for them
+ * (`invalidate` here or in another tab). An update (`setPicture`, a revalidation that found a new
+ * picture) leaves the new picture in memory, and is not a removal.
+ */
+function removedBy(change, cache, userId) {
+  if (!change || typeof change.userId !== "string") return true;
+  return change.userId === userId && cache.peek(userId) === undefined;
+}
+
+// What the hook reads from the cache: the peeked picture, and how many removals this component
+// has heard of (its answers from before the last one are void).
+const NOTHING_PEEKED = Object.freeze({ picture: undefined, removals: 0 });
+
 function toError(e) {
   return e instanceof Error ? e : new Error(String(e));
 }
@@ -206,7 +221,8 @@ function toError(e) {
  * The picture of `userId` (optionally a specific `imageId`), kept up to date:
  * `{ url, source, loading, error, picture }`. Renders synchronously from memory when the tab has
  * seen the picture; otherwise `loading` is true until `cache.get` answers (it falls back to the
- * default picture rather than failing for network trouble).
+ * default picture rather than failing for network trouble). After `clear()`, or `invalidate` of
+ * this user, nothing from before is handed out: `loading` is true again while a new get loads.
  */
 export function useProfilePicture(userId, imageId, options) {
   const provided = useAvatarCache();
@@ -216,20 +232,30 @@ export function useProfilePicture(userId, imageId, options) {
   const id = typeof userId === "string" && userId !== "" ? userId : null;
   const wantImage = imageId ?? null;
 
+  // A clear, or a change that took this user's picture away, counts as a removal: what the hook
+  // held from before it (a get's answer) is never shown again, and a new get starts.
+  const removalsHeard = useRef(0);
   const subscribe = useCallback(
-    (onChange) => (cache && id ? hubFor(cache).subscribe(id, onChange) : noSubscription()),
+    (onChange) => {
+      if (!cache || !id) return noSubscription();
+      return hubFor(cache).subscribe(id, (change) => {
+        if (removedBy(change, cache, id)) removalsHeard.current++;
+        onChange();
+      });
+    },
     [cache, id],
   );
-  // peek() builds a new object each call: hand React the previous one while nothing changed.
-  const last = useRef(undefined);
+  // peek() may build a new object each call: hand React the previous snapshot while nothing changed.
+  const last = useRef(NOTHING_PEEKED);
   const getSnapshot = useCallback(() => {
-    if (!cache || !id) return undefined;
+    if (!cache || !id) return NOTHING_PEEKED;
     const p = cache.peek(id);
-    if (!p) return (last.current = undefined);
-    if (last.current && samePicture(last.current, p)) return last.current;
-    return (last.current = p);
+    const held = last.current;
+    const picture = p && held.picture && samePicture(held.picture, p) ? held.picture : p;
+    if (picture === held.picture && removalsHeard.current === held.removals) return held;
+    return (last.current = { picture, removals: removalsHeard.current });
   }, [cache, id]);
-  const peeked = useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
+  const { picture: peeked, removals } = useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
 
   const key = cache && id ? `${id}\u0000${wantImage ?? ""}` : null;
   const peekMatches = peeked !== undefined && (wantImage === null || peeked.imageId === wantImage);
@@ -240,15 +266,16 @@ export function useProfilePicture(userId, imageId, options) {
     if (!needsGet) return undefined;
     let live = true;
     cache.get(id, wantImage ?? undefined).then(
-      (picture) => live && setFetched({ key, cache, picture, error: undefined }),
-      (error) => live && setFetched({ key, cache, picture: undefined, error: toError(error) }),
+      (picture) => live && setFetched({ key, cache, removals, picture, error: undefined }),
+      (error) => live && setFetched({ key, cache, removals, picture: undefined, error: toError(error) }),
     );
     return () => {
       live = false;
     };
-  }, [cache, id, wantImage, key, needsGet]);
+  }, [cache, id, wantImage, key, needsGet, removals]);
 
-  const mine = fetched && fetched.key === key && fetched.cache === cache ? fetched : null;
+  // The get's answer, if it is for this user and cache and came after the last removal.
+  const mine = fetched && fetched.key === key && fetched.cache === cache && fetched.removals === removals ? fetched : null;
   let picture = peekMatches ? peeked : mine?.picture ?? peeked;
   // The get's answer says which layer answered; the memory copy it left behind (what peek sees
   // now) would always say "memory". Keep the answer while peek shows the same picture, and when
@@ -264,7 +291,7 @@ export function useProfilePicture(userId, imageId, options) {
   const pictureImage = picture?.imageId;
   const stored = useMemo(
     () => (cache && id && typeof cache.placeholder === "function" ? cache.placeholder(id) : undefined),
-    [cache, id, pictureImage],
+    [cache, id, pictureImage, removals],
   );
   const placeholder = picture?.placeholder ?? stored;
   return useMemo(

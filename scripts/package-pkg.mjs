@@ -327,11 +327,18 @@ export function openAvatarCache(config) {
 }
 `,
 );
-const knownCodes = [
-  "CONFIG_INVALID", "INVALID_ARGUMENT", "STORAGE_UNAVAILABLE", "QUOTA_EXCEEDED", "CORRUPT_ENTRY", "NETWORK",
-  "TIMEOUT", "CIRCUIT_OPEN", "BAD_RESPONSE", "NOT_AN_IMAGE", "TOO_LARGE", "UNREADABLE", "JS_ERROR", "CLOSED",
-  "UNSUPPORTED_ENVIRONMENT",
-];
+// The codes of AvatarCacheError: those the crate's `Error::code` gives (read from src/error.rs, so
+// the type never lists a code nothing produces nor misses a new one), and the one the main entry
+// throws itself outside a browser.
+const knownCodes = [...rustErrorCodes(readFileSync(join(root, "src", "error.rs"), "utf8")), "UNSUPPORTED_ENVIRONMENT"];
+
+/** The strings `Error::code` returns, in the order of its match arms. */
+function rustErrorCodes(source) {
+  const body = source.split(/\bfn code\(&self\)/)[1]?.split(/^ {4}\}$/m)[0] ?? "";
+  const codes = [...body.matchAll(/=>\s*"([A-Z][A-Z_]*)"/g)].map((m) => m[1]);
+  if (codes.length === 0) throw new Error("src/error.rs: no error codes found in `fn code`");
+  return [...new Set(codes)];
+}
 writeFileSync(
   join(pkgDir, "index.d.ts"),
   `// The main entry of avatar-cache: the public part of the generated bindings (the raw wasm
@@ -343,9 +350,12 @@ export type { ${unique(typeNames).join(", ")} } from "./${bindings}";
 
 /**
  * The codes of AvatarCacheError. Thrown: CONFIG_INVALID (open, with \`field\`), INVALID_ARGUMENT
- * (an empty id, a Blob that is not an allowed picture), CLOSED, UNSUPPORTED_ENVIRONMENT (open
- * outside a browser). The others are never thrown: they start the \`reason\` of
- * \`stats().recentErrors\` and of \`onEvent\`'s error events.
+ * (an empty or left-out id, a Blob that is not an allowed picture), UNSUPPORTED_ENVIRONMENT (open
+ * outside a browser). A closed cache rejects nothing: \`get\` answers the default picture,
+ * \`prefetch\` counts every user as defaulted, \`setPicture\`, \`invalidate\` and \`clear\` resolve
+ * doing nothing. The others are never thrown: they start the \`reason\` of
+ * \`stats().recentErrors\` and of \`onEvent\`'s error events; CLOSED marks work inside the cache
+ * that a \`clear()\` or \`close()\` cut short.
  */
 export type AvatarCacheErrorCode =
 ${knownCodes.map((c) => `  | "${c}"`).join("\n")};

@@ -54,14 +54,18 @@ export declare class FakeAvatarCache {
   readonly defaultImageUrl: string;
   /** Every call made, in order. */
   readonly calls: FakeAvatarCacheCalls;
-  /** True after `close()`: `get` then answers the default picture (as the real cache does),
-   * `peek` undefined, and the other calls reject with code "CLOSED". */
+  /** True after `close()`. Then, as with the real cache, nothing rejects for being closed: `get`
+   * answers the default picture, `peek` undefined, `prefetch` counts every user as `defaulted`,
+   * `setPicture`, `invalidate` and `clear` resolve doing nothing (bad arguments still reject). */
   readonly closed: boolean;
 
   // The AvatarCache interface.
+  /** Memory only; the same object while the picture is unchanged (like AvatarCache.peek). */
   peek(userId: string): Picture | undefined;
   get(userId: string, imageId?: string): Promise<Picture>;
+  /** Each id once; one API call per user not in memory, or one per `batch.maxIds` users with a `batchEndpoint`. */
   prefetch(userIds: string[]): Promise<PrefetchReport>;
+  /** `imageId` null: the user has no picture (memory keeps a record with the default URL). Required: left out, it rejects. */
   setPicture(userId: string, imageId: string | null, image?: Blob): Promise<void>;
   invalidate(userId: string): Promise<void>;
   clear(): Promise<void>;
@@ -75,7 +79,7 @@ export declare class FakeAvatarCache {
   // Controls.
   /** What the network answers for `userId` from now on (null: no picture). Ends a `fail`. */
   answer(userId: string, answer: FakeAnswer | null): this;
-  /** Puts the picture in memory now (peek answers it; `get` answers from `layer`). Tells no subscriber. */
+  /** Puts the picture in memory now (peek answers it; `get` answers from `layer`); null: the user has no picture (the default URL). Tells no subscriber. */
   remember(userId: string, answer: FakeAnswer | null, options?: { layer?: Exclude<PictureSource, "default">; stale?: boolean }): this;
   /** The network fails for `userId`: `get` answers the stored picture (stale) or the default, and `reason` is recorded in `stats().recentErrors`. */
   fail(userId: string, reason?: string): this;
@@ -85,7 +89,7 @@ export declare class FakeAvatarCache {
   pause(): this;
   /** Releases the held calls; resolves once they have answered. */
   resume(): Promise<void>;
-  /** Tells every subscriber about `change`, as another tab or a background refresh would. */
+  /** Memory forgets the user (or everyone), then every subscriber hears `change`, as from another tab. */
   change(change: Change): void;
 }
 

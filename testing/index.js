@@ -35,6 +35,27 @@ function checkId(name, value) {
   }
 }
 
+/** The ids of a prefetch, checked, each once, in the order given. */
+function uniqueIds(userIds) {
+  if (!Array.isArray(userIds)) {
+    throw avatarCacheError("INVALID_ARGUMENT", "avatar-cache: invalid argument `userIds`: must be an array of strings");
+  }
+  userIds.forEach((id) => checkId("userIds[]", id));
+  return [...new Set(userIds)];
+}
+
+/** A memory record for a user the backend says has no picture: its URL is the default. */
+const NO_PICTURE = Object.freeze({ imageId: null, url: undefined, placeholder: undefined });
+
+/** Whether two peeks show the same picture (the real `peek` then returns the same object). */
+function samePeek(a, b) {
+  return a.imageId === b.imageId && a.url === b.url && a.stale === b.stale && a.placeholder === b.placeholder;
+}
+
+function emptyReport(requested) {
+  return { requested, memory: 0, local: 0, indexeddb: 0, network: 0, defaulted: 0, apiCalls: 0, downloads: 0 };
+}
+
 function emptyLayer() {
   return { hits: 0, misses: 0, stale: 0, p50Ms: 0, p95Ms: 0 };
 }
@@ -60,6 +81,8 @@ export class FakeAvatarCache {
     this.closed = false;
     this._answers = new Map();
     this._memory = new Map();
+    // What `peek` last answered per user: the same object while the picture is unchanged.
+    this._peeks = new Map();
     this._failures = new Map();
     this._rejections = new Map();
     this._listeners = new Set();
@@ -89,15 +112,12 @@ export class FakeAvatarCache {
   /**
    * Puts `userId`'s picture in memory now, as if this tab had seen it: `peek` answers it (so a
    * component renders it on its first frame) and `get` answers it from `layer` (default "memory").
+   * `null`: the tab has seen that the user has no picture (the default URL, `imageId: null`).
    * Tells no subscriber (use `change` for that).
    */
   remember(userId, answer, { layer = "memory", stale = false } = {}) {
-    const record = normalise(userId, answer);
-    if (!record) {
-      this._memory.delete(userId);
-      return this;
-    }
-    if (!this._answers.has(userId)) this._answers.set(userId, record);
+    const record = normalise(userId, answer) ?? NO_PICTURE;
+    if (!this._answers.has(userId)) this._answers.set(userId, answer === null ? null : record);
     this._memory.set(userId, { ...record, layer, stale });
     return this;
   }
@@ -136,7 +156,10 @@ export class FakeAvatarCache {
     for (let i = 0; i < 5; i++) await Promise.resolve();
   }
 
-  /** Tells every subscriber about `change` (`{ userId }` or `{ all: true }`), as another tab would. */
+  /**
+   * Tells every subscriber about `change` (`{ userId }` or `{ all: true }`), as another tab would
+   * (a closed cache tells nobody).
+   */
   change(change) {
     // As the real cache does with another tab's change: memory forgets the user (or everyone)
     // first, so a component that re-reads gets the new answer.
@@ -147,11 +170,19 @@ export class FakeAvatarCache {
 
   // --- the AvatarCache interface -------------------------------------------------------------
 
+  /** Like AvatarCache.peek: memory only, and the same object while the picture is unchanged. */
   peek(userId) {
     this.calls.peek.push(userId);
-    if (this.closed) return undefined;
-    const record = this._memory.get(userId);
-    return record ? this._picture(userId, record, "memory", record.stale) : undefined;
+    const record = this.closed ? undefined : this._memory.get(userId);
+    if (!record) {
+      this._peeks.delete(userId);
+      return undefined;
+    }
+    const picture = this._picture(userId, record, "memory", record.stale);
+    const previous = this._peeks.get(userId);
+    if (previous && samePeek(previous, picture)) return previous;
+    this._peeks.set(userId, picture);
+    return picture;
   }
 
   async get(userId, imageId) {
@@ -173,60 +204,75 @@ export class FakeAvatarCache {
     }
   }
 
+  /**
+   * Like AvatarCache.prefetch: each id once (`requested` counts them); users in memory answer
+   * from there; the others cost one API call each, or one per `batch.maxIds` users with a
+   * `batchEndpoint`. A user without a picture counts as `defaulted`. A closed cache counts every
+   * user as `defaulted` and asks nothing.
+   */
   async prefetch(userIds) {
-    this.calls.prefetch.push([...userIds]);
-    this._usable();
-    userIds.forEach((id) => checkId("userIds[]", id));
-    if (this._gate) await this._gate.promise;
-    this._usable();
-    const report = { requested: userIds.length, memory: 0, local: 0, indexeddb: 0, network: 0, defaulted: 0, apiCalls: 0, downloads: 0 };
-    const misses = userIds.filter((id) => !this._memory.has(id));
-    report.memory = userIds.length - misses.length;
-    if (misses.length > 0) {
-      this._apiCalls++;
-      report.apiCalls = 1;
+    this.calls.prefetch.push(Array.isArray(userIds) ? [...userIds] : userIds);
+    const users = uniqueIds(userIds);
+    const report = emptyReport(users.length);
+    if (this._gate && !this.closed) await this._gate.promise;
+    if (this.closed) return { ...report, defaulted: users.length };
+    const misses = [];
+    for (const id of users) {
+      const record = this._memory.get(id);
+      if (!record) {
+        misses.push(id);
+        continue;
+      }
+      // Counted by the layer that held it (see `remember`), then in memory like any answer.
+      if (record.imageId === null) report.defaulted++;
+      else report[record.layer]++;
+      if (record.layer !== "memory") this._memory.set(id, { ...record, layer: "memory" });
     }
+    report.apiCalls = this._apiCallsFor(misses.length);
+    this._apiCalls += report.apiCalls;
     for (const id of misses) {
-      const picture = this._load(id);
-      if (picture.source === "network") {
-        report.network++;
-        report.downloads++;
-      } else report.defaulted++;
+      const picture = this._fromNetwork(id);
+      if (picture.imageId === null) report.defaulted++;
+      else report[picture.source]++;
+      if (picture.source === "network" && picture.imageId !== null) report.downloads++;
     }
     return report;
   }
 
+  /**
+   * Like AvatarCache.setPicture: `imageId` null means "no picture" (memory keeps a record with
+   * the default URL); a left-out `imageId` is refused. A closed cache checks the arguments, then
+   * does nothing.
+   */
   async setPicture(userId, imageId, image) {
     this.calls.setPicture.push(image === undefined ? [userId, imageId] : [userId, imageId, image]);
-    this._usable();
     checkId("userId", userId);
+    if (imageId !== null) checkId("imageId", imageId);
     if (image !== undefined && !(typeof Blob !== "undefined" && image instanceof Blob)) {
       throw avatarCacheError("INVALID_ARGUMENT", "avatar-cache: invalid argument `image`: must be a Blob");
     }
-    if (imageId === null) {
-      this._answers.set(userId, null);
-      this._memory.delete(userId);
-    } else {
-      checkId("imageId", imageId);
-      const record = normalise(userId, { imageId });
-      this._answers.set(userId, record);
-      this._memory.set(userId, { ...record, layer: "memory", stale: false });
-    }
+    if (this.closed) return;
+    const record = imageId === null ? NO_PICTURE : normalise(userId, { imageId });
+    this._answers.set(userId, imageId === null ? null : record);
+    this._memory.set(userId, { ...record, layer: "memory", stale: false });
     this._notify({ userId });
   }
 
+  /** Like AvatarCache.invalidate: memory forgets the user, subscribers hear it (closed: nothing). */
   async invalidate(userId) {
     this.calls.invalidate.push(userId);
-    this._usable();
     checkId("userId", userId);
+    if (this.closed) return;
     this._memory.delete(userId);
     this._notify({ userId });
   }
 
+  /** Like AvatarCache.clear: memory forgets everyone, subscribers hear `{ all: true }` (closed: nothing). */
   async clear() {
     this.calls.clear++;
-    this._usable();
+    if (this.closed) return;
     this._memory.clear();
+    this._peeks.clear();
     this._notify({ all: true });
   }
 
@@ -269,20 +315,29 @@ export class FakeAvatarCache {
     return this.stats();
   }
 
+  /**
+   * Like AvatarCache.close: later calls reject nothing: `get` answers the default picture,
+   * `peek` undefined, `prefetch` counts every user as defaulted, the others do nothing.
+   */
   close() {
     this.closed = true;
     this._listeners.clear();
     this._memory.clear();
+    this._peeks.clear();
   }
 
   // --- internals ----------------------------------------------------------------------------
 
   _notify(change) {
+    if (this.closed) return;
     for (const listener of [...this._listeners]) listener(change);
   }
 
-  _usable() {
-    if (this.closed) throw avatarCacheError("CLOSED", "avatar-cache: the cache is closed");
+  /** API calls for `users` users not in memory: one each, or one per batch with a batch endpoint. */
+  _apiCallsFor(users) {
+    if (users === 0 || !this.config.batchEndpoint) return users;
+    const maxIds = this.config.batch?.maxIds ?? 100;
+    return Math.ceil(users / maxIds);
   }
 
   _picture(userId, record, source, stale) {
@@ -302,10 +357,16 @@ export class FakeAvatarCache {
       return picture;
     }
     this._layers.memory.misses++;
-    return this._load(userId, imageId);
+    this._apiCalls++;
+    return this._fromNetwork(userId, imageId);
   }
 
-  _load(userId, imageId) {
+  /**
+   * What the backend answers for `userId` (the API call already counted): the picture, "no
+   * picture" (kept in memory with the default URL, as the real cache keeps the record), the
+   * stored picture marked stale when the network fails, else the default picture.
+   */
+  _fromNetwork(userId, imageId) {
     const failure = this._failures.get(userId);
     if (failure !== undefined) {
       this._layers.network.errors++;
@@ -317,11 +378,10 @@ export class FakeAvatarCache {
     }
     let record = this._answers.get(userId);
     if (imageId !== undefined && (!record || record.imageId !== imageId)) record = normalise(userId, { imageId });
-    if (!record || (record.imageId === null && record.url === undefined)) {
-      return this._picture(userId, { imageId: null }, "default", false);
-    }
-    this._apiCalls++;
-    this._downloads++;
+    // Never answered: the backend does not know the user.
+    if (record === undefined) return this._picture(userId, { imageId: null }, "default", false);
+    record ??= NO_PICTURE;
+    if (record.imageId !== null) this._downloads++;
     this._layers.network.hits++;
     this._memory.set(userId, { ...record, layer: "memory", stale: false });
     return this._picture(userId, record, "network", false);

@@ -43,6 +43,7 @@ function fakeCache(pictures = {}) {
   };
 }
 
+const pick = (p) => p && { imageId: p.imageId, url: p.url, source: p.source };
 const pic = (userId, url, extra = {}) => ({ userId, imageId: `img-${userId}`, url, source: "memory", stale: false, loadMs: 0, ...extra });
 const render = (cache, props, providerProps = {}) =>
   renderToString(createElement(AvatarCacheProvider, { cache, ...providerProps }, createElement(ProfilePicture, props)));
@@ -120,10 +121,95 @@ test("FakeAvatarCache: network answer, then memory; peek after the get", async (
 
 test("FakeAvatarCache: unknown users and users without a picture get the default", async () => {
   const cache = new FakeAvatarCache({ config: { apiBase: "/api/img/" }, pictures: { 2: null } });
-  for (const id of ["2", "3"]) {
-    const p = await cache.get(id);
-    assert.deepEqual({ url: p.url, source: p.source, imageId: p.imageId }, { url: "/api/img/default_pfp.png", source: "default", imageId: null });
+  // The backend said "no picture": a network answer, kept in memory like the real cache's record.
+  const none = await cache.get("2");
+  assert.deepEqual({ url: none.url, source: none.source, imageId: none.imageId }, { url: "/api/img/default_pfp.png", source: "network", imageId: null });
+  // Never answered: the default picture, as after a failed request.
+  const unknown = await cache.get("3");
+  assert.deepEqual({ url: unknown.url, source: unknown.source, imageId: unknown.imageId }, { url: "/api/img/default_pfp.png", source: "default", imageId: null });
+});
+
+test("FakeAvatarCache: a user without a picture stays in memory, as the real cache keeps its record", async () => {
+  const cache = new FakeAvatarCache({ defaultImageUrl: "/d.png", pictures: { a: null }, seen: { b: "blob:fake/b" } });
+  await cache.get("a");
+  assert.deepEqual(pick(cache.peek("a")), { imageId: null, url: "/d.png", source: "memory" });
+  assert.deepEqual(pick(await cache.get("a")), { imageId: null, url: "/d.png", source: "memory" });
+
+  await cache.setPicture("b", null);
+  assert.deepEqual(pick(cache.peek("b")), { imageId: null, url: "/d.png", source: "memory" });
+  assert.deepEqual(pick(await cache.get("b")), { imageId: null, url: "/d.png", source: "memory" });
+  assert.equal(cache.stats().objectUrls, 0, "the default URL is not an object URL");
+  const report = await cache.prefetch(["a", "b"]);
+  assert.deepEqual({ memory: report.memory, defaulted: report.defaulted, apiCalls: report.apiCalls }, { memory: 0, defaulted: 2, apiCalls: 0 });
+});
+
+test("FakeAvatarCache: setPicture takes null for no picture and refuses a left-out image id", async () => {
+  const cache = new FakeAvatarCache({ seen: { a: "blob:fake/a" } });
+  for (const args of [["a"], ["a", undefined], ["a", ""], ["a", 7]]) {
+    await assert.rejects(cache.setPicture(...args), (e) => e.name === "AvatarCacheError" && e.code === "INVALID_ARGUMENT");
   }
+  assert.equal(cache.peek("a").url, "blob:fake/a", "a refused call changes nothing");
+  await cache.setPicture("a", null);
+  assert.equal(cache.peek("a").imageId, null);
+});
+
+test("FakeAvatarCache: peek returns the same object while the picture is unchanged", async () => {
+  const cache = new FakeAvatarCache({ seen: { 1: "blob:fake/1" }, pictures: { 2: "blob:fake/2" } });
+  const first = cache.peek("1");
+  assert.equal(cache.peek("1"), first);
+  await cache.get("1");
+  assert.equal(cache.peek("1"), first, "a get answered from memory changes nothing");
+  await cache.setPicture("1", "img-new");
+  const updated = cache.peek("1");
+  assert.notEqual(updated, first);
+  assert.equal(updated.url, "blob:fake/img-new");
+  assert.equal(cache.peek("1"), updated);
+  await cache.get("2");
+  assert.equal(cache.peek("2"), cache.peek("2"));
+  await cache.invalidate("1");
+  assert.equal(cache.peek("1"), undefined);
+});
+
+test("FakeAvatarCache: prefetch removes duplicate ids and counts API calls as the real cache does", async () => {
+  const answers = { pictures: { a: "blob:fake/a", b: "blob:fake/b", c: null } };
+  // No batch endpoint: one call per user not in memory.
+  const single = new FakeAvatarCache(answers);
+  const report = await single.prefetch(["a", "b", "c", "a"]);
+  assert.deepEqual(report, { requested: 3, memory: 0, local: 0, indexeddb: 0, network: 2, defaulted: 1, apiCalls: 3, downloads: 2 });
+  assert.equal(single.stats().apiCalls, 3);
+  assert.deepEqual(await single.prefetch(["a", "a"]), { requested: 1, memory: 1, local: 0, indexeddb: 0, network: 0, defaulted: 0, apiCalls: 0, downloads: 0 });
+  assert.equal(single.stats().apiCalls, 3);
+
+  // A batch endpoint: one call per `batch.maxIds` users (100 by default).
+  const batched = new FakeAvatarCache({ ...answers, config: { batchEndpoint: "/images/batch" } });
+  assert.equal((await batched.prefetch(["a", "b", "c", "a", "d"])).apiCalls, 1);
+  assert.equal(batched.stats().apiCalls, 1);
+  const small = new FakeAvatarCache({ ...answers, config: { batchEndpoint: "/images/batch", batch: { maxIds: 2 } } });
+  assert.equal((await small.prefetch(["a", "b", "c"])).apiCalls, 2);
+  assert.equal(small.stats().apiCalls, 2);
+});
+
+test("FakeAvatarCache: a closed cache rejects nothing, like the real one", async () => {
+  const cache = new FakeAvatarCache({ pictures: { 1: "u1" }, seen: { 2: "u2" } });
+  const heard = [];
+  cache.subscribe((c) => heard.push(c));
+  cache.close();
+  assert.equal(cache.peek("2"), undefined);
+  assert.equal((await cache.get("1")).source, "default");
+  assert.deepEqual(await cache.prefetch(["1", "2", "1"]), {
+    requested: 2, memory: 0, local: 0, indexeddb: 0, network: 0, defaulted: 2, apiCalls: 0, downloads: 0,
+  });
+  assert.equal(await cache.setPicture("1", "img-x"), undefined);
+  assert.equal(await cache.setPicture("1", null), undefined);
+  assert.equal(await cache.invalidate("1"), undefined);
+  assert.equal(await cache.clear(), undefined);
+  assert.equal(cache.peek("1"), undefined, "nothing was written");
+  assert.deepEqual(heard, [], "nobody was told");
+  assert.equal(cache.stats().apiCalls, 0);
+  // Bad arguments are still programmer errors.
+  await assert.rejects(cache.invalidate(""), (e) => e.code === "INVALID_ARGUMENT");
+  await assert.rejects(cache.setPicture("1"), (e) => e.code === "INVALID_ARGUMENT");
+  await assert.rejects(cache.prefetch([""]), (e) => e.code === "INVALID_ARGUMENT");
 });
 
 test("FakeAvatarCache: fail answers the stored picture stale, else the default, and records the reason", async () => {
@@ -149,7 +235,8 @@ test("FakeAvatarCache: reject, pause/resume, prefetch report", async () => {
   await pending;
   assert.equal(answered, true);
   const report = await cache.prefetch(["1", "2", "3", "4"]);
-  assert.deepEqual(report, { requested: 4, memory: 2, local: 0, indexeddb: 0, network: 1, defaulted: 1, apiCalls: 1, downloads: 1 });
+  // No batch endpoint: one API call per user not in memory ("2", and "4" that the backend does not know).
+  assert.deepEqual(report, { requested: 4, memory: 2, local: 0, indexeddb: 0, network: 1, defaulted: 1, apiCalls: 2, downloads: 1 });
 });
 
 test("FakeAvatarCache: setPicture, invalidate, clear and change tell subscribers; close stops everything", async () => {
@@ -169,7 +256,7 @@ test("FakeAvatarCache: setPicture, invalidate, clear and change tell subscribers
   cache.close();
   const after = await cache.get("1");
   assert.deepEqual({ source: after.source, imageId: after.imageId }, { source: "default", imageId: null }, "a closed cache answers the default, as the real one");
-  await assert.rejects(cache.prefetch(["1"]), (e) => e.code === "CLOSED");
+  assert.equal((await cache.prefetch(["1"])).defaulted, 1);
 });
 
 test("FakeAvatarCache: another tab's change makes memory forget the user, so a re-read gets the new answer", async () => {

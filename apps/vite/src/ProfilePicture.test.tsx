@@ -1,7 +1,7 @@
 // Unit tests as an app writes them: Vitest + jsdom + Testing Library, with the in-memory
 // stand-in from avatar-cache/testing (the real cache needs a browser).
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
-import { createElement, type ReactNode } from "react";
+import { createElement, useSyncExternalStore, type ReactNode } from "react";
 import { hydrateRoot } from "react-dom/client";
 import { renderToString } from "react-dom/server";
 import { afterEach, describe, expect, test, vi } from "vitest";
@@ -119,6 +119,91 @@ describe("ProfilePicture over avatar-cache/testing", () => {
     renderWith(cache, <ProfilePicture userId="x" emoji="🙂" alt="X" />);
     await waitFor(() => expect(screen.getByRole("img", { name: "X" }).dataset.avatarState).toBe("fallback"));
   });
+});
+
+describe("changes that remove the picture (clear, invalidate)", () => {
+  type State = ReturnType<typeof useProfilePicture>;
+  function probe(userId: string) {
+    const seen: State[] = [];
+    function Probe() {
+      seen.push(useProfilePicture(userId));
+      return null;
+    }
+    return { seen, Probe };
+  }
+
+  test("after clear() a picture last seen stale is not shown again: a new get starts", async () => {
+    const cache = new FakeAvatarCache({ pictures: { "1": "blob:fake/new" } }).remember("1", "blob:fake/old", { stale: true });
+    const { seen, Probe } = probe("1");
+    renderWith(cache, <Probe />);
+    expect(seen.at(-1)?.url).toBe("blob:fake/old");
+    await waitFor(() => expect(cache.calls.get).toEqual([["1"]]));
+    await act(async () => {}); // the revalidating get has answered (stale, from memory)
+
+    cache.pause();
+    await act(() => cache.clear());
+    expect(cache.calls.get).toEqual([["1"], ["1"]]);
+    expect(seen.at(-1)).toMatchObject({ url: undefined, loading: true });
+    await act(() => cache.resume());
+    await waitFor(() => expect(seen.at(-1)).toMatchObject({ url: "blob:fake/new", source: "network", loading: false }));
+  });
+
+  test("while the get after clear() loads, the picture from before it is not shown", async () => {
+    const cache = new FakeAvatarCache({ pictures: { "7": "https://cdn.test/7.png" } });
+    renderWith(cache, <ProfilePicture userId="7" emoji="🙂" alt="Hedy" />);
+    await waitFor(() => expect(screen.getByRole("img", { name: "Hedy" }).dataset.avatarState).toBe("ready"));
+
+    cache.pause();
+    await act(() => cache.clear());
+    const loading = screen.getByRole("img", { name: "Hedy" });
+    expect(loading.textContent).toBe("🙂");
+    expect(loading.dataset.avatarState).toBe("loading");
+    expect(cache.calls.get).toEqual([["7"], ["7"]]);
+    await act(() => cache.resume());
+    await waitFor(() => expect(screen.getByRole("img", { name: "Hedy" }).dataset.avatarState).toBe("ready"));
+  });
+
+  test("invalidate(userId) of a picture last seen stale shows the fallback and asks again", async () => {
+    const cache = new FakeAvatarCache({ pictures: { "3": "blob:fake/3-new" } }).remember("3", "blob:fake/3-old", { stale: true });
+    const other = probe("4");
+    const { seen, Probe } = probe("3");
+    renderWith(cache, <><Probe /><other.Probe /></>);
+    await waitFor(() => expect(cache.calls.get).toEqual([["3"], ["4"]]));
+    await act(async () => {});
+
+    cache.pause();
+    await act(() => cache.invalidate("3"));
+    expect(seen.at(-1)).toMatchObject({ url: undefined, loading: true });
+    expect(cache.calls.get).toEqual([["3"], ["4"], ["3"]]);
+    await act(() => cache.resume());
+    await waitFor(() => expect(seen.at(-1)?.url).toBe("blob:fake/3-new"));
+    expect(cache.calls.get.filter(([id]) => id === "4")).toEqual([["4"]]);
+  });
+
+  test("an updated picture replaces the old one without showing the fallback in between", async () => {
+    const cache = new FakeAvatarCache({ pictures: { "9": "blob:fake/old" } }).remember("9", "blob:fake/old", { stale: true });
+    const { seen, Probe } = probe("9");
+    renderWith(cache, <Probe />);
+    await waitFor(() => expect(cache.calls.get).toEqual([["9"]]));
+    await act(async () => {});
+    await act(() => cache.setPicture("9", "img-new"));
+    expect(seen.at(-1)?.url).toBe("blob:fake/img-new");
+    expect(seen.map((s) => s.url)).not.toContain(undefined);
+    expect(cache.calls.get).toEqual([["9"]]);
+  });
+});
+
+test("an app's own useSyncExternalStore over FakeAvatarCache.peek settles (peek keeps its object)", () => {
+  const cache = new FakeAvatarCache({ seen: { "1": "blob:fake/1" } });
+  const subscribe = (listener: () => void) => cache.subscribe(listener);
+  function Own() {
+    const picture = useSyncExternalStore(subscribe, () => cache.peek("1"));
+    return <span data-testid="own">{picture?.url}</span>;
+  }
+  const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+  render(<Own />);
+  expect(screen.getByTestId("own").textContent).toBe("blob:fake/1");
+  expect(errors).not.toHaveBeenCalled();
 });
 
 describe("server rendering and hydration", () => {
