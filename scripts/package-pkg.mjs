@@ -352,8 +352,8 @@ export type { ${unique(typeNames).join(", ")} } from "./${bindings}";
  * The codes of AvatarCacheError. Thrown: CONFIG_INVALID (open, with \`field\`), INVALID_ARGUMENT
  * (an empty or left-out id, a Blob that is not an allowed picture), UNSUPPORTED_ENVIRONMENT (open
  * outside a browser). A closed cache rejects nothing: \`get\` answers the default picture,
- * \`prefetch\` counts every user as defaulted, \`setPicture\`, \`invalidate\` and \`clear\` resolve
- * doing nothing. The others are never thrown: they start the \`reason\` of
+ * \`prefetch\` counts every user as defaulted, \`setPicture\` resolves changing nothing,
+ * \`invalidate\` and \`clear\` still remove what storage holds. The others are never thrown: they start the \`reason\` of
  * \`stats().recentErrors\` and of \`onEvent\`'s error events; CLOSED marks work inside the cache
  * that a \`clear()\` or \`close()\` cut short.
  */

@@ -56,7 +56,8 @@ export declare class FakeAvatarCache {
   readonly calls: FakeAvatarCacheCalls;
   /** True after `close()`. Then, as with the real cache, nothing rejects for being closed: `get`
    * answers the default picture, `peek` undefined, `prefetch` counts every user as `defaulted`,
-   * `setPicture`, `invalidate` and `clear` resolve doing nothing (bad arguments still reject). */
+   * `setPicture`, `invalidate` and `clear` resolve doing nothing (bad arguments still reject; the
+   * real cache's `invalidate` and `clear` still empty its storage). */
   readonly closed: boolean;
 
   // The AvatarCache interface.

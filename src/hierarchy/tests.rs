@@ -900,6 +900,14 @@ fn closed_cache_answers_the_default_and_holds_no_urls() {
     h.cache.close();
     assert_eq!(h.urls.live(), 0);
     assert_eq!(h.get("u0").source, Source::Default);
+    // setPicture on a closed cache changes nothing and asks nothing.
+    let before = h.api_calls();
+    let kept = h.local.raw("profile_pic:local:u0:v1");
+    let c = h.cache.clone();
+    h.run(async move { c.set_picture("u0", Some("img9"), None).await })
+        .unwrap();
+    assert_eq!(h.api_calls(), before);
+    assert_eq!(h.local.raw("profile_pic:local:u0:v1"), kept);
 }
 
 #[test]

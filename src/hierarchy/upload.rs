@@ -81,6 +81,10 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         let now = self.now();
         let trace = self.trace();
+        if !self.is_current(&trace) {
+            // A closed cache: no write, no API call, nobody told.
+            return Ok(());
+        }
         let record = match image_id {
             None => Some(self.record_from_remote(
                 user_id,
