@@ -455,7 +455,10 @@ impl Config {
 }
 
 /// `allowedTypes` as given, lower-cased; each must be an `image/` MIME type without parameters.
-/// `https://Bucket.example/` → `https://bucket.example`; refused unless an http(s) origin.
+/// `https://Bucket.example:443/` → `https://bucket.example`: an origin as browsers write a
+/// request's (lower case, no default port), so it can match one. Refused unless an http(s)
+/// origin, with credentials (`user@`), or with a host that is not ASCII (write it in its
+/// punycode form, `xn--…`, as requests carry it).
 fn storage_origin(origin: &str) -> std::result::Result<String, String> {
     let trimmed = origin.trim().trim_end_matches('/');
     let own = crate::policy::presign::origin_of(trimmed);
@@ -465,7 +468,20 @@ fn storage_origin(origin: &str) -> std::result::Result<String, String> {
             "\"{origin}\" is not an http(s) origin such as \"https://bucket.example\""
         ));
     }
-    Ok(trimmed.to_ascii_lowercase())
+    if !trimmed.is_ascii() || trimmed.contains('@') {
+        return Err(format!(
+            "\"{origin}\" can never match a request's origin: write the host in ASCII (punycode) \
+             and without credentials"
+        ));
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    let default_port = match lower.starts_with("https://") {
+        true => ":443",
+        false => ":80",
+    };
+    Ok(lower
+        .strip_suffix(default_port)
+        .map_or(lower.clone(), str::to_string))
 }
 
 /// `/avatar/` → `/avatar`; refused unless a path with a leading `/` and no query.

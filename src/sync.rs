@@ -268,7 +268,15 @@ impl CrossTab {
             let Some(envelope) = Envelope::from_js(&event.data()) else {
                 return;
             };
-            if envelope.namespace != ns || envelope.version != version || receiver.is_closed() {
+            if envelope.namespace != ns || receiver.is_closed() {
+                return;
+            }
+            // A logout is every version's: its `clear()` emptied the storage they share (every
+            // version's localStorage keys, the image store, the worker's records), so a tab or
+            // worker of another version (open across a deploy) drops what it holds too. Any
+            // other message speaks of records in its own version's format.
+            let logout = matches!(envelope.message, Message::Change { user_id: None, .. });
+            if envelope.version != version && !logout {
                 return;
             }
             let now = js_sys::Date::now();

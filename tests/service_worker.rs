@@ -278,6 +278,29 @@ async fn on_event_hears_the_workers_loads() {
 }
 
 #[wasm_bindgen_test]
+async fn without_stored_urls_the_default_picture_on_a_storage_origin_is_never_a_users_image() {
+    // Records kept without their URL name the default picture's URL instead: that URL, on a
+    // storage origin, must not be answered from the image of whichever user was kept last.
+    let backend = FakeBackend::new();
+    let default_url = format!("{BUCKET}/default.png");
+    let worker = open_worker(config(
+        &namespace(),
+        &backend,
+        json!({
+            "storageOrigins": ["https://s3.test"],
+            "defaultImageUrl": default_url,
+            "local": { "storeUrls": false },
+        }),
+    ))
+    .await
+    .unwrap();
+    let user = respond(&worker, &format!("{}/avatar/u1", own_origin()), "image").await;
+    assert_eq!(user.bytes, png("img-u1"));
+    let fallback = respond(&worker, &default_url, "image").await;
+    assert_ne!(fallback.bytes, png("img-u1"), "{}", fallback.source);
+}
+
+#[wasm_bindgen_test]
 async fn records_survive_a_worker_restart_in_indexeddb() {
     let ns = namespace();
     let backend = FakeBackend::new();

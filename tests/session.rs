@@ -271,6 +271,59 @@ async fn clear_empties_the_records_of_a_service_worker_that_is_not_running() {
         });
         assert!(!names.contains(&name), "{name} was created by a clear()");
     }
+
+    /// `invalidate(userId)` reaches the record a stopped service worker keeps for that user (it
+    /// would start with it and answer `/avatar/{userId}` from it), and only that one.
+    #[wasm_bindgen_test]
+    async fn invalidate_removes_the_users_record_from_a_service_worker_that_is_not_running() {
+        use avatar_cache::layers::idb::records::IdbRecordStore;
+        use avatar_cache::layers::RecordStore;
+        use avatar_cache::record::PictureRecord;
+        use avatar_cache::{Config, ManualClock};
+        use std::rc::Rc;
+
+        let ns = namespace();
+        let backend = FakeBackend::new();
+        let worker_config = Config {
+            namespace: ns.clone(),
+            ..Config::default()
+        };
+        let now = js_sys::Date::now();
+        let clock = || Rc::new(ManualClock::new(now));
+        let worker_records = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
+        for user in ["u1", "u2"] {
+            worker_records
+                .put(&PictureRecord {
+                    user_id: user.into(),
+                    image_id: Some(format!("img-{user}")),
+                    remote_url: format!("https://s3.example/img-{user}?X-Amz-Signature=abc"),
+                    url_expires_at: now + 3_600_000.0,
+                    fetched_at: now,
+                    etag: None,
+                    version: 1,
+                    opaque: false,
+                    thumbhash: None,
+                })
+                .unwrap();
+        }
+        wait_until("the worker's records written", 3_000, || {
+            worker_records.len() == 2
+        })
+        .await;
+        drop(worker_records);
+        sleep(50).await;
+
+        let cache = open(config(&ns, &backend, json!({}))).await;
+        cache.invalidate("u1").await;
+        let restarted = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
+        assert!(
+            restarted.get("u1").unwrap().is_none(),
+            "u1 reached the worker"
+        );
+        assert!(restarted.get("u2").unwrap().is_some(), "u2 is kept");
+        drop(restarted);
+        cache.close();
+    }
     cache.close();
 }
 

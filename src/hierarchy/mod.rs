@@ -351,19 +351,24 @@ impl<I: Clone + 'static> Hierarchy<I> {
             // tabs with a delay (Chromium), so reading it back there could find the old one.
             Change::Updated(record) => {
                 let now = self.now();
-                let mut memory = self.inner.memory.borrow_mut();
                 let usable = record.version == self.inner.config.version
                     && record.check(Layer::Local, now).is_ok();
-                if usable {
-                    memory.put_record(record.clone(), now);
-                } else {
-                    memory.remove_record(&record.user_id);
+                {
+                    let mut memory = self.inner.memory.borrow_mut();
+                    if usable {
+                        memory.put_record(record.clone(), now);
+                    } else {
+                        memory.remove_record(&record.user_id);
+                    }
                 }
                 if let Some(records) = private {
-                    let _ = match usable {
-                        true => records.put(record),
-                        false => records.remove(&record.user_id),
-                    };
+                    match usable {
+                        // Without its URL where the config says so, as every record written.
+                        true => self.write_local(record),
+                        false => {
+                            let _ = records.remove(&record.user_id);
+                        }
+                    }
                 }
             }
             Change::All => {

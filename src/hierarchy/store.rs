@@ -115,7 +115,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
 
     /// Writes a record to the record store (localStorage, or the service worker's IndexedDB
     /// records), without its URL where the config says so. A failure is counted, not returned.
-    fn write_local(&self, record: &PictureRecord) {
+    pub(super) fn write_local(&self, record: &PictureRecord) {
         if let Some(local) = &self.inner.layers.local {
             let written = if self.inner.config.local.store_urls {
                 local.put(record)

@@ -893,6 +893,23 @@ fn empty_ids_are_programmer_errors() {
 }
 
 #[test]
+fn the_workers_records_keep_no_url_from_a_pages_change_when_urls_are_not_stored() {
+    let h = Harness::new(json!({"local": {"storeUrls": false}}));
+    h.users(1);
+    let records = InMemoryRecordStore::private(&h.config, Rc::new(h.clock.clone()));
+    let worker = h
+        .browser
+        .cache(&h.config, &h.images, Some(Rc::new(records.clone())));
+    h.get("u0");
+    let (record, _, _) = h.cache.memory_entries().remove(0);
+    assert!(record.remote_url.starts_with("https://s3.test/"));
+    // What a page's setPicture or revalidation posts: the record with its presigned URL.
+    worker.apply_remote_change(&Change::Updated(record));
+    let kept = records.raw("profile_pic:local:u0:v1").unwrap();
+    assert!(!kept.contains("s3.test"), "{kept}");
+}
+
+#[test]
 fn closed_cache_answers_the_default_and_holds_no_urls() {
     let h = Harness::new(defaults());
     h.users(1);

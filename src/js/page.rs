@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::hierarchy::{CacheEvent, Hierarchy, Layers};
 use crate::layers::body::Body;
-use crate::layers::idb::records::clear_worker_records;
+use crate::layers::idb::records::{clear_worker_records, forget_worker_record};
 use crate::layers::idb::IdbImageStore;
 use crate::layers::local::LocalRecordStore;
 use crate::layers::locks::WebLocks;
@@ -318,12 +318,22 @@ impl AvatarCache {
         })
     }
 
-    /// Forgets `userId` in every layer of every tab; the next get asks the backend (and reuses
-    /// stored bytes if the image did not change).
+    /// Forgets `userId` in every layer of every tab and of the service worker, running or not;
+    /// the next get asks the backend (and reuses stored bytes if the image did not change).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn invalidate(&self, #[wasm_bindgen(js_name = userId)] user_id: String) -> Promise {
         let result = self.shared.hierarchy.invalidate(&user_id);
-        promise(async move { result.map(|_| JsValue::UNDEFINED).map_err(|e| js_error(&e)) })
+        let hierarchy = self.shared.hierarchy.clone();
+        let config = self.shared.config.clone();
+        promise(async move {
+            result.map_err(|e| js_error(&e))?;
+            // The service worker's own copy, for a worker that is stopped now (a running one
+            // heard the change).
+            if let Err(e) = forget_worker_record(&config, &user_id).await {
+                hierarchy.note_error(Layer::IndexedDb, &e);
+            }
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// Empties every layer in every tab: memory, the cache's own localStorage keys, its

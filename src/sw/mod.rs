@@ -172,6 +172,8 @@ mod tests {
             json!({ "storageOrigins": ["https://s3.example/bucket"] }),
             json!({ "storageOrigins": ["ftp://s3.example"] }),
             json!({ "storageOrigins": ["s3.example"] }),
+            json!({ "storageOrigins": ["https://user@s3.example"] }),
+            json!({ "storageOrigins": ["https://bücher.example"] }),
         ] {
             let e = from_json(bad.clone()).unwrap_err();
             assert!(
@@ -191,6 +193,20 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+        // Written as browsers write a request's origin, so that one can match it.
+        let origins = from_json(json!({ "storageOrigins": [
+            "https://S3.example:443/", "http://b.example:80", "https://c.example:8443"
+        ] }))
+        .unwrap()
+        .storage_origins;
+        assert_eq!(
+            origins,
+            [
+                "https://s3.example",
+                "http://b.example",
+                "https://c.example:8443"
+            ]
+        );
         assert_eq!(
             from_json(json!({ "avatarPath": "/pics/" }))
                 .unwrap()

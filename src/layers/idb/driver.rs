@@ -228,10 +228,10 @@ export function idbAll(conn, store) {
   });
 }
 
-// Empties the `records` store of a service worker's database if the origin has one (a page's
-// `clear()`: the worker may be stopped). Creates no database where `indexedDB.databases()` can
-// tell there is none.
-export async function idbClearRecords(name, ms) {
+// Deletes the rows `keys` (every row when none are given) of the `records` store of a service worker's
+// database if the origin has one (a page's `clear()` or `invalidate`: the worker may be
+// stopped). Creates no database where `indexedDB.databases()` can tell there is none.
+export async function idbDropRecords(name, ms, keys) {
   if (typeof indexedDB.databases === "function") {
     // Bounded like every other IndexedDB call here: an engine that never answers is skipped.
     let timer = 0;
@@ -243,7 +243,7 @@ export async function idbClearRecords(name, ms) {
   }
   const conn = await idbOpen(name, 1, ms, true);
   try {
-    await idbPutRows(conn, "records", [[null]]);
+    await idbPutRows(conn, "records", keys == null ? [[null]] : keys.map((key) => [key]));
   } finally {
     idbClose(conn);
   }
@@ -305,8 +305,8 @@ extern "C" {
     fn idb_open(name: &str, version: u32, ms: u32, records: bool) -> Promise;
     #[wasm_bindgen(js_name = idbAll)]
     fn idb_all(conn: &JsValue, store: &str) -> Promise;
-    #[wasm_bindgen(js_name = idbClearRecords)]
-    fn idb_clear_records(name: &str, ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = idbDropRecords)]
+    fn idb_drop_records(name: &str, ms: u32, keys: Option<&Array>) -> Promise;
     #[wasm_bindgen(js_name = idbPutRows)]
     fn idb_put_rows(conn: &JsValue, store: &str, rows: &Array) -> Promise;
     #[wasm_bindgen(js_name = idbClose)]
@@ -341,10 +341,10 @@ fn rejection(value: JsValue) -> Error {
     }
 }
 
-/// Empties the records database `name` of a service worker, if the origin has it (see
-/// `idbClearRecords`).
-pub(super) async fn clear_records_database(name: &str, ms: u32) -> Result<()> {
-    settled(idb_clear_records(name, ms)).await.map(drop)
+/// Deletes the rows `keys` (all rows when `None`) of the records database `name` of a service
+/// worker, if the origin has it (see `idbDropRecords`).
+pub(super) async fn drop_records(name: &str, ms: u32, keys: Option<&Array>) -> Result<()> {
+    settled(idb_drop_records(name, ms, keys)).await.map(drop)
 }
 
 async fn settled(promise: Promise) -> Result<JsValue> {

@@ -51,9 +51,23 @@ pub fn records_database_name(config: &Config) -> String {
 /// a running one also hears the `clear()` from the page). A page that never had a worker
 /// creates no database (`indexedDB.databases()`, where the engine has it).
 pub async fn clear_worker_records(config: &Config) -> Result<()> {
-    super::driver::clear_records_database(
+    super::driver::drop_records(
         &records_database_name(config),
         config.idb.open_timeout_ms,
+        None,
+    )
+    .await
+}
+
+/// Deletes `user_id`'s record from the records database of `config`'s namespace, if a service
+/// worker made one: an `invalidate` in a page reaches a worker that is stopped (a running one
+/// also hears it from the page, and drops its copy).
+pub async fn forget_worker_record(config: &Config, user_id: &str) -> Result<()> {
+    let key = Keys::new(&config.namespace, config.version).record_key(user_id);
+    super::driver::drop_records(
+        &records_database_name(config),
+        config.idb.open_timeout_ms,
+        Some(&Array::of1(&key.into())),
     )
     .await
 }
@@ -270,9 +284,12 @@ impl RecordStore for IdbRecordStore {
     }
 }
 
-/// Adds `record`'s unsigned URL → image id, for a record whose bytes can be stored.
+/// Adds `record`'s unsigned URL → image id, for a record whose bytes can be stored and that
+/// kept its URL: one written without it (`local.storeUrls: false`) names the default picture's
+/// URL instead, which must never answer as that user's image.
 fn index_record(index: &mut HashMap<String, String>, record: &PictureRecord) {
-    if let (Some(image), false) = (&record.image_id, record.opaque) {
+    let kept_url = record.url_expires_at > record.fetched_at;
+    if let (Some(image), false, true) = (&record.image_id, record.opaque, kept_url) {
         index.insert(unsigned_url(&record.remote_url), image.clone());
     }
 }
