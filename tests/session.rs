@@ -5,6 +5,9 @@
 
 mod common;
 
+use avatar_cache::layers::idb::records::{records_database_name, IdbRecordStore};
+use avatar_cache::layers::RecordStore;
+use avatar_cache::record::PictureRecord;
 use common::*;
 use js_sys::{Function, Object, Reflect};
 use serde_json::json;
@@ -202,56 +205,63 @@ async fn clear_removes_stored_images_even_when_indexeddb_failed_to_open_at_start
     );
 }
 
+/// The records database of a service worker of namespace `ns` that is not running, holding a
+/// record for each of `users` (written as a worker writes them, then closed): its config.
+async fn stopped_worker_with_records(ns: &str, users: &[&str]) -> avatar_cache::Config {
+    let config = avatar_cache::Config {
+        namespace: ns.to_string(),
+        ..avatar_cache::Config::default()
+    };
+    let records = worker_records(&config).await;
+    let now = js_sys::Date::now();
+    for user in users {
+        records
+            .put(&PictureRecord {
+                user_id: user.to_string(),
+                image_id: Some(format!("img-{user}")),
+                remote_url: format!("https://s3.example/img-{user}?X-Amz-Signature=abc"),
+                url_expires_at: now + 3_600_000.0,
+                fetched_at: now,
+                etag: None,
+                version: 1,
+                opaque: false,
+                thumbhash: None,
+            })
+            .unwrap();
+    }
+    wait_until("the worker's records written", 3_000, || {
+        records.len() == users.len()
+    })
+    .await;
+    drop(records);
+    sleep(50).await;
+    config
+}
+
+/// The records a service worker of `config` would start with.
+async fn worker_records(config: &avatar_cache::Config) -> IdbRecordStore {
+    let clock = avatar_cache::ManualClock::new(js_sys::Date::now());
+    IdbRecordStore::open(config, std::rc::Rc::new(clock))
+        .await
+        .unwrap()
+}
+
 /// A logout reaches the records a service worker keeps in IndexedDB even when the worker is
 /// stopped (it reads them back when it starts, and would answer the session before from them).
 #[wasm_bindgen_test]
 async fn clear_empties_the_records_of_a_service_worker_that_is_not_running() {
-    use avatar_cache::layers::idb::records::{records_database_name, IdbRecordStore};
-    use avatar_cache::layers::RecordStore;
-    use avatar_cache::record::PictureRecord;
-    use avatar_cache::{Config, ManualClock};
-    use std::rc::Rc;
-
     let ns = namespace();
     let backend = FakeBackend::new();
-    let worker_config = Config {
-        namespace: ns.clone(),
-        ..Config::default()
-    };
-    let now = js_sys::Date::now();
-    let clock = || Rc::new(ManualClock::new(now));
-    let worker_records = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
-    worker_records
-        .put(&PictureRecord {
-            user_id: "u1".into(),
-            image_id: Some("img-u1".into()),
-            remote_url: "https://s3.example/img-u1?X-Amz-Signature=abc".into(),
-            url_expires_at: now + 3_600_000.0,
-            fetched_at: now,
-            etag: None,
-            version: 1,
-            opaque: false,
-            thumbhash: None,
-        })
-        .unwrap();
-    wait_until("the worker's record written", 3_000, || {
-        !worker_records.is_empty()
-    })
-    .await;
-    drop(worker_records);
-    sleep(50).await;
+    let worker_config = stopped_worker_with_records(&ns, &["u1"]).await;
     assert_eq!(
-        IdbRecordStore::open(&worker_config, clock())
-            .await
-            .unwrap()
-            .len(),
+        worker_records(&worker_config).await.len(),
         1,
         "the stopped worker would start with the record"
     );
 
     let cache = open(config(&ns, &backend, json!({}))).await;
     cache.clear().await;
-    let restarted = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
+    let restarted = worker_records(&worker_config).await;
     assert!(
         restarted.is_empty(),
         "the logout reached the worker's records"
@@ -265,65 +275,32 @@ async fn clear_empties_the_records_of_a_service_worker_that_is_not_running() {
     cache.clear().await;
     let names = database_names().await;
     if let Some(names) = names {
-        let name = records_database_name(&Config {
+        let name = records_database_name(&avatar_cache::Config {
             namespace: other.clone(),
-            ..Config::default()
+            ..avatar_cache::Config::default()
         });
         assert!(!names.contains(&name), "{name} was created by a clear()");
     }
+    cache.close();
+}
 
-    /// `invalidate(userId)` reaches the record a stopped service worker keeps for that user (it
-    /// would start with it and answer `/avatar/{userId}` from it), and only that one.
-    #[wasm_bindgen_test]
-    async fn invalidate_removes_the_users_record_from_a_service_worker_that_is_not_running() {
-        use avatar_cache::layers::idb::records::IdbRecordStore;
-        use avatar_cache::layers::RecordStore;
-        use avatar_cache::record::PictureRecord;
-        use avatar_cache::{Config, ManualClock};
-        use std::rc::Rc;
+/// `invalidate(userId)` reaches the record a stopped service worker keeps for that user (it
+/// would start with it and answer `/avatar/{userId}` from it), and only that one.
+#[wasm_bindgen_test]
+async fn invalidate_removes_the_users_record_from_a_service_worker_that_is_not_running() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let worker_config = stopped_worker_with_records(&ns, &["u1", "u2"]).await;
 
-        let ns = namespace();
-        let backend = FakeBackend::new();
-        let worker_config = Config {
-            namespace: ns.clone(),
-            ..Config::default()
-        };
-        let now = js_sys::Date::now();
-        let clock = || Rc::new(ManualClock::new(now));
-        let worker_records = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
-        for user in ["u1", "u2"] {
-            worker_records
-                .put(&PictureRecord {
-                    user_id: user.into(),
-                    image_id: Some(format!("img-{user}")),
-                    remote_url: format!("https://s3.example/img-{user}?X-Amz-Signature=abc"),
-                    url_expires_at: now + 3_600_000.0,
-                    fetched_at: now,
-                    etag: None,
-                    version: 1,
-                    opaque: false,
-                    thumbhash: None,
-                })
-                .unwrap();
-        }
-        wait_until("the worker's records written", 3_000, || {
-            worker_records.len() == 2
-        })
-        .await;
-        drop(worker_records);
-        sleep(50).await;
-
-        let cache = open(config(&ns, &backend, json!({}))).await;
-        cache.invalidate("u1").await;
-        let restarted = IdbRecordStore::open(&worker_config, clock()).await.unwrap();
-        assert!(
-            restarted.get("u1").unwrap().is_none(),
-            "u1 reached the worker"
-        );
-        assert!(restarted.get("u2").unwrap().is_some(), "u2 is kept");
-        drop(restarted);
-        cache.close();
-    }
+    let cache = open(config(&ns, &backend, json!({}))).await;
+    cache.invalidate("u1").await;
+    let restarted = worker_records(&worker_config).await;
+    assert!(
+        restarted.get("u1").unwrap().is_none(),
+        "u1 reached the worker"
+    );
+    assert!(restarted.get("u2").unwrap().is_some(), "u2 is kept");
+    drop(restarted);
     cache.close();
 }
 
