@@ -64,8 +64,41 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
     }
 
-    /// Writes a record to memory and localStorage (unless the session of `trace` ended).
-    pub(super) fn store_record(&self, mut record: PictureRecord, trace: &Trace) {
+    /// Writes a record the backend described to memory and localStorage, unless the session of
+    /// `trace` ended or a newer record of the user is held: a load or revalidation that asked
+    /// the backend before a `setPicture` (here, or heard from another tab) and ends after it
+    /// must not bring the old picture back.
+    pub(super) fn store_record(&self, record: PictureRecord, trace: &Trace) {
+        if self.newer_record_held(&record) {
+            return;
+        }
+        self.write_record(record, trace);
+    }
+
+    /// Whether memory or the record store holds a record of `record`'s user fetched after it.
+    fn newer_record_held(&self, record: &PictureRecord) -> bool {
+        let fetched_at = record.fetched_at;
+        let in_memory = self
+            .inner
+            .memory
+            .borrow()
+            .record_untouched(&record.user_id)
+            .map(|m| m.record.fetched_at);
+        if in_memory.is_some_and(|at| at > fetched_at) {
+            return true;
+        }
+        let stored = self.inner.layers.local.as_ref().and_then(|local| {
+            let held = local.get(&record.user_id).ok().flatten()?;
+            Some(held.fetched_at)
+        });
+        stored.is_some_and(|at| at > fetched_at)
+    }
+
+    /// Writes a record to memory and localStorage (unless the session of `trace` ended), whatever
+    /// is held: [`store_record`](Self::store_record) without its check, for `setPicture`, whose
+    /// record is the app's word on the picture (an offline upload's is dated back so that the
+    /// next get revalidates it).
+    pub(super) fn write_record(&self, mut record: PictureRecord, trace: &Trace) {
         if !self.is_current(trace) {
             return;
         }

@@ -740,6 +740,47 @@ fn a_stale_fallback_is_answered_with_a_live_url_after_a_failed_network_wait() {
 }
 
 #[test]
+fn a_load_that_asked_before_another_tabs_set_picture_does_not_bring_the_old_picture_back() {
+    let h = Harness::new(defaults());
+    h.users(1);
+    let other = h.tab();
+    let relay = other.clone();
+    h.cache.set_change_hook(Some(Rc::new(move |c: &Change| {
+        relay.apply_remote_change(c)
+    })));
+    h.backend.set_latency(Rc::new(h.runtime.clone()), 100.0);
+    let body = fake_png("up", 1_500);
+    let upload = Upload::check(Some("image/png"), &body.clone(), &h.config, |_| Ok(body)).unwrap();
+    let (loading, uploading, runtime) = (other.clone(), h.cache.clone(), h.runtime.clone());
+    let backend = h.backend.clone();
+    h.run(async move {
+        futures::join!(
+            // The other tab asks the backend at 0 ms: the answer names the old image, whose
+            // download ends at 200 ms, after the upload's record (150 ms) reached that tab.
+            async move { loading.get("u0", None).await.unwrap() },
+            async move {
+                runtime.sleep(50.0).await;
+                backend.set_user("u0", Some("img-up"), Some(fake_png("up", 1_500)));
+                uploading
+                    .set_picture("u0", Some("img-up"), Some(upload))
+                    .await
+                    .unwrap()
+            }
+        )
+    });
+    h.run(h.runtime.sleep(1_000.0));
+    let kept = h.local.raw("profile_pic:local:u0:v1").unwrap();
+    assert!(kept.contains("img-up"), "{kept}");
+    let (in_other, _, _) = other.memory_entries().remove(0);
+    assert_eq!(in_other.image_id.as_deref(), Some("img-up"));
+    let reloaded = h.tab();
+    assert_eq!(
+        h.get_in(&reloaded, "u0").image_id.as_deref(),
+        Some("img-up")
+    );
+}
+
+#[test]
 fn invalidate_and_clear_forget_and_revoke() {
     let h = Harness::new(defaults());
     let users = h.users(3);

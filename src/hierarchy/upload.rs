@@ -139,7 +139,7 @@ impl<I: Clone + 'static> Hierarchy<I> {
         }
         let change = match record {
             Some(record) => {
-                self.store_record(record.clone(), &trace);
+                self.write_record(record.clone(), &trace);
                 Change::Updated(record)
             }
             None => {
