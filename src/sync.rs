@@ -14,7 +14,7 @@
 //! the worker was installed). Tabs share localStorage and ignore what other tabs learned. A
 //! learned record is kept, not announced: no subscriber is told.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -204,15 +204,59 @@ pub fn channel_name(namespace: &str) -> String {
     format!("avatar-cache:{namespace}")
 }
 
+/// The most messages an [`EarlyChannel`] keeps (a context's stores open in milliseconds; a
+/// flood is cut, not kept).
+const EARLY_MESSAGES_KEPT: usize = 256;
+
+/// The namespace's channel opened before a context's stores (a service worker that is
+/// starting): what it hears while they open is kept and handed to [`CrossTab::start`], so that
+/// a logout or a change posted meanwhile is applied to the records the stores read, not missed
+/// (a channel hears only what is posted after it exists).
+pub struct EarlyChannel {
+    channel: BroadcastChannel,
+    heard: Rc<RefCell<Vec<JsValue>>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl EarlyChannel {
+    /// Opens the channel of `namespace` and starts keeping what it hears; `None` where
+    /// `BroadcastChannel` is unavailable.
+    pub fn open(namespace: &str) -> Option<EarlyChannel> {
+        let channel = BroadcastChannel::new(&channel_name(namespace)).ok()?;
+        let heard = Rc::new(RefCell::new(Vec::new()));
+        let keep = heard.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let mut heard = keep.borrow_mut();
+            if heard.len() < EARLY_MESSAGES_KEPT {
+                heard.push(event.data());
+            }
+        });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Some(EarlyChannel {
+            channel,
+            heard,
+            _on_message: on_message,
+        })
+    }
+}
+
 impl CrossTab {
     /// Links `hierarchy`, running as `role`, to the other tabs and the service worker; `None`
-    /// where `BroadcastChannel` is unavailable. A worker says hello at once.
+    /// where `BroadcastChannel` is unavailable. A worker says hello at once. With `early`, the
+    /// channel opened before the stores: what it heard meanwhile is applied first.
     pub fn start<I: Clone + 'static>(
         config: &Config,
         hierarchy: Hierarchy<I>,
         role: Role,
+        early: Option<EarlyChannel>,
     ) -> Option<CrossTab> {
-        let channel = BroadcastChannel::new(&channel_name(&config.namespace)).ok()?;
+        let (channel, heard_early) = match early {
+            Some(early) => (early.channel, early.heard.take()),
+            None => (
+                BroadcastChannel::new(&channel_name(&config.namespace)).ok()?,
+                Vec::new(),
+            ),
+        };
         let (namespace, version) = (config.namespace.clone(), config.version);
         let post = {
             let channel = channel.clone();
@@ -264,8 +308,8 @@ impl CrossTab {
         let receiver = hierarchy.clone();
         let greet = hand_over.clone();
         let ns = config.namespace.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(envelope) = Envelope::from_js(&event.data()) else {
+        let handle = move |data: &JsValue| {
+            let Some(envelope) = Envelope::from_js(data) else {
                 return;
             };
             if envelope.namespace != ns || receiver.is_closed() {
@@ -312,8 +356,18 @@ impl CrossTab {
                 Message::Change { user_id: None, .. } => Change::All,
             };
             receiver.apply_remote_change(&change);
-        });
+        };
+        let handle = Rc::new(handle);
+        let on_message = {
+            let handle = handle.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                handle(&event.data())
+            })
+        };
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        for data in &heard_early {
+            handle(data);
+        }
 
         let send = post.clone();
         hierarchy.set_change_hook(Some(Rc::new(move |change: &Change| {

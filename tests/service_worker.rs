@@ -320,6 +320,34 @@ async fn records_survive_a_worker_restart_in_indexeddb() {
     assert_eq!(backend.calls(Endpoint::User), 1);
 }
 
+#[wasm_bindgen_test]
+async fn a_logout_posted_while_a_worker_starts_is_not_missed() {
+    let ns = namespace();
+    let backend = FakeBackend::new();
+    let worker = open_worker(config(&ns, &backend, json!({}))).await.unwrap();
+    let url = format!("{}/avatar/u1", own_origin());
+    respond(&worker, &url, "image").await;
+    call(&worker, "close", &[]);
+    sleep(50.0).await; // the write-behind of the image
+
+    // The worker starts again (the browser woke it) and a page logs out while its stores open:
+    // the page's broadcast comes before the worker's cross-tab link exists.
+    let opening = JsFuture::from(AvatarWorker::open(Some(
+        config(&ns, &backend, json!({})).unchecked_into(),
+    )));
+    let page = web_sys::BroadcastChannel::new(&format!("avatar-cache:{ns}")).unwrap();
+    let clear = json!({ "namespace": ns, "version": 1, "userId": null });
+    page.post_message(&js_sys::JSON::parse(&clear.to_string()).unwrap())
+        .unwrap();
+    let restarted = opening.await.unwrap();
+    backend.fault(Endpoint::User, Fault::Reject);
+    let answer = respond(&restarted, &url, "image").await;
+    // The records it read at its start belong to the session that ended: the API is asked
+    // (and, failing, the default picture answers), not the record from before the logout.
+    assert_eq!(answer.source, "default");
+    assert!(backend.calls(Endpoint::User) > 1, "the API was asked again");
+}
+
 /// Runs `body` (the text of an async JS function of `name`) against the database `name`:
 /// raw IndexedDB, as another release or another context would use it.
 async fn raw_idb(name: &str, body: &str) -> JsValue {

@@ -176,7 +176,7 @@ impl AvatarCache {
         }
         if config.cross_tab {
             *shared.cross_tab.borrow_mut() =
-                CrossTab::start(&config, hierarchy.clone(), Role::Page);
+                CrossTab::start(&config, hierarchy.clone(), Role::Page, None);
         }
         let cache = AvatarCache { shared };
         cache.expose_globally();

@@ -31,7 +31,7 @@ use crate::layers::{Backend, ImageStore, Locks, RecordStore};
 use crate::sw::{
     refresh_sweep_ms, Route, WorkerOptions, ANSWER_CACHE_CONTROL, WORKER_BATCH_WINDOW_MS,
 };
-use crate::sync::{CrossTab, Role};
+use crate::sync::{CrossTab, EarlyChannel, Role};
 use crate::vocabulary::Layer;
 
 use super::convert::{event_to_js, js_error, read_config};
@@ -68,9 +68,15 @@ impl AvatarWorker {
     pub fn open(config: Option<AvatarCacheConfig>) -> Promise {
         let value: JsValue = config.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         let parsed = read_worker_config(value);
+        // Listening starts now, before the stores open: a page's logout or change posted while
+        // they do is applied to what they read, not missed.
+        let early = match &parsed {
+            Ok((config, ..)) if config.cross_tab => EarlyChannel::open(&config.namespace),
+            _ => None,
+        };
         super::promise(async move {
             let (config, options, fetch, on_event) = parsed.map_err(|e| js_error(&e))?;
-            Ok(AvatarWorker::build(config, options, fetch, on_event)
+            Ok(AvatarWorker::build(config, options, fetch, on_event, early)
                 .await
                 .into())
         })
@@ -81,6 +87,7 @@ impl AvatarWorker {
         options: WorkerOptions,
         fetch: Option<Function>,
         on_event: Option<Function>,
+        early: Option<EarlyChannel>,
     ) -> Self {
         let config = Rc::new(config);
         let clock: Rc<dyn Clock> = Rc::new(SystemClock);
@@ -133,7 +140,7 @@ impl AvatarWorker {
             })));
         }
         let cross_tab = if config.cross_tab {
-            CrossTab::start(&config, hierarchy.clone(), Role::Worker)
+            CrossTab::start(&config, hierarchy.clone(), Role::Worker, early)
         } else {
             None
         };
