@@ -340,6 +340,9 @@ async fn a_logout_posted_while_a_worker_starts_is_not_missed() {
     page.post_message(&js_sys::JSON::parse(&clear.to_string()).unwrap())
         .unwrap();
     let restarted = opening.await.unwrap();
+    // A message is delivered to the channels that existed when it was posted, as a task of its
+    // own: it may come after the stores opened. Its turn has passed after this wait.
+    sleep(50.0).await;
     backend.fault(Endpoint::User, Fault::Reject);
     let answer = respond(&restarted, &url, "image").await;
     // The records it read at its start belong to the session that ended: the API is asked
